@@ -1,0 +1,28 @@
+//! Embeds `checks/barbican/*.toml` into the binary: the catalog is data, but the
+//! binary must carry a default catalog so a bare `barbican-audit audit` works.
+//! The generated file is a sorted slice of (file name, contents) pairs.
+use std::{env, fs, path::Path};
+
+fn main() {
+    let dir = Path::new("checks/barbican");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("checks/barbican must exist")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    let mut out = String::from("pub(crate) static EMBEDDED: &[(&str, &str)] = &[\n");
+    for n in &names {
+        let abs = fs::canonicalize(dir.join(n)).expect("canonical path");
+        println!("cargo:rerun-if-changed={}", abs.display());
+        out.push_str(&format!(
+            "    ({n:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("embedded_checks.rs");
+    fs::write(dest, out).expect("write embedded_checks.rs");
+}

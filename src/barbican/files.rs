@@ -1,0 +1,316 @@
+//! The effective file set: every file Barbican actually reads, resolved
+//! under the root (catalog.md, "The effective file set").
+use std::path::{Path, PathBuf};
+
+use super::config::{search_dirs, service_home, Config};
+use crate::host::Host;
+
+/// Per-program config files read by the other Barbican services (their
+/// `prog` is `basename(argv[0])`, see barbican `cmd/worker.py:62`).
+pub const PROGS: &[&str] = &[
+    "barbican-worker",
+    "barbican-keystone-listener",
+    "barbican-retry",
+];
+
+/// The paste file Barbican hard-codes (`barbican/api/app.py`).
+pub const DEFAULT_PASTE: &str = "/etc/barbican/barbican-api-paste.ini";
+
+/// uwsgi configs that may name another paste file with `paste = config:...`.
+pub const UWSGI_FILES: &[&str] = &[
+    "/etc/barbican/barbican-api-uwsgi.ini",
+    "/etc/barbican/vassals/barbican-api.ini",
+];
+
+/// Options naming key or certificate files (section, key).
+pub const KEY_FILE_OPTIONS: &[(&str, &str)] = &[
+    ("kmip_plugin", "keyfile"),
+    ("kmip_plugin", "certfile"),
+    ("dogtag_plugin", "pem_path"),
+    ("p11_crypto_plugin", "seed_file"),
+    ("keystone_authtoken", "keyfile"),
+    ("vault_plugin", "ssl_ca_crt_file"),
+];
+
+/// Why a file is in the set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRef {
+    /// In-root path as Barbican names it.
+    pub path: PathBuf,
+    /// What it is: `config`, `config-dir`, `paste`, `policy`, `uwsgi`, `audit-map`, `key-file`.
+    pub role: &'static str,
+    /// How it was found, for evidence (`[oslo_policy] policy_dirs at barbican.conf:1234`).
+    pub why: String,
+    /// Named explicitly by configuration: a missing file is a finding, not silence.
+    pub named: bool,
+}
+
+/// The resolved set, in a stable order without duplicates.
+#[derive(Debug, Clone, Default)]
+pub struct EffectiveFiles {
+    /// The files.
+    pub files: Vec<FileRef>,
+}
+
+impl EffectiveFiles {
+    fn add(&mut self, f: FileRef) {
+        if !self.files.iter().any(|x| x.path == f.path) {
+            self.files.push(f);
+        }
+    }
+
+    /// Resolves the set from the root and the loaded `barbican` config.
+    pub fn resolve(host: &Host, cfg: &Config) -> EffectiveFiles {
+        let mut set = EffectiveFiles::default();
+        let mut configs = vec![cfg.clone()];
+        for prog in PROGS {
+            configs.push(Config::load(host, prog));
+        }
+        for c in &configs {
+            for (i, f) in c.files.iter().enumerate() {
+                set.add(FileRef {
+                    path: f.path.clone(),
+                    role: if i == 0 && !is_in_conf_d(&f.path) {
+                        "config"
+                    } else {
+                        "config-dir"
+                    },
+                    why: "oslo.config default search".to_string(),
+                    named: false,
+                });
+            }
+        }
+        // The paste file: uwsgi `paste =`, gunicorn `--paste`, else the hard-coded path.
+        let mut paste: Option<(PathBuf, String)> = None;
+        for u in UWSGI_FILES {
+            let p = Path::new(u);
+            if !host.exists(p) {
+                continue;
+            }
+            set.add(FileRef {
+                path: p.to_path_buf(),
+                role: "uwsgi",
+                why: "uwsgi configuration of barbican-api".to_string(),
+                named: false,
+            });
+            if paste.is_none() {
+                if let Some(named) = uwsgi_paste(host, p) {
+                    paste = Some((named, format!("paste = in {u}")));
+                }
+            }
+        }
+        if paste.is_none() {
+            paste = gunicorn_paste(host);
+        }
+        match paste {
+            Some((p, why)) => set.add(FileRef {
+                path: p,
+                role: "paste",
+                why,
+                named: true,
+            }),
+            None if host.exists(Path::new(DEFAULT_PASTE)) => set.add(FileRef {
+                path: PathBuf::from(DEFAULT_PASTE),
+                role: "paste",
+                why: "hard-coded in barbican.api.app".to_string(),
+                named: false,
+            }),
+            None => {}
+        }
+        let audit_map = Path::new("/etc/barbican/api_audit_map.conf");
+        if host.exists(audit_map) {
+            set.add(FileRef {
+                path: audit_map.to_path_buf(),
+                role: "audit-map",
+                why: "keystonemiddleware audit map".to_string(),
+                named: false,
+            });
+        }
+        set.add_policy(host, cfg);
+        for (group, key) in KEY_FILE_OPTIONS {
+            if let Some((v, file)) = cfg.get(group, key) {
+                let val = v.value.trim();
+                if val.is_empty() {
+                    continue;
+                }
+                set.add(FileRef {
+                    path: PathBuf::from(val),
+                    role: "key-file",
+                    why: format!("[{group}] {key} at {}:{}", file.display(), v.line),
+                    named: true,
+                });
+            }
+        }
+        set
+    }
+
+    /// `[oslo_policy] policy_file` (default `policy.yaml`, falling back to
+    /// `policy.json`) and every non-dot file of each `policy_dirs` directory.
+    /// See: oslo.config `find_file`, oslo.policy `_walk_through_policy_directory`.
+    fn add_policy(&mut self, host: &Host, cfg: &Config) {
+        let home = service_home(host);
+        let mut dirs = cfg.file_dirs();
+        dirs.extend(search_dirs(&home));
+        let find = |name: &str| -> Option<PathBuf> {
+            if name.starts_with('/') {
+                return Some(PathBuf::from(name));
+            }
+            dirs.iter().map(|d| d.join(name)).find(|p| host.exists(p))
+        };
+        match cfg.get("oslo_policy", "policy_file") {
+            Some((v, file)) if !v.value.trim().is_empty() => {
+                let name = v.value.trim();
+                let why = format!("[oslo_policy] policy_file at {}:{}", file.display(), v.line);
+                match find(name) {
+                    Some(p) => self.add(FileRef {
+                        path: p,
+                        role: "policy",
+                        why,
+                        named: true,
+                    }),
+                    None => self.add(FileRef {
+                        path: PathBuf::from(format!("/etc/barbican/{name}")),
+                        role: "policy",
+                        why,
+                        named: true,
+                    }),
+                }
+            }
+            _ => {
+                for name in ["policy.yaml", "policy.json"] {
+                    if let Some(p) = find(name).filter(|p| host.exists(p)) {
+                        self.add(FileRef {
+                            path: p,
+                            role: "policy",
+                            why: "oslo.policy default policy file".to_string(),
+                            named: false,
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        let named_dirs = cfg.get_multi("oslo_policy", "policy_dirs");
+        let entries: Vec<(String, String)> = if named_dirs.is_empty() {
+            vec![(
+                "policy.d".to_string(),
+                "oslo.policy default policy_dirs".to_string(),
+            )]
+        } else {
+            named_dirs
+                .iter()
+                .map(|(v, f)| {
+                    (
+                        v.value.trim().to_string(),
+                        format!("[oslo_policy] policy_dirs at {}:{}", f.display(), v.line),
+                    )
+                })
+                .collect()
+        };
+        for (name, why) in entries {
+            let Some(dir) = find(&name).filter(|d| host.is_dir(d)) else {
+                continue;
+            };
+            let Ok(list) = host.list_dir(&dir) else {
+                continue;
+            };
+            for p in list {
+                let hidden = p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if !hidden && !host.is_dir(&p) {
+                    self.add(FileRef {
+                        path: p,
+                        role: "policy",
+                        why: why.clone(),
+                        named: false,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn is_in_conf_d(p: &Path) -> bool {
+    p.parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|n| n.to_string_lossy().ends_with(".conf.d"))
+}
+
+/// `paste = config:/path#name` in the `[uwsgi]` section of a uwsgi ini.
+fn uwsgi_paste(host: &Host, p: &Path) -> Option<PathBuf> {
+    let bytes = host.read(p).ok()?;
+    let ini = ini::Ini::load_from_str(&String::from_utf8_lossy(&bytes)).ok()?;
+    let v = ini.section(Some("uwsgi"))?.get("paste")?;
+    paste_uri_path(v)
+}
+
+/// `config:/etc/barbican/x.ini#main` → `/etc/barbican/x.ini`.
+fn paste_uri_path(v: &str) -> Option<PathBuf> {
+    let v = v.trim();
+    let v = v.strip_prefix("config:").unwrap_or(v);
+    let v = v.split('#').next().unwrap_or(v);
+    v.starts_with('/').then(|| PathBuf::from(v))
+}
+
+/// gunicorn `--paste FILE` in a barbican systemd unit (RDO's
+/// `openstack-barbican-api.service`).
+fn gunicorn_paste(host: &Host) -> Option<(PathBuf, String)> {
+    for dir in [
+        "/etc/systemd/system",
+        "/lib/systemd/system",
+        "/usr/lib/systemd/system",
+    ] {
+        let Ok(list) = host.list_dir(Path::new(dir)) else {
+            continue;
+        };
+        for unit in list {
+            let name = unit
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !(name.contains("barbican") && name.ends_with(".service")) {
+                continue;
+            }
+            let Ok(bytes) = host.read(&unit) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
+            for line in text
+                .lines()
+                .filter(|l| l.trim_start().starts_with("ExecStart"))
+            {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                for (i, w) in words.iter().enumerate() {
+                    let val = if *w == "--paste" {
+                        words.get(i + 1).copied()
+                    } else {
+                        w.strip_prefix("--paste=")
+                    };
+                    if let Some(p) = val.and_then(paste_uri_path) {
+                        return Some((p, format!("gunicorn --paste in {}", unit.display())));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paste_uri_forms() {
+        assert_eq!(
+            paste_uri_path("config:/etc/b/p.ini#main"),
+            Some(PathBuf::from("/etc/b/p.ini"))
+        );
+        assert_eq!(
+            paste_uri_path("/etc/b/p.ini"),
+            Some(PathBuf::from("/etc/b/p.ini"))
+        );
+        assert_eq!(paste_uri_path("config:relative.ini"), None);
+    }
+}

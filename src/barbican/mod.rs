@@ -1,0 +1,9 @@
+//! How Barbican reads its files: which files, in which order, with which
+//! dialect. Everything here answers "what would Barbican itself see".
+pub mod config;
+pub mod files;
+pub mod oslo;
+pub mod version;
+
+pub use config::Config;
+pub use files::{EffectiveFiles, FileRef};

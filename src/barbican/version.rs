@@ -1,0 +1,134 @@
+//! Is Barbican installed under the root, and which version?
+//!
+//! Sources, in order: dpkg status (`barbican-common`, `python3-barbican`,
+//! `barbican-api`), then Python metadata directories
+//! (`barbican-<version>.dist-info` / `.egg-info`) in the usual site dirs.
+//! The rpm database (SQLite in rpm ≥ 4.16) is not read yet (issue 4).
+use std::path::Path;
+
+use crate::host::Host;
+
+/// What is known about the installed Barbican.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Installed {
+    /// Upstream version (`15.0.1`), epoch and packaging revision removed.
+    pub version: Option<String>,
+    /// Where the version came from (`dpkg status: barbican-common 1:15.0.1-2`).
+    pub source: Option<String>,
+}
+
+const DPKG_PACKAGES: &[&str] = &["barbican-common", "python3-barbican", "barbican-api"];
+const SITE_DIRS: &[&str] = &[
+    "/usr/lib/python3/dist-packages",
+    "/usr/local/lib/python3/dist-packages",
+];
+
+/// Looks for an installed Barbican under the root.
+pub fn detect(host: &Host) -> Installed {
+    if let Ok(bytes) = host.read(Path::new("/var/lib/dpkg/status")) {
+        let text = String::from_utf8_lossy(&bytes);
+        for want in DPKG_PACKAGES {
+            if let Some(v) = dpkg_version(&text, want) {
+                return Installed {
+                    version: Some(upstream_version(&v)),
+                    source: Some(format!("dpkg status: {want} {v}")),
+                };
+            }
+        }
+    }
+    let mut site: Vec<String> = SITE_DIRS.iter().map(|s| s.to_string()).collect();
+    for base in [
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/var/lib/kolla/venv/lib",
+    ] {
+        if let Ok(entries) = host.list_dir(Path::new(base)) {
+            for e in entries {
+                let name = e
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if name.starts_with("python3") {
+                    site.push(format!("{}/site-packages", e.display()));
+                    site.push(format!("{}/dist-packages", e.display()));
+                }
+            }
+        }
+    }
+    for dir in site {
+        let Ok(entries) = host.list_dir(Path::new(&dir)) else {
+            continue;
+        };
+        for e in entries {
+            let name = e
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = name
+                .strip_suffix(".dist-info")
+                .or_else(|| name.strip_suffix(".egg-info"));
+            if let Some(rest) = stem.and_then(|s| s.strip_prefix("barbican-")) {
+                let version = rest.split('-').next().unwrap_or(rest);
+                if version.starts_with(|c: char| c.is_ascii_digit()) {
+                    return Installed {
+                        version: Some(version.to_string()),
+                        source: Some(format!("python metadata: {}", e.display())),
+                    };
+                }
+            }
+        }
+    }
+    Installed::default()
+}
+
+/// The `Version:` of an installed package in a dpkg status file.
+fn dpkg_version(status: &str, package: &str) -> Option<String> {
+    for stanza in status.split("\n\n") {
+        let mut name = None;
+        let mut installed = false;
+        let mut version = None;
+        for line in stanza.lines() {
+            if let Some(v) = line.strip_prefix("Package: ") {
+                name = Some(v.trim());
+            } else if let Some(v) = line.strip_prefix("Status: ") {
+                installed = v.trim().ends_with(" installed");
+            } else if let Some(v) = line.strip_prefix("Version: ") {
+                version = Some(v.trim().to_string());
+            }
+        }
+        if name == Some(package) && installed {
+            return version;
+        }
+    }
+    None
+}
+
+/// `1:15.0.1-2` → `15.0.1`; `15.0.1-0ubuntu1~cloud0` → `15.0.1`.
+fn upstream_version(v: &str) -> String {
+    let no_epoch = v.split_once(':').map(|(_, r)| r).unwrap_or(v);
+    let no_rev = no_epoch
+        .rsplit_once('-')
+        .map(|(l, _)| l)
+        .unwrap_or(no_epoch);
+    no_rev.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_status_and_versions() {
+        let status = "Package: foo\nStatus: install ok installed\nVersion: 1\n\n\
+                      Package: barbican-common\nStatus: deinstall ok config-files\nVersion: 1:14.0.0-1\n\n\
+                      Package: python3-barbican\nStatus: install ok installed\nVersion: 1:15.0.1-2\n";
+        assert_eq!(dpkg_version(status, "barbican-common"), None);
+        assert_eq!(
+            dpkg_version(status, "python3-barbican").as_deref(),
+            Some("1:15.0.1-2")
+        );
+        assert_eq!(upstream_version("1:15.0.1-2"), "15.0.1");
+        assert_eq!(upstream_version("20.0.0"), "20.0.0");
+    }
+}

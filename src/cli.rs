@@ -1,0 +1,324 @@
+//! Command line: clap parses raw arguments, [`main_with_args`] validates
+//! them into settings and runs. Exit status: 0 nothing at or above
+//! `--fail-on` failed, 1 something failed or could not be decided, 2 the
+//! audit could not run (nothing partial is written then).
+#![allow(clippy::disallowed_macros)] // the CLI is where diagnostics are printed
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::catalog::{Catalog, Diagnostic};
+use crate::engine::{self, RunSettings};
+use crate::error::Fatal;
+use crate::host::Host;
+use crate::report::{self, Severity};
+
+const AFTER_HELP: &str = "\
+Exit status: 0 nothing at or above --fail-on failed; 1 something failed or could not be \
+decided (error findings count unless --fail-on none); 2 the audit could not run.
+
+Examples:
+  barbican-audit audit                               audit this host
+  barbican-audit audit --root /var/lib/lxc/c1/rootfs  audit an offline root filesystem
+  barbican-audit audit --format json --output /var/lib/barbican-audit/report.json
+  barbican-audit checks explain BAR-002              why a check exists and how to fix it";
+
+/// Audits an OpenStack Barbican (Key Manager) node the way Barbican itself
+/// reads its files: ownership and modes of every file it reads, its
+/// configuration and the API pipeline it really serves.
+#[derive(Debug, Parser)]
+#[command(name = "barbican-audit", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Audit this host (or an offline root) and print a report.
+    Audit(AuditArgs),
+    /// List, explain and validate check definitions.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    /// Human-readable, grouped by check.
+    Text,
+    /// The versioned JSON report (schema_version 1).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailOn {
+    None,
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, clap::Args)]
+struct AuditArgs {
+    /// Audit an offline root filesystem (container rootfs, image, LXC rootfs);
+    /// user and group names come from DIR/etc/passwd and DIR/etc/group.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Use the check definitions in DIR instead of the built-in catalog.
+    #[arg(long, value_name = "DIR")]
+    checks: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Also write the report to FILE (atomically: a temp file in the same
+    /// directory renamed over FILE).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Waivers (TOML): [[waiver]] check, subject (glob, optional), reason, expires (YYYY-MM-DD).
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// Lowest severity whose failure makes the exit status 1; `none` never fails.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
+    fail_on: FailOn,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChecksCommand {
+    /// One line per check: ID, severity, title.
+    List {
+        /// Use the check definitions in DIR instead of the built-in catalog.
+        #[arg(long, value_name = "DIR")]
+        checks: Option<PathBuf>,
+    },
+    /// The full text of one check: rationale, probe, messages, remediation.
+    Explain {
+        /// Check ID, e.g. BAR-002.
+        id: String,
+        /// Use the check definitions in DIR instead of the built-in catalog.
+        #[arg(long, value_name = "DIR")]
+        checks: Option<PathBuf>,
+    },
+    /// Validate a check directory (default: the built-in catalog); prints every
+    /// problem as file:line and exits 2, or a one-line summary and exits 0.
+    Lint {
+        /// Directory of check files (*.toml).
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Parses arguments, runs, and returns the exit status.
+pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(Fatal::Output { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("barbican-audit: {e}");
+            2
+        }
+    }
+}
+
+fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Fatal> {
+    let result = match dir {
+        Some(d) => Catalog::load_dir(d)?,
+        None => Catalog::embedded(),
+    };
+    result.map_err(|diags| catalog_error(&diags))
+}
+
+fn catalog_error(diags: &[Diagnostic]) -> Fatal {
+    Fatal::Catalog {
+        count: diags.len(),
+        text: diags
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Fatal> {
+    match cli.command {
+        Command::Audit(a) => audit(a),
+        Command::Checks(ChecksCommand::List { checks }) => {
+            let cat = load_catalog(checks.as_deref())?;
+            let mut out = String::new();
+            for c in &cat.checks {
+                out.push_str(&format!(
+                    "{}  {:<8}  {}\n",
+                    c.id,
+                    c.severity.as_str(),
+                    c.title
+                ));
+            }
+            emit(&out)?;
+            Ok(0)
+        }
+        Command::Checks(ChecksCommand::Explain { id, checks }) => {
+            let cat = load_catalog(checks.as_deref())?;
+            let c = cat
+                .get(&id)
+                .ok_or_else(|| Fatal::UnknownCheck(id.clone()))?;
+            emit(&explain(c))?;
+            Ok(0)
+        }
+        Command::Checks(ChecksCommand::Lint { dir }) => {
+            let result = match &dir {
+                Some(d) => Catalog::load_dir(d)?,
+                None => Catalog::embedded(),
+            };
+            match result {
+                Ok(cat) => {
+                    emit(&format!(
+                        "{}: {} checks OK (catalog sha256 {})\n",
+                        cat.source,
+                        cat.checks.len(),
+                        cat.sha256
+                    ))?;
+                    Ok(0)
+                }
+                Err(diags) => {
+                    for d in &diags {
+                        eprintln!("{d}");
+                    }
+                    eprintln!(
+                        "{} problem{} found",
+                        diags.len(),
+                        if diags.len() == 1 { "" } else { "s" }
+                    );
+                    Ok(2)
+                }
+            }
+        }
+    }
+}
+
+fn explain(c: &crate::catalog::Check) -> String {
+    let mut s = format!("{} [{}] {}\n\n", c.id, c.severity.as_str(), c.title);
+    s.push_str(&format!("References: {}\n\n", c.references.join("; ")));
+    s.push_str("Why\n");
+    for line in c.rationale.trim().lines() {
+        s.push_str(&format!("  {line}\n"));
+    }
+    s.push_str(&format!("\nProbe\n  {:?}\n", c.probe));
+    let m = &c.message;
+    s.push_str("\nMessages\n");
+    for (k, v) in [
+        ("pass", &m.pass),
+        ("fail", &m.fail),
+        ("error", &m.error),
+        ("na", &m.na),
+    ] {
+        s.push_str(&format!("  {k}: {}\n", v.as_deref().unwrap_or("{detail}")));
+    }
+    s.push_str(&format!("\nRemediation\n  {}\n", c.remediation.trim()));
+    s
+}
+
+fn hostname(host: &Host) -> Option<String> {
+    if host.is_live() {
+        nix::unistd::gethostname()
+            .ok()
+            .map(|h| h.to_string_lossy().into_owned())
+    } else {
+        host.read(Path::new("/etc/hostname"))
+            .ok()
+            .and_then(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .next()
+                    .map(|l| l.trim().to_string())
+            })
+            .filter(|h| !h.is_empty())
+    }
+}
+
+fn audit(a: AuditArgs) -> Result<u8, Fatal> {
+    let now = time::OffsetDateTime::now_utc();
+    // Validate everything before observing anything: option errors are exit 2.
+    let catalog = load_catalog(a.checks.as_deref())?;
+    let waivers = match &a.waivers {
+        Some(p) => crate::waiver::load(p)?,
+        None => Vec::new(),
+    };
+    let host = Host::open(&a.root)?;
+    for w in &host.users.warnings {
+        eprintln!("barbican-audit: warning: {}: {w}", a.root.display());
+    }
+    let settings = RunSettings {
+        now,
+        hostname: hostname(&host),
+        run_id: uuid::Uuid::new_v4().to_string(),
+        waivers,
+    };
+    let report = engine::run(&catalog, &host, &settings);
+    let fail_on = match a.fail_on {
+        FailOn::None => None,
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
+    };
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let rendered = match a.format {
+        Format::Json => report::json::render(&report),
+        Format::Text => report::text::render(&report, colour),
+    };
+    if let Some(path) = &a.output {
+        let plain = match a.format {
+            Format::Json => rendered.clone(),
+            Format::Text => report::text::render(&report, false),
+        };
+        write_atomic(path, plain.as_bytes())?;
+    }
+    emit(&rendered)?;
+    Ok(report.exit_code(fail_on))
+}
+
+fn emit(s: &str) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|source| Fatal::Output {
+            path: PathBuf::from("<stdout>"),
+            source,
+        })
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory,
+/// fsynced and renamed, so readers never see half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Fatal> {
+    let err = |source| Fatal::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".barbican-audit.")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! Runs every check of a catalog against a host and builds the report.
+//! Checks are never mutated: definitions in, findings out.
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::catalog::{fill, Catalog, Check, Condition};
+use crate::host::Host;
+use crate::probe::{self, Context, Observation};
+use crate::report::{
+    CatalogInfo, Finding, HostInfo, Report, RunInfo, Status, Summary, Tool, WaiverState,
+};
+use crate::waiver::Waiver;
+
+/// What the engine needs besides the catalog and the host: injected so tests
+/// can pin the clock and the host name.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Start of the run (also "today" for waiver expiry).
+    pub now: OffsetDateTime,
+    /// Host name to report.
+    pub hostname: Option<String>,
+    /// Run ID.
+    pub run_id: String,
+    /// Waivers to apply.
+    pub waivers: Vec<Waiver>,
+}
+
+/// Runs the audit.
+pub fn run(catalog: &Catalog, host: &Host, settings: &RunSettings) -> Report {
+    let started = Instant::now();
+    let ctx = Context::new(host);
+    let mut findings = Vec::new();
+    for check in &catalog.checks {
+        findings.extend(evaluate(check, &ctx));
+    }
+    findings.sort_by(|a, b| {
+        (a.check_id.as_str(), a.subject.as_str()).cmp(&(b.check_id.as_str(), b.subject.as_str()))
+    });
+    let waivers = apply_waivers(&mut findings, &settings.waivers, settings.now.date());
+    let mut summary = Summary::default();
+    let mut report = Report {
+        schema_version: crate::report::SCHEMA_VERSION,
+        tool: Tool {
+            name: "barbican-audit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        host: HostInfo {
+            hostname: settings.hostname.clone(),
+            root: host.root().display().to_string(),
+            barbican_version: ctx.installed.version.clone(),
+        },
+        run: RunInfo {
+            id: settings.run_id.clone(),
+            started_at: settings
+                .now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            duration_ms: 0,
+        },
+        catalog: CatalogInfo {
+            sha256: catalog.sha256.clone(),
+            checks: catalog.checks.len(),
+        },
+        summary: Summary::default(),
+        findings,
+        waivers,
+        warnings: host.users.warnings.clone(),
+    };
+    for (_, _, s) in report.check_statuses() {
+        summary.count(s);
+    }
+    report.summary = summary;
+    report.run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report
+}
+
+/// Why a condition does not hold, or `None` when it does.
+fn condition_fails(c: Condition, ctx: &Context<'_>) -> Option<String> {
+    match c {
+        Condition::BarbicanInstalled => {
+            let installed = ctx.installed.version.is_some()
+                || ctx.host.exists(std::path::Path::new("/etc/barbican"))
+                || !ctx.config.files.is_empty();
+            (!installed).then(|| {
+                "barbican not installed: no barbican package in dpkg status, no barbican Python \
+                 metadata, no /etc/barbican and no barbican.conf in the oslo.config search path"
+                    .to_string()
+            })
+        }
+    }
+}
+
+fn evaluate(check: &Check, ctx: &Context<'_>) -> Vec<Finding> {
+    for c in &check.applies_if {
+        if let Some(why) = condition_fails(*c, ctx) {
+            let mut vars = BTreeMap::new();
+            vars.insert("subject".to_string(), "barbican".to_string());
+            vars.insert("detail".to_string(), why);
+            return vec![finding(
+                check,
+                Observation {
+                    subject: "barbican".into(),
+                    status: Status::Na,
+                    vars,
+                    evidence: BTreeMap::new(),
+                },
+            )];
+        }
+    }
+    probe::run(&check.probe, ctx)
+        .into_iter()
+        .map(|o| finding(check, o))
+        .collect()
+}
+
+fn finding(check: &Check, o: Observation) -> Finding {
+    let template = match o.status {
+        Status::Pass => check.message.pass.as_deref(),
+        Status::Fail => check.message.fail.as_deref(),
+        Status::Error => check.message.error.as_deref(),
+        Status::Na => check.message.na.as_deref(),
+        Status::Waived => None,
+    }
+    .unwrap_or("{detail}");
+    let message = fill(template, &o.vars, |_| false);
+    let raw = probe::raw_vars(&check.probe);
+    let remediation = if o.status == Status::Fail {
+        fill(&check.remediation, &o.vars, |name| !raw.contains(&name))
+    } else {
+        String::new()
+    };
+    Finding {
+        check_id: check.id.clone(),
+        title: check.title.clone(),
+        severity: check.severity,
+        status: o.status,
+        references: check.references.clone(),
+        subject: o.subject,
+        message,
+        evidence: o.evidence,
+        remediation,
+    }
+}
+
+fn apply_waivers(
+    findings: &mut [Finding],
+    waivers: &[Waiver],
+    today: time::Date,
+) -> Vec<WaiverState> {
+    let mut states: Vec<WaiverState> = waivers
+        .iter()
+        .map(|w| WaiverState {
+            check: w.check.clone(),
+            subject: w.subject_text.clone(),
+            reason: w.reason.clone(),
+            expires: w.expires_text(),
+            state: if w.is_expired(today) {
+                "expired".into()
+            } else {
+                "unused".into()
+            },
+            matched: 0,
+        })
+        .collect();
+    for f in findings.iter_mut() {
+        if !matches!(f.status, Status::Fail | Status::Error) {
+            continue;
+        }
+        for (i, w) in waivers.iter().enumerate() {
+            if !w.matches(&f.check_id, &f.subject) {
+                continue;
+            }
+            states[i].matched += 1;
+            let info = json!({
+                "reason": w.reason,
+                "expires": w.expires_text(),
+                "original_status": f.status.as_str(),
+                "origin": w.origin,
+            });
+            if w.is_expired(today) {
+                f.evidence.insert("waiver_expired".into(), info);
+                continue;
+            }
+            states[i].state = "applied".into();
+            f.evidence.insert("waiver".into(), info);
+            f.status = Status::Waived;
+            break;
+        }
+    }
+    states
+}

@@ -1,0 +1,234 @@
+//! The rooted view of a host filesystem.
+//!
+//! Every path the auditor talks about is the path *inside* the audited root
+//! (`/etc/barbican/barbican.conf`), whatever `--root` is. Symlinks are resolved
+//! the way the audited system would resolve them: an absolute link target is
+//! taken relative to the root, never to the auditing host, and `..` cannot
+//! climb out of the root (as under chroot).
+pub mod acl;
+pub mod users;
+
+use std::ffi::OsStr;
+use std::fs::Metadata;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::Fatal;
+pub use users::UserDb;
+
+/// Longest symlink chain followed before giving up (Linux uses 40).
+const MAX_LINKS: usize = 40;
+
+/// The filesystem being audited.
+#[derive(Debug)]
+pub struct Host {
+    root: PathBuf,
+    /// Users and groups of the audited root (never the auditing host's NSS).
+    pub users: UserDb,
+}
+
+/// A path resolved inside the root: what was asked for and where it led.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The path as asked for (inside the root).
+    pub path: PathBuf,
+    /// The final target after following every symlink (inside the root).
+    pub target: PathBuf,
+    /// Whether at least one symlink was followed.
+    pub via_symlink: bool,
+}
+
+impl Host {
+    /// Opens `root` for auditing; fails when it is missing or not a directory.
+    pub fn open(root: &Path) -> Result<Host, Fatal> {
+        let meta = std::fs::metadata(root).map_err(|source| Fatal::Root {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            return Err(Fatal::RootNotDir(root.to_path_buf()));
+        }
+        // Reading the directory proves we may search it (an unreadable root is fatal).
+        std::fs::read_dir(root).map_err(|source| Fatal::Root {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let mut host = Host {
+            root: root.to_path_buf(),
+            users: UserDb::default(),
+        };
+        host.users = UserDb::load(&host);
+        Ok(host)
+    }
+
+    /// The root as given on the command line.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the audited root is the running system (`/`).
+    pub fn is_live(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// Where an in-root absolute path lives on the auditing host.
+    pub fn real(&self, inner: &Path) -> PathBuf {
+        let rel = inner.strip_prefix("/").unwrap_or(inner);
+        if rel.as_os_str().is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        }
+    }
+
+    /// `lstat` of an in-root path.
+    pub fn lstat(&self, inner: &Path) -> io::Result<Metadata> {
+        std::fs::symlink_metadata(self.real(inner))
+    }
+
+    /// Whether an in-root path exists (after following symlinks inside the root).
+    pub fn exists(&self, inner: &Path) -> bool {
+        self.resolve(inner)
+            .map(|r| self.lstat(&r.target).is_ok())
+            .unwrap_or(false)
+    }
+
+    /// Whether an in-root path is a directory (after following symlinks).
+    pub fn is_dir(&self, inner: &Path) -> bool {
+        self.resolve(inner)
+            .and_then(|r| self.lstat(&r.target))
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+    }
+
+    /// Reads a whole file inside the root, following symlinks inside the root.
+    pub fn read(&self, inner: &Path) -> io::Result<Vec<u8>> {
+        let r = self.resolve(inner)?;
+        std::fs::read(self.real(&r.target))
+    }
+
+    /// Lists a directory inside the root: the in-root paths of its entries, sorted
+    /// by their byte names (Python's `sorted()` on str sorts by code point, which
+    /// is the same order for UTF-8).
+    pub fn list_dir(&self, inner: &Path) -> io::Result<Vec<PathBuf>> {
+        let r = self.resolve(inner)?;
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for entry in std::fs::read_dir(self.real(&r.target))? {
+            names.push(entry?.file_name().as_bytes().to_vec());
+        }
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|n| inner.join(OsStr::from_bytes(&n)))
+            .collect())
+    }
+
+    /// Follows symlinks inside the root. Missing final components are fine
+    /// (the target is returned, `lstat` of it then fails); a loop, or more than
+    /// [`MAX_LINKS`] links, is an `ELOOP`-style error.
+    pub fn resolve(&self, inner: &Path) -> io::Result<Resolved> {
+        let mut pending: Vec<PathBuf> = Vec::new();
+        push_components(&mut pending, inner);
+        pending.reverse();
+        let mut cur = PathBuf::from("/");
+        let mut links = 0usize;
+        while let Some(comp) = pending.pop() {
+            if comp.as_os_str() == ".." {
+                cur.pop();
+                continue;
+            }
+            let next = cur.join(&comp);
+            match std::fs::symlink_metadata(self.real(&next)) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(io::Error::other(format!(
+                            "too many levels of symbolic links at {}",
+                            next.display()
+                        )));
+                    }
+                    let target = std::fs::read_link(self.real(&next))?;
+                    if target.is_absolute() {
+                        cur = PathBuf::from("/");
+                    }
+                    let mut extra = Vec::new();
+                    push_components(&mut extra, &target);
+                    for c in extra.into_iter().rev() {
+                        pending.push(c);
+                    }
+                }
+                _ => cur = next,
+            }
+        }
+        Ok(Resolved {
+            path: inner.to_path_buf(),
+            target: cur,
+            via_symlink: links > 0,
+        })
+    }
+}
+
+/// Splits a path into normal components and `..`, dropping `.` and the root.
+fn push_components(out: &mut Vec<PathBuf>, p: &Path) {
+    for c in p.components() {
+        match c {
+            Component::Normal(s) => out.push(PathBuf::from(s)),
+            Component::ParentDir => out.push(PathBuf::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn absolute_symlink_stays_inside_root() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("etc/barbican")).unwrap();
+        std::fs::create_dir_all(d.path().join("srv/conf")).unwrap();
+        std::fs::write(d.path().join("srv/conf/barbican.conf"), "x").unwrap();
+        symlink(
+            "/srv/conf/barbican.conf",
+            d.path().join("etc/barbican/barbican.conf"),
+        )
+        .unwrap();
+        let h = Host::open(d.path()).unwrap();
+        let r = h.resolve(Path::new("/etc/barbican/barbican.conf")).unwrap();
+        assert_eq!(r.target, PathBuf::from("/srv/conf/barbican.conf"));
+        assert!(r.via_symlink);
+        assert_eq!(
+            h.read(Path::new("/etc/barbican/barbican.conf")).unwrap(),
+            b"x"
+        );
+    }
+
+    #[test]
+    fn dotdot_cannot_escape_root() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("etc")).unwrap();
+        symlink("../../../../etc/shadow", d.path().join("etc/link")).unwrap();
+        let h = Host::open(d.path()).unwrap();
+        let r = h.resolve(Path::new("/etc/link")).unwrap();
+        assert_eq!(r.target, PathBuf::from("/etc/shadow"));
+        assert!(!h.exists(Path::new("/etc/link")));
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error_not_a_hang() {
+        let d = tempfile::tempdir().unwrap();
+        symlink("/b", d.path().join("a")).unwrap();
+        symlink("/a", d.path().join("b")).unwrap();
+        let h = Host::open(d.path()).unwrap();
+        assert!(h.resolve(Path::new("/a")).is_err());
+    }
+
+    #[test]
+    fn missing_root_is_fatal() {
+        let e = Host::open(Path::new("/nonexistent/root/for/test")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/root/for/test"));
+    }
+}

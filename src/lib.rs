@@ -1,0 +1,28 @@
+//! barbican-audit: a host-hardening auditor for OpenStack Barbican nodes.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! checks/*.toml --catalog--> validated Check --engine--> probes observe the Host
+//!        (definitions)                                     (host/, barbican/)
+//!     --> Finding --> report::Report --> views (text, JSON)
+//! ```
+//!
+//! * [`catalog`] parses and validates check definitions (TOML, one per check).
+//! * [`host`] is the rooted view of a filesystem (`--root`): stat, symlinks,
+//!   ACLs, and the root's own passwd/group.
+//! * [`barbican`] knows how Barbican reads its files: the oslo.config search
+//!   order and ini dialect, the effective file set, the installed version.
+//! * [`probe`] turns declared expectations into observations, one probe kind a file.
+//! * [`engine`] runs every check and applies waivers; [`report`] is the model and its views.
+#![deny(missing_docs)]
+
+pub mod barbican;
+pub mod catalog;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod host;
+pub mod probe;
+pub mod report;
+pub mod waiver;

@@ -1,0 +1,6 @@
+//! The report model and its views. Views take `&Report` and nothing else.
+pub mod json;
+pub mod model;
+pub mod text;
+
+pub use model::*;

@@ -1,0 +1,271 @@
+//! One report model for every view (text, JSON, metrics, collector upload).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// JSON schema version of [`Report`] (interface.md, "JSON report").
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Outcome of one finding. Order is "worst last" for `max()`:
+/// na < pass < waived < error < fail (catalog.md: fail > error > waived > pass > na).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Does not apply here (the message says why).
+    Na,
+    /// Meets the rule.
+    Pass,
+    /// Fails or errors, but a waiver matched (the original status is in the evidence).
+    Waived,
+    /// Could not decide (the message says why).
+    Error,
+    /// Breaks the rule.
+    Fail,
+}
+
+impl Status {
+    /// Every status, in summary order.
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Error,
+        Status::Na,
+        Status::Waived,
+    ];
+
+    /// Lowercase name as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Na => "na",
+            Status::Pass => "pass",
+            Status::Waived => "waived",
+            Status::Error => "error",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// Severity of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// Lowercase name as in JSON and TOML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a lowercase name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "info" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
+/// One observation about one subject by one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable check ID (`BAR-002`).
+    pub check_id: String,
+    /// Check title.
+    pub title: String,
+    /// Check severity.
+    pub severity: Severity,
+    /// Outcome.
+    pub status: Status,
+    /// References (Security Guide, SCS-0116, ...).
+    pub references: Vec<String>,
+    /// What was judged: a path, a pipeline, an option.
+    pub subject: String,
+    /// One sentence: what was found.
+    pub message: String,
+    /// Observed facts (sorted keys). Secrets appear only as fingerprints.
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    /// What to run or change; empty when there is nothing to do.
+    pub remediation: String,
+}
+
+/// Counts of checks by their status (a check's status is the worst of its findings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Checks that passed.
+    pub pass: usize,
+    /// Checks that failed.
+    pub fail: usize,
+    /// Checks that could not decide.
+    pub error: usize,
+    /// Checks that do not apply.
+    pub na: usize,
+    /// Checks whose failures are all waived.
+    pub waived: usize,
+}
+
+impl Summary {
+    /// Adds one check's status.
+    pub fn count(&mut self, s: Status) {
+        match s {
+            Status::Pass => self.pass += 1,
+            Status::Fail => self.fail += 1,
+            Status::Error => self.error += 1,
+            Status::Na => self.na += 1,
+            Status::Waived => self.waived += 1,
+        }
+    }
+}
+
+/// The producing tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `barbican-audit`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+/// The audited host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// Hostname (the root's `/etc/hostname` under `--root`), null when unknown.
+    pub hostname: Option<String>,
+    /// The audited root.
+    pub root: String,
+    /// Installed Barbican version, null when unknown or not installed.
+    pub barbican_version: Option<String>,
+}
+
+/// This run (the only part that differs between two runs on the same host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Random UUID of this run.
+    pub id: String,
+    /// RFC 3339 UTC start time.
+    pub started_at: String,
+    /// Wall time of the audit.
+    pub duration_ms: u64,
+}
+
+/// Which catalog produced the findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogInfo {
+    /// SHA-256 of the canonical catalog (see `catalog::Catalog::sha256`).
+    pub sha256: String,
+    /// Number of checks.
+    pub checks: usize,
+}
+
+/// A waiver and what became of it in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverState {
+    /// Check ID.
+    pub check: String,
+    /// Subject glob, if any.
+    pub subject: Option<String>,
+    /// Why it was granted.
+    pub reason: String,
+    /// Last day it applies (YYYY-MM-DD).
+    pub expires: String,
+    /// `applied` (waived at least one finding), `unused` (matched no failing finding), `expired`.
+    pub state: String,
+    /// Findings it matched.
+    pub matched: usize,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Producing tool.
+    pub tool: Tool,
+    /// Audited host.
+    pub host: HostInfo,
+    /// This run.
+    pub run: RunInfo,
+    /// Catalog used.
+    pub catalog: CatalogInfo,
+    /// Checks by status.
+    pub summary: Summary,
+    /// Findings sorted by check ID, then subject.
+    pub findings: Vec<Finding>,
+    /// Waivers given with `--waivers` and their fate (empty without waivers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverState>,
+    /// Non-fatal problems met while auditing (malformed passwd lines, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// Each check's status (the worst of its findings), in check order.
+    pub fn check_statuses(&self) -> Vec<(&str, Severity, Status)> {
+        let mut out: Vec<(&str, Severity, Status)> = Vec::new();
+        for f in &self.findings {
+            match out.last_mut() {
+                Some(last) if last.0 == f.check_id => last.2 = last.2.max(f.status),
+                _ => out.push((f.check_id.as_str(), f.severity, f.status)),
+            }
+        }
+        out
+    }
+
+    /// Exit status under `--fail-on` (`None` = never fail): 1 when a finding
+    /// at or above the threshold failed, or any finding is an error.
+    pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
+        let Some(threshold) = fail_on else { return 0 };
+        let bad = self.findings.iter().any(|f| {
+            f.status == Status::Error || (f.status == Status::Fail && f.severity >= threshold)
+        });
+        u8::from(bad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_status_order() {
+        let mut v = vec![
+            Status::Pass,
+            Status::Fail,
+            Status::Na,
+            Status::Error,
+            Status::Waived,
+        ];
+        v.sort();
+        assert_eq!(
+            v,
+            [
+                Status::Na,
+                Status::Pass,
+                Status::Waived,
+                Status::Error,
+                Status::Fail
+            ]
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! Text view: grouped by check, one line per finding with the status first,
+//! a `fix:` line under each failing finding, then a summary line.
+//! Colour only when asked (the caller decides: a terminal and no `NO_COLOR`).
+use std::fmt::Write;
+
+use super::{Report, Status};
+
+/// Renders the report; `colour` adds ANSI colour to the status words.
+pub fn render(report: &Report, colour: bool) -> String {
+    let mut out = String::new();
+    let paint = |s: Status| -> String {
+        let word = format!("{:<6}", s.as_str().to_uppercase());
+        if !colour {
+            return word;
+        }
+        let code = match s {
+            Status::Fail => "1;31",
+            Status::Error => "1;35",
+            Status::Waived => "33",
+            Status::Pass => "32",
+            Status::Na => "2",
+        };
+        format!("\x1b[{code}m{word}\x1b[0m")
+    };
+    let mut current: Option<&str> = None;
+    for f in &report.findings {
+        if current != Some(f.check_id.as_str()) {
+            if current.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{} [{}] {}", f.check_id, f.severity.as_str(), f.title);
+            current = Some(f.check_id.as_str());
+        }
+        let _ = writeln!(out, "  {} {}: {}", paint(f.status), f.subject, f.message);
+        if matches!(f.status, Status::Fail | Status::Error) && !f.remediation.is_empty() {
+            for line in f.remediation.lines() {
+                let _ = writeln!(out, "         fix: {line}");
+            }
+        }
+    }
+    if !report.waivers.is_empty() {
+        out.push('\n');
+        for w in &report.waivers {
+            let subject = w.subject.as_deref().unwrap_or("*");
+            let _ = writeln!(
+                out,
+                "waiver {} {} (expires {}): {}, {} finding{}",
+                w.check,
+                subject,
+                w.expires,
+                w.state,
+                w.matched,
+                if w.matched == 1 { "" } else { "s" }
+            );
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} checks: {} pass, {} fail, {} error, {} na, {} waived; root {}, barbican {}",
+        report.catalog.checks,
+        s.pass,
+        s.fail,
+        s.error,
+        s.na,
+        s.waived,
+        report.host.root,
+        report.host.barbican_version.as_deref().unwrap_or("unknown"),
+    );
+    out
+}
