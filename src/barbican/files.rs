@@ -109,7 +109,8 @@ impl EffectiveFiles {
                 why,
                 named: true,
             }),
-            None if host.exists(Path::new(DEFAULT_PASTE)) => set.add(FileRef {
+            // Present even as a dangling symlink: loadapp() would try it and fail.
+            None if host.lstat(Path::new(DEFAULT_PASTE)).is_ok() => set.add(FileRef {
                 path: PathBuf::from(DEFAULT_PASTE),
                 role: "paste",
                 why: "hard-coded in barbican.api.app".to_string(),

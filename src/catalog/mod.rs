@@ -172,8 +172,7 @@ impl Catalog {
             hasher.update(text.len().to_string().as_bytes());
             hasher.update([0]);
             hasher.update(text.as_bytes());
-            if let Some(check) = validate_file(name, shown, text, &mut diags) {
-                let id_line = line_of(text, text.find("id").unwrap_or(0));
+            if let Some((check, id_line)) = validate_file(name, shown, text, &mut diags) {
                 if let Some(first) = seen.get(&check.id) {
                     diags.push(Diagnostic {
                         file: shown.clone(),
@@ -227,7 +226,7 @@ fn validate_file(
     shown: &str,
     text: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Check> {
+) -> Option<(Check, usize)> {
     let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
     let raw: RawCheck = match toml::from_str(text) {
         Ok(r) => r,
@@ -362,23 +361,27 @@ fn validate_file(
     if diags.len() != before {
         return None;
     }
-    Some(Check {
-        id,
-        title: raw.title.into_inner(),
-        severity: severity?,
-        references: raw.references.into_inner(),
-        rationale: raw.rationale.into_inner(),
-        remediation: raw.remediation.into_inner(),
-        applies_if,
-        message: Messages {
-            pass: msg.pass.as_ref().map(|s| s.get_ref().clone()),
-            fail: msg.fail.as_ref().map(|s| s.get_ref().clone()),
-            error: msg.error.as_ref().map(|s| s.get_ref().clone()),
-            na: msg.na.as_ref().map(|s| s.get_ref().clone()),
+    let id_line = line_of(text, raw.id.span().start);
+    Some((
+        Check {
+            id,
+            title: raw.title.into_inner(),
+            severity: severity?,
+            references: raw.references.into_inner(),
+            rationale: raw.rationale.into_inner(),
+            remediation: raw.remediation.into_inner(),
+            applies_if,
+            message: Messages {
+                pass: msg.pass.as_ref().map(|s| s.get_ref().clone()),
+                fail: msg.fail.as_ref().map(|s| s.get_ref().clone()),
+                error: msg.error.as_ref().map(|s| s.get_ref().clone()),
+                na: msg.na.as_ref().map(|s| s.get_ref().clone()),
+            },
+            probe: spec?,
+            file: name.to_string(),
         },
-        probe: spec?,
-        file: name.to_string(),
-    })
+        id_line,
+    ))
 }
 
 /// Placeholders every template may use whatever the probe.

@@ -1,0 +1,176 @@
+//! Test roots built in temp dirs with real ownership, modes and ACLs (CI runs
+//! as root, so chown and setfacl are real), and a runner for the binary.
+#![allow(dead_code)]
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Fixed ids of the fixture's barbican user and group.
+pub const BARBICAN_UID: u32 = 102;
+pub const BARBICAN_GID: u32 = 105;
+
+pub const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+    barbican:x:102:105::/var/lib/barbican:/bin/false\n\
+    alice:x:1000:1000::/home/alice:/bin/bash\n";
+pub const GROUP: &str = "root:x:0:\nbarbican:x:105:\nalice:x:1000:\n";
+
+/// A root filesystem under construction.
+pub struct Root {
+    pub dir: tempfile::TempDir,
+}
+
+impl Root {
+    /// An empty root with passwd and group.
+    pub fn new() -> Root {
+        let r = Root {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        r.file("/etc/passwd", PASSWD, 0, 0, 0o644);
+        r.file("/etc/group", GROUP, 0, 0, 0o644);
+        r.file("/etc/hostname", "fixture-host\n", 0, 0, 0o644);
+        r
+    }
+
+    /// A root with a minimal, correct Barbican configuration:
+    /// /etc/barbican root:barbican 0750, barbican.conf and the paste file root:barbican 0640.
+    pub fn barbican() -> Root {
+        let r = Root::new();
+        r.dir_("/etc/barbican", 0, BARBICAN_GID, 0o750);
+        r.file(
+            "/etc/barbican/barbican.conf",
+            "[DEFAULT]\n[oslo_policy]\npolicy_dirs = /etc/barbican/policy.d\n",
+            0,
+            BARBICAN_GID,
+            0o640,
+        );
+        r.file(
+            "/etc/barbican/barbican-api-paste.ini",
+            "[composite:main]\nuse = egg:Paste#urlmap\n",
+            0,
+            BARBICAN_GID,
+            0o640,
+        );
+        r
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn real(&self, inner: &str) -> PathBuf {
+        self.dir.path().join(inner.trim_start_matches('/'))
+    }
+
+    /// Writes a file with owner, group and mode (parents created root-owned 0755).
+    pub fn file(&self, inner: &str, content: &str, uid: u32, gid: u32, mode: u32) -> &Root {
+        let p = self.real(inner);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+        chown(&p, uid, gid);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        self
+    }
+
+    /// Creates a directory with owner, group and mode.
+    pub fn dir_(&self, inner: &str, uid: u32, gid: u32, mode: u32) -> &Root {
+        let p = self.real(inner);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        chown(&p, uid, gid);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        self
+    }
+
+    /// `ln -s target inner` (target is as written: absolute targets are in-root).
+    pub fn link(&self, inner: &str, target: &str) -> &Root {
+        let p = self.real(inner);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        symlink(target, &p).expect("symlink");
+        self
+    }
+
+    pub fn chmod(&self, inner: &str, mode: u32) -> &Root {
+        std::fs::set_permissions(self.real(inner), std::fs::Permissions::from_mode(mode))
+            .expect("chmod");
+        self
+    }
+
+    /// Real `setfacl -m SPEC` (needs the acl package; CI installs it).
+    pub fn setfacl(&self, inner: &str, spec: &str) -> &Root {
+        let st = Command::new("setfacl")
+            .args(["-m", spec])
+            .arg(self.real(inner))
+            .status()
+            .expect("setfacl must be installed (apt-get install acl)");
+        assert!(st.success(), "setfacl -m {spec} failed");
+        self
+    }
+
+    /// Runs `barbican-audit audit --root <root> --format json` plus extra args.
+    pub fn audit_json(&self, extra: &[&str]) -> (i32, serde_json::Value) {
+        let root = self.path().to_str().expect("utf8");
+        let mut args = vec!["audit", "--root", root, "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let code = out.status.code().expect("exit code");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "bad JSON ({e}); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, v)
+    }
+}
+
+pub fn chown(p: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(p, Some(uid), Some(gid)).expect("chown (tests run as root)");
+}
+
+/// Runs the binary.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run barbican-audit")
+}
+
+/// Findings of one check as (subject, status).
+pub fn statuses(report: &serde_json::Value, check: &str) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check_id"] == check)
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap_or("").to_string(),
+                f["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The status of one subject for one check.
+pub fn status_of(report: &serde_json::Value, check: &str, subject: &str) -> String {
+    let all = statuses(report, check);
+    all.iter()
+        .find(|(s, _)| s == subject)
+        .map(|(_, st)| st.clone())
+        .unwrap_or_else(|| panic!("no {check} finding for {subject}; have {all:?}"))
+}
+
+/// The finding object for one check and subject.
+pub fn finding<'a>(
+    report: &'a serde_json::Value,
+    check: &str,
+    subject: &str,
+) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["check_id"] == check && f["subject"] == subject)
+        .unwrap_or_else(|| panic!("no {check} finding for {subject}"))
+}

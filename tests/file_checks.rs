@@ -1,0 +1,566 @@
+//! BAR-001..003 fixtures, each named after the condition it holds. One table
+//! drives them all, and `every_check_has_pass_and_fail_fixtures` makes sure
+//! no check in the catalog goes without both.
+mod common;
+
+use common::*;
+
+struct Case {
+    name: &'static str,
+    check: &'static str,
+    subject: &'static str,
+    expect: &'static str,
+    build: fn() -> Root,
+}
+
+const CONF: &str = "/etc/barbican/barbican.conf";
+const PASTE: &str = "/etc/barbican/barbican-api-paste.ini";
+
+fn with_conf_mode(mode: u32) -> Root {
+    let r = Root::barbican();
+    r.chmod(CONF, mode);
+    r
+}
+
+const CASES: &[Case] = &[
+    // BAR-001 ownership
+    Case {
+        name: "owner-root-group-barbican",
+        check: "BAR-001",
+        subject: CONF,
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "group-root",
+        check: "BAR-001",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            chown(&r.real(CONF), 0, 0);
+            r
+        },
+    },
+    Case {
+        name: "owner-barbican",
+        check: "BAR-001",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            chown(&r.real(CONF), BARBICAN_UID, BARBICAN_GID);
+            r
+        },
+    },
+    Case {
+        name: "group-barbican-missing",
+        check: "BAR-001",
+        subject: CONF,
+        expect: "error",
+        build: || {
+            let r = Root::barbican();
+            r.file("/etc/group", "root:x:0:\n", 0, 0, 0o644);
+            r
+        },
+    },
+    Case {
+        name: "barbican-not-installed",
+        check: "BAR-001",
+        subject: "barbican",
+        expect: "na",
+        build: Root::new,
+    },
+    Case {
+        name: "home-shadow-file-judged",
+        check: "BAR-001",
+        subject: "/var/lib/barbican/.barbican/barbican.conf",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/var/lib/barbican/.barbican/barbican.conf",
+                "[DEFAULT]\n",
+                BARBICAN_UID,
+                BARBICAN_GID,
+                0o600,
+            );
+            r
+        },
+    },
+    Case {
+        name: "conf-d-file-judged",
+        check: "BAR-001",
+        subject: "/etc/barbican/barbican.conf.d/10-kek.conf",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/etc/barbican/barbican.conf.d/10-kek.conf",
+                "[DEFAULT]\n",
+                0,
+                0,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "policy-dirs-file-judged",
+        check: "BAR-001",
+        subject: "/etc/barbican/policy.d/00_default_policy.yaml",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/etc/barbican/policy.d/00_default_policy.yaml",
+                "#\n",
+                0,
+                0,
+                0o644,
+            );
+            r
+        },
+    },
+    Case {
+        name: "worker-prog-file-judged",
+        check: "BAR-001",
+        subject: "/etc/barbican/barbican-worker.conf",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/etc/barbican/barbican-worker.conf",
+                "[DEFAULT]\n",
+                1000,
+                1000,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "uwsgi-paste-elsewhere-judged",
+        check: "BAR-001",
+        subject: "/srv/paste/api-paste.ini",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/etc/barbican/barbican-api-uwsgi.ini",
+                "[uwsgi]\npaste = config:/srv/paste/api-paste.ini\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r.file(
+                "/srv/paste/api-paste.ini",
+                "[composite:main]\n",
+                0,
+                0,
+                0o644,
+            );
+            r
+        },
+    },
+    Case {
+        name: "named-key-file-missing",
+        check: "BAR-001",
+        subject: "/etc/barbican/kmip/client.key",
+        expect: "error",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                CONF,
+                "[kmip_plugin]\nkeyfile = /etc/barbican/kmip/client.key\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "dangling-symlink-config",
+        check: "BAR-001",
+        subject: PASTE,
+        expect: "error",
+        build: || {
+            let r = Root::barbican();
+            std::fs::remove_file(r.real(PASTE)).unwrap();
+            r.link(PASTE, "/srv/gone.ini");
+            r
+        },
+    },
+    // BAR-002 mode and ACL
+    Case {
+        name: "mode-0640",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "pass",
+        build: || with_conf_mode(0o640),
+    },
+    Case {
+        name: "mode-0600-stricter",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "pass",
+        build: || with_conf_mode(0o600),
+    },
+    Case {
+        name: "mode-0440-stricter",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "pass",
+        build: || with_conf_mode(0o440),
+    },
+    Case {
+        name: "mode-0400-stricter",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "pass",
+        build: || with_conf_mode(0o400),
+    },
+    Case {
+        name: "mode-0644-others-read",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf_mode(0o644),
+    },
+    Case {
+        name: "mode-0604-others-read",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf_mode(0o604),
+    },
+    Case {
+        name: "mode-0660-group-write",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf_mode(0o660),
+    },
+    Case {
+        name: "mode-2640-setgid",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf_mode(0o2640),
+    },
+    Case {
+        name: "mode-0740-owner-exec",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf_mode(0o740),
+    },
+    Case {
+        name: "acl-named-user-read",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.setfacl(CONF, "u:1000:r");
+            r
+        },
+    },
+    Case {
+        name: "acl-named-group-read",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.setfacl(CONF, "g:1000:r");
+            r
+        },
+    },
+    Case {
+        name: "symlink-to-0644-target",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            std::fs::remove_file(r.real(CONF)).unwrap();
+            r.file(
+                "/srv/conf/barbican.conf",
+                "[DEFAULT]\n",
+                0,
+                BARBICAN_GID,
+                0o644,
+            );
+            r.link(CONF, "/srv/conf/barbican.conf");
+            r
+        },
+    },
+    Case {
+        name: "symlink-to-0640-target",
+        check: "BAR-002",
+        subject: CONF,
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            std::fs::remove_file(r.real(CONF)).unwrap();
+            r.file(
+                "/srv/conf/barbican.conf",
+                "[DEFAULT]\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            // A relative link: judged the same way.
+            r.link(CONF, "../../srv/conf/barbican.conf");
+            r
+        },
+    },
+    Case {
+        name: "barbican-not-installed",
+        check: "BAR-002",
+        subject: "barbican",
+        expect: "na",
+        build: Root::new,
+    },
+    // BAR-003 directory
+    Case {
+        name: "dir-root-barbican-0750",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "dir-root-barbican-0710-stricter",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.chmod("/etc/barbican", 0o710);
+            r
+        },
+    },
+    Case {
+        name: "dir-barbican-owned-debian-stock",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            chown(&r.real("/etc/barbican"), BARBICAN_UID, BARBICAN_GID);
+            r
+        },
+    },
+    Case {
+        name: "dir-0775-group-writable-rdo",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.chmod("/etc/barbican", 0o775);
+            r
+        },
+    },
+    Case {
+        name: "dir-0755-others-read",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.chmod("/etc/barbican", 0o755);
+            r
+        },
+    },
+    Case {
+        name: "dir-acl-named-group",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.setfacl("/etc/barbican", "g:1000:rx");
+            r
+        },
+    },
+    Case {
+        name: "group-barbican-missing",
+        check: "BAR-003",
+        subject: "/etc/barbican",
+        expect: "error",
+        build: || {
+            let r = Root::barbican();
+            r.file("/etc/group", "root:x:0:\n", 0, 0, 0o644);
+            r
+        },
+    },
+    Case {
+        name: "barbican-not-installed",
+        check: "BAR-003",
+        subject: "barbican",
+        expect: "na",
+        build: Root::new,
+    },
+];
+
+#[test]
+fn fixtures() {
+    let mut failures = Vec::new();
+    for c in CASES {
+        let root = (c.build)();
+        let (_, report) = root.audit_json(&[]);
+        let all = statuses(&report, c.check);
+        let got = all
+            .iter()
+            .find(|(s, _)| s == c.subject)
+            .map(|(_, st)| st.as_str());
+        if got != Some(c.expect) {
+            failures.push(format!(
+                "{} ({}): {} expected {}, got {:?}; all: {all:?}",
+                c.name, c.check, c.subject, c.expect, got
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "fixture failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_check_has_pass_and_fail_fixtures() {
+    let out = run(&["checks", "list"]);
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(!ids.is_empty());
+    for id in ids {
+        for want in ["pass", "fail"] {
+            assert!(
+                CASES.iter().any(|c| c.check == id && c.expect == want),
+                "{id} has no fixture where it should {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn symlink_reports_link_and_target() {
+    let r = Root::barbican();
+    std::fs::remove_file(r.real(CONF)).unwrap();
+    r.file(
+        "/srv/conf/barbican.conf",
+        "[DEFAULT]\n",
+        0,
+        BARBICAN_GID,
+        0o644,
+    );
+    r.link(CONF, "/srv/conf/barbican.conf");
+    let (_, rep) = r.audit_json(&[]);
+    let f = finding(&rep, "BAR-002", CONF);
+    assert_eq!(f["evidence"]["link"], CONF);
+    assert_eq!(f["evidence"]["target"], "/srv/conf/barbican.conf");
+    assert_eq!(f["remediation"], "chmod 0640 /srv/conf/barbican.conf");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("symlink to /srv/conf/barbican.conf"));
+}
+
+#[test]
+fn acl_evidence_in_getfacl_form_and_remediation() {
+    let r = Root::barbican();
+    r.setfacl(CONF, "u:1000:r"); // alice in the fixture passwd
+    let (_, rep) = r.audit_json(&[]);
+    let f = finding(&rep, "BAR-002", CONF);
+    let acl = f["evidence"]["acl"].as_str().unwrap();
+    assert!(acl.contains("user:alice:r--"), "{acl}");
+    assert!(acl.contains("mask::r--"), "{acl}");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("POSIX ACL grants user:alice:r--"));
+    let fix = f["remediation"].as_str().unwrap();
+    assert!(
+        fix.ends_with(
+            &format!("&& setfacl -b {}", r.real(CONF).display())
+                .replace(&r.path().display().to_string(), "")
+        ),
+        "{fix}"
+    );
+}
+
+#[test]
+fn mode_message_names_the_excess_bits() {
+    let r = with_conf_mode(0o2664);
+    let (_, rep) = r.audit_json(&[]);
+    let f = finding(&rep, "BAR-002", CONF);
+    assert_eq!(
+        f["message"],
+        "mode 2664 grants setgid, write to group, read to others; expected 0640 or stricter"
+    );
+    assert_eq!(f["remediation"], "chmod 0640 /etc/barbican/barbican.conf");
+    assert_eq!(f["evidence"]["mode"], "2664");
+}
+
+#[test]
+fn group_missing_error_says_why_and_other_checks_still_run() {
+    let r = Root::barbican();
+    r.file("/etc/group", "root:x:0:\n", 0, 0, 0o644);
+    r.chmod(CONF, 0o644);
+    let (code, rep) = r.audit_json(&[]);
+    assert_eq!(code, 1);
+    let f = finding(&rep, "BAR-001", CONF);
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("group barbican does not exist in"),
+        "{f}"
+    );
+    assert_eq!(status_of(&rep, "BAR-002", CONF), "fail");
+}
+
+#[test]
+fn dangling_symlink_is_error_for_that_subject_only() {
+    let r = Root::barbican();
+    std::fs::remove_file(r.real(PASTE)).unwrap();
+    r.link(PASTE, "/srv/gone.ini");
+    let (_, rep) = r.audit_json(&[]);
+    assert_eq!(status_of(&rep, "BAR-002", PASTE), "error");
+    assert_eq!(status_of(&rep, "BAR-002", CONF), "pass");
+    assert!(finding(&rep, "BAR-002", PASTE)["message"]
+        .as_str()
+        .unwrap()
+        .contains("/srv/gone.ini does not exist"));
+}
+
+#[test]
+fn shadowed_etc_file_is_not_in_the_set() {
+    // oslo.config reads only the first existing barbican.conf of the search path.
+    let r = Root::barbican();
+    r.file(
+        "/var/lib/barbican/barbican.conf",
+        "[DEFAULT]\n",
+        0,
+        BARBICAN_GID,
+        0o640,
+    );
+    r.chmod(CONF, 0o644);
+    let (_, rep) = r.audit_json(&[]);
+    let subjects: Vec<String> = statuses(&rep, "BAR-002")
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert!(
+        subjects.contains(&"/var/lib/barbican/barbican.conf".to_string()),
+        "{subjects:?}"
+    );
+    assert!(!subjects.contains(&CONF.to_string()), "{subjects:?}");
+}
