@@ -1,6 +1,8 @@
 //! BAR-001..003 fixtures, each named after the condition it holds. One table
 //! drives them all, and `every_check_has_pass_and_fail_fixtures` makes sure
 //! no check in the catalog goes without both.
+#![allow(clippy::unwrap_used)] // tests may panic on setup failures
+
 mod common;
 
 use common::*;

@@ -147,7 +147,17 @@ impl Params {
         let exclude = match &raw.subjects_exclude {
             None => None,
             Some(r) => {
-                Some(Regex::new(r).map_err(|e| format!("bad regex in subjects-exclude: {e}"))?)
+                Some(Regex::new(r).map_err(|e| {
+                    // regex errors are multi-line drawings; keep the last line, the reason.
+                    let text = e.to_string();
+                    let reason = text
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    format!("bad regex in subjects-exclude: {reason}")
+                })?)
             }
         };
         if raw.owner.is_none()
