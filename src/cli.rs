@@ -212,7 +212,10 @@ fn explain(c: &crate::catalog::Check) -> String {
     for line in c.rationale.trim().lines() {
         s.push_str(&format!("  {line}\n"));
     }
-    s.push_str(&format!("\nProbe\n  {:?}\n", c.probe));
+    s.push_str("\nProbe\n");
+    for line in c.probe_toml.lines() {
+        s.push_str(&format!("  {line}\n"));
+    }
     let m = &c.message;
     s.push_str("\nMessages\n");
     for (k, v) in [

@@ -68,6 +68,8 @@ pub struct Check {
     pub message: Messages,
     /// The probe and its validated parameters.
     pub probe: ProbeSpec,
+    /// The probe table as TOML (`[probe.file-metadata]` and its keys), for `checks explain`.
+    pub probe_toml: String,
     /// The file it came from (`BAR-001.toml`).
     pub file: String,
 }
@@ -118,18 +120,14 @@ impl Catalog {
     /// Loads every `*.toml` of a directory. I/O problems are fatal; definition
     /// problems come back all at once.
     pub fn load_dir(dir: &Path) -> Result<Result<Catalog, Vec<Diagnostic>>, Fatal> {
-        let io = |source| Fatal::CheckDir {
-            path: dir.to_path_buf(),
-            source,
-        };
+        let mut paths = Vec::new();
+        collect_toml(dir, 0, &mut paths)?;
         let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".toml") {
-                continue;
-            }
-            let path = entry.path();
+        for path in paths {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let bytes = std::fs::read(&path).map_err(|source| Fatal::CheckDir {
                 path: path.clone(),
                 source,
@@ -200,6 +198,26 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.id == id)
     }
+}
+
+/// Every `*.toml` under `dir` (sub-directories too, so both `checks/` and
+/// `checks/barbican/` work), at most 4 levels deep.
+fn collect_toml(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> Result<(), Fatal> {
+    let io = |source| Fatal::CheckDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(io)?;
+        if ft.is_dir() && depth < 4 {
+            collect_toml(&path, depth + 1, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Lowercase hex.
@@ -378,6 +396,13 @@ fn validate_file(
                 na: msg.na.as_ref().map(|s| s.get_ref().clone()),
             },
             probe: spec?,
+            probe_toml: probes
+                .iter()
+                .map(|(kind, params)| {
+                    let body = toml::to_string(params.get_ref()).unwrap_or_default();
+                    format!("[probe.{kind}]\n{body}")
+                })
+                .collect(),
             file: name.to_string(),
         },
         id_line,

@@ -42,6 +42,8 @@ pub struct Resolved {
 impl Host {
     /// Opens `root` for auditing; fails when it is missing or not a directory.
     pub fn open(root: &Path) -> Result<Host, Fatal> {
+        // Reports show the root absolute, whatever was typed (`--root demo/root`).
+        let root = &std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         let meta = std::fs::metadata(root).map_err(|source| Fatal::Root {
             path: root.to_path_buf(),
             source,

@@ -266,7 +266,14 @@ fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation {
         Err(e) => return error(vars, ev, format!("cannot resolve {subject}: {e}")),
     };
     let target = resolved.target.to_string_lossy().into_owned();
-    vars.insert("path".into(), target.clone());
+    // `path` is where a fix must be applied on the auditing machine: under
+    // --root that is inside the root, never the auditing host's own /etc.
+    let real = ctx
+        .host
+        .real(&resolved.target)
+        .to_string_lossy()
+        .into_owned();
+    vars.insert("path".into(), real.clone());
     vars.insert("target".into(), target.clone());
     vars.insert(
         "link".into(),
@@ -405,7 +412,7 @@ fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation {
                     vars.insert("acl".into(), text);
                     vars.insert(
                         "acl_fix".into(),
-                        format!(" && setfacl -b {}", crate::catalog::shell_quote(&target)),
+                        format!(" && setfacl -b {}", crate::catalog::shell_quote(&real)),
                     );
                     problems.extend(acl_problems);
                 }

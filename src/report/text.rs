@@ -42,15 +42,19 @@ pub fn render(report: &Report, colour: bool) -> String {
         out.push('\n');
         for w in &report.waivers {
             let subject = w.subject.as_deref().unwrap_or("*");
+            let plural = if w.matched == 1 { "" } else { "s" };
+            let fate = match w.state.as_str() {
+                "expired" => format!(
+                    "expired, no longer applies (would match {} finding{plural})",
+                    w.matched
+                ),
+                "applied" => format!("applied to {} finding{plural}", w.matched),
+                _ => "unused: matched no failing finding".to_string(),
+            };
             let _ = writeln!(
                 out,
-                "waiver {} {} (expires {}): {}, {} finding{}",
-                w.check,
-                subject,
-                w.expires,
-                w.state,
-                w.matched,
-                if w.matched == 1 { "" } else { "s" }
+                "waiver {} {} (expires {}): {fate}",
+                w.check, subject, w.expires
             );
         }
     }
