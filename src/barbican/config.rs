@@ -12,8 +12,15 @@
 //! `~` is the service user's home from the root's passwd (`barbican`,
 //! falling back to `/var/lib/barbican`, Debian's and RDO's home for it).
 //!
-//! Not yet here (issue 4): `$name` interpolation, `OS_<GROUP>__<OPT>`
-//! environment overrides from systemd units, the per-prog files' own merge.
+//! Values: `OS_<GROUP>__<OPT>` environment overrides (from the barbican
+//! systemd units) beat every file; across files the last parsed wins; MultiStr
+//! options take every value, oldest file first; `$name` interpolation is
+//! applied on read, against registered options only (see [`super::options`]).
+//!
+//! Not modelled: the double parse of `barbican.conf` that `project == prog ==
+//! 'barbican'` causes (barbican.md §1.1): it duplicates MultiStr values
+//! (`['a','b','a','b']`) but changes no verdict, since the first KEK and
+//! the set of enabled plugins stay the same.
 use std::path::{Path, PathBuf};
 
 use super::oslo;
@@ -36,8 +43,78 @@ pub struct Loaded {
 pub struct Config {
     /// Files in parse order (the main file first, then the `.conf.d` files sorted).
     pub files: Vec<Loaded>,
-    /// Higher-precedence files that exist beside the winning one (for BAR-009).
+    /// Every existing `barbican.conf` of the search path, first = the one read (for BAR-009).
     pub candidates: Vec<PathBuf>,
+    /// `OS_<GROUP>__<OPT>` overrides from the service environment.
+    pub env: Vec<EnvOverride>,
+}
+
+/// An option set through the service environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvOverride {
+    /// Group (`DEFAULT` or lowercase).
+    pub group: String,
+    /// Option name.
+    pub key: String,
+    /// Value.
+    pub value: String,
+    /// The variable (`OS_SIMPLE_CRYPTO_PLUGIN__KEK`).
+    pub var: String,
+    /// Where it is set: unit file or EnvironmentFile.
+    pub file: PathBuf,
+    /// Line in that file.
+    pub line: usize,
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A config file line.
+    File {
+        /// In-root path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The service environment.
+    Env {
+        /// Variable name.
+        var: String,
+        /// Unit or environment file.
+        file: PathBuf,
+        /// Line.
+        line: usize,
+    },
+    /// The option's code default.
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File { path, line } => write!(f, "{}:{line}", path.display()),
+            Source::Env { var, file, line } => write!(f, "{var} in {}:{line}", file.display()),
+            Source::Default => write!(f, "code default"),
+        }
+    }
+}
+
+/// One effective value with its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    /// The value as written (quotes stripped), before interpolation.
+    pub raw: String,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// A `$name` that oslo.config could not substitute (`NoSuchOptError` or a cycle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterpolationError {
+    /// The name as written after `$`.
+    pub name: String,
+    /// Why.
+    pub message: String,
 }
 
 /// The search directories in oslo.config's order for a given home.
@@ -111,6 +188,186 @@ impl Config {
         out
     }
 
+    /// The effective value of a single-valued option: environment first,
+    /// then the last file value (a deprecated name counts where oslo.config
+    /// would read it: newer files first, new name first within a file).
+    pub fn effective(&self, group: &str, key: &str) -> Option<Effective> {
+        if let Some(e) = self
+            .env
+            .iter()
+            .rev()
+            .find(|e| e.group == group && e.key == key)
+        {
+            return Some(Effective {
+                raw: e.value.clone(),
+                source: Source::Env {
+                    var: e.var.clone(),
+                    file: e.file.clone(),
+                    line: e.line,
+                },
+            });
+        }
+        let deprecated: Vec<(String, String)> = super::options::find(group, key)
+            .map(|o| o.deprecated.clone())
+            .unwrap_or_default();
+        for f in self.files.iter().rev() {
+            let Ok(parsed) = &f.parsed else { continue };
+            let mut hit = parsed.get_all(group, key).pop();
+            for (g, n) in &deprecated {
+                if hit.is_none() {
+                    hit = parsed.get_all(g, n).pop();
+                }
+            }
+            if let Some(v) = hit {
+                return Some(Effective {
+                    raw: v.value.clone(),
+                    source: Source::File {
+                        path: f.path.clone(),
+                        line: v.line,
+                    },
+                });
+            }
+        }
+        None
+    }
+
+    /// Every effective value of a MultiStr option: the environment replaces
+    /// the files; otherwise every value of every file, oldest first.
+    pub fn effective_multi(&self, group: &str, key: &str) -> Vec<Effective> {
+        let env: Vec<Effective> = self
+            .env
+            .iter()
+            .filter(|e| e.group == group && e.key == key)
+            .map(|e| Effective {
+                raw: e.value.clone(),
+                source: Source::Env {
+                    var: e.var.clone(),
+                    file: e.file.clone(),
+                    line: e.line,
+                },
+            })
+            .collect();
+        if !env.is_empty() {
+            return env;
+        }
+        self.get_multi(group, key)
+            .into_iter()
+            .map(|(v, p)| Effective {
+                raw: v.value.clone(),
+                source: Source::File {
+                    path: p.to_path_buf(),
+                    line: v.line,
+                },
+            })
+            .collect()
+    }
+
+    /// The value oslo.config returns: effective raw value (or the registered
+    /// default), then `$name` substitution.
+    pub fn resolve(&self, group: &str, key: &str) -> Result<Option<String>, InterpolationError> {
+        self.resolve_at(group, key, 0)
+    }
+
+    /// `string.Template.safe_substitute` with oslo.config's lookup: `$$` and
+    /// `\$` are a literal `$`; `$name`/`${name}` is the option in the same
+    /// group, else in DEFAULT; `${group.name}` another group; a name that is
+    /// not a registered option is an error (`NoSuchOptError`), and so is a
+    /// reference cycle (Python would recurse until RecursionError).
+    /// See: oslo.config 9.0.0 `cfg.py` `_substitute`, `StrSubWrapper.__getitem__`.
+    pub fn substitute(
+        &self,
+        value: &str,
+        group: &str,
+        depth: usize,
+    ) -> Result<String, InterpolationError> {
+        if depth > 16 {
+            return Err(InterpolationError {
+                name: String::new(),
+                message: "substitution nests more than 16 levels (a reference cycle?)".into(),
+            });
+        }
+        let value = value.replace("\\$", "$$");
+        let b = value.as_bytes();
+        let mut out = String::with_capacity(value.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'$' {
+                let next = value[i..].find('$').map(|n| i + n).unwrap_or(b.len());
+                out.push_str(&value[i..next]);
+                i = next;
+                continue;
+            }
+            // b[i] == '$'
+            if b.get(i + 1) == Some(&b'$') {
+                out.push('$');
+                i += 2;
+                continue;
+            }
+            let (name, end) = if b.get(i + 1) == Some(&b'{') {
+                match value[i + 2..].find('}') {
+                    Some(close) if is_ident(&value[i + 2..i + 2 + close]) => {
+                        (value[i + 2..i + 2 + close].to_string(), i + 3 + close)
+                    }
+                    _ => {
+                        out.push('$');
+                        i += 1;
+                        continue;
+                    }
+                }
+            } else {
+                let len = ident_len(&value[i + 1..]);
+                if len == 0 {
+                    // safe_substitute leaves a lone `$` as it is.
+                    out.push('$');
+                    i += 1;
+                    continue;
+                }
+                (value[i + 1..i + 1 + len].to_string(), i + 1 + len)
+            };
+            out.push_str(&self.lookup(&name, group, depth)?);
+            i = end;
+        }
+        Ok(out)
+    }
+
+    fn lookup(&self, name: &str, group: &str, depth: usize) -> Result<String, InterpolationError> {
+        let candidates: Vec<(String, String)> = match name.split_once('.') {
+            Some((g, n)) => vec![
+                (super::oslo::normalize_group(g), n.to_string()),
+                ("DEFAULT".into(), name.to_string()),
+            ],
+            None => vec![
+                (group.to_string(), name.to_string()),
+                ("DEFAULT".into(), name.to_string()),
+            ],
+        };
+        for (g, n) in candidates {
+            if super::options::find(&g, &n).is_some() {
+                return Ok(self.resolve_at(&g, &n, depth + 1)?.unwrap_or_default());
+            }
+        }
+        Err(InterpolationError {
+            name: name.to_string(),
+            message: format!("no such option {name}"),
+        })
+    }
+
+    fn resolve_at(
+        &self,
+        group: &str,
+        key: &str,
+        depth: usize,
+    ) -> Result<Option<String>, InterpolationError> {
+        let raw = match self.effective(group, key) {
+            Some(e) => e.raw,
+            None => match super::options::find(group, key) {
+                Some(o) if !o.default.is_empty() => o.default.clone(),
+                _ => return Ok(None),
+            },
+        };
+        self.substitute(&raw, group, depth).map(Some)
+    }
+
     /// Directories of the parsed config files, last parsed first
     /// (oslo.config `find_file` looks there before the default dirs).
     pub fn file_dirs(&self) -> Vec<PathBuf> {
@@ -126,6 +383,43 @@ impl Config {
     }
 }
 
+/// `[_a-z][._a-z0-9]*`, case-insensitive (string.Template's re.IGNORECASE).
+fn ident_len(s: &str) -> usize {
+    let mut n = 0;
+    for (i, c) in s.char_indices() {
+        let ok = if i == 0 {
+            c.is_ascii_alphabetic() || c == '_'
+        } else {
+            c.is_ascii_alphanumeric() || c == '_' || c == '.'
+        };
+        if !ok {
+            break;
+        }
+        n = i + c.len_utf8();
+    }
+    n
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty() && ident_len(s) == s.len()
+}
+
+impl Config {
+    /// A config from in-memory files (tests, and confirming verdicts).
+    pub fn from_texts(files: &[(&str, &str)]) -> Config {
+        Config {
+            files: files
+                .iter()
+                .map(|(p, t)| Loaded {
+                    path: PathBuf::from(p),
+                    parsed: Ok(oslo::parse(t)),
+                })
+                .collect(),
+            ..Config::default()
+        }
+    }
+}
+
 fn load_file(host: &Host, path: &Path) -> Loaded {
     let parsed = host
         .read(path)
@@ -134,5 +428,93 @@ fn load_file(host: &Host, path: &Path) -> Loaded {
     Loaded {
         path: path.to_path_buf(),
         parsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(text: &str) -> Config {
+        Config::from_texts(&[("/etc/barbican/barbican.conf", text)])
+    }
+
+    // Each expectation below was confirmed with Debian's oslo.config 9.0.0
+    // (tests/confirm/oslo_confirm.py prints the same values).
+    #[test]
+    fn interpolation_like_oslo() {
+        let c = conf("[DEFAULT]\nhost_href = http://api:9311\n[keystone_authtoken]\nwww_authenticate_uri = ${host_href}/x\n");
+        assert_eq!(
+            c.resolve("keystone_authtoken", "www_authenticate_uri")
+                .unwrap()
+                .as_deref(),
+            Some("http://api:9311/x")
+        );
+        let c = conf("[DEFAULT]\ntransport_url = a$$b\\$c\n");
+        assert_eq!(
+            c.resolve("DEFAULT", "transport_url").unwrap().as_deref(),
+            Some("a$b$c")
+        );
+        let c = conf("[p11_crypto_plugin]\nlogin = pa$word\n");
+        assert_eq!(
+            c.resolve("p11_crypto_plugin", "login").unwrap_err().message,
+            "no such option word"
+        );
+        let c = conf("[DEFAULT]\nhost_href = $host_href\n");
+        assert!(c.resolve("DEFAULT", "host_href").is_err());
+        let c = conf("[DEFAULT]\nhost_href = ${simple_crypto_plugin.plugin_name}!\n");
+        assert_eq!(
+            c.resolve("DEFAULT", "host_href").unwrap().as_deref(),
+            Some("Software Only Crypto!")
+        );
+        // A trailing or lone `$` is left alone by safe_substitute.
+        let c = conf("[DEFAULT]\nhost_href = cost $ 5$\n");
+        assert_eq!(
+            c.resolve("DEFAULT", "host_href").unwrap().as_deref(),
+            Some("cost $ 5$")
+        );
+        // An unregistered key in a file cannot be substituted.
+        let c = conf("[DEFAULT]\nmy_own = x\nhost_href = $my_own\n");
+        assert!(c.resolve("DEFAULT", "host_href").is_err());
+    }
+
+    #[test]
+    fn env_beats_files_and_multi_accumulates() {
+        let mut c = Config::from_texts(&[
+            ("/etc/barbican/barbican.conf", "[crypto]\nenabled_crypto_plugins = simple_crypto\n[keystone_authtoken]\ninsecure = false\n"),
+            ("/etc/barbican/barbican.conf.d/10.conf", "[crypto]\nenabled_crypto_plugins = p11_crypto\n[keystone_authtoken]\ninsecure = true\n"),
+        ]);
+        let e = c.effective("keystone_authtoken", "insecure").unwrap();
+        assert_eq!(
+            (e.raw.as_str(), e.source.to_string().as_str()),
+            ("true", "/etc/barbican/barbican.conf.d/10.conf:4")
+        );
+        let m: Vec<String> = c
+            .effective_multi("crypto", "enabled_crypto_plugins")
+            .into_iter()
+            .map(|e| e.raw)
+            .collect();
+        assert_eq!(m, ["simple_crypto", "p11_crypto"]);
+        c.env.push(EnvOverride {
+            group: "keystone_authtoken".into(),
+            key: "insecure".into(),
+            value: "false".into(),
+            var: "OS_KEYSTONE_AUTHTOKEN__INSECURE".into(),
+            file: PathBuf::from("/etc/systemd/system/barbican-api.service.d/x.conf"),
+            line: 2,
+        });
+        assert_eq!(
+            c.effective("keystone_authtoken", "insecure").unwrap().raw,
+            "false"
+        );
+    }
+
+    #[test]
+    fn deprecated_name_counts() {
+        let c = conf("[keystone_authtoken]\nauth_uri = http://old:5000\n");
+        let e = c
+            .effective("keystone_authtoken", "www_authenticate_uri")
+            .unwrap();
+        assert_eq!(e.raw, "http://old:5000");
     }
 }

@@ -2,6 +2,8 @@
 //! dialect. Everything here answers "what would Barbican itself see".
 pub mod config;
 pub mod files;
+pub mod kek;
+pub mod options;
 pub mod oslo;
 pub mod version;
 
