@@ -82,6 +82,10 @@ pub fn run(catalog: &Catalog, host: &Host, settings: &RunSettings) -> Report {
 /// Why a condition does not hold, or `None` when it does.
 fn condition_fails(c: Condition, ctx: &Context<'_>) -> Option<String> {
     match c {
+        Condition::SimpleCryptoEnabled => {
+            let sc = crate::barbican::crypto::simple_crypto(&ctx.config);
+            (!sc.in_effect).then(|| format!("simple_crypto not enabled: {}", sc.why))
+        }
         Condition::BarbicanInstalled => {
             let installed = ctx.installed.version.is_some()
                 || ctx.host.exists(std::path::Path::new("/etc/barbican"))

@@ -104,6 +104,21 @@ fn stock_debian_verdicts() {
         assert_eq!(status_of(&rep, "BAR-001", ok), "pass", "{ok}");
         assert_eq!(status_of(&rep, "BAR-002", ok), "pass", "{ok}");
     }
+    // No kek in the stock barbican.conf: 15.0.1 falls back to its published code default.
+    assert_eq!(
+        status_of(&rep, "BAR-006", "/etc/barbican/barbican.conf"),
+        "pass"
+    );
+    let kek = finding(&rep, "BAR-007", "[simple_crypto_plugin] kek (code default)");
+    assert_eq!(kek["status"], "fail");
+    assert!(kek["message"]
+        .as_str()
+        .unwrap()
+        .contains("Barbican 15.0.1 uses its code default"));
+    assert_eq!(
+        status_of(&rep, "BAR-009", "/etc/barbican/barbican.conf"),
+        "pass"
+    );
     // barbican-functional.conf is not read by any Barbican service.
     assert!(!statuses(&rep, "BAR-002")
         .iter()

@@ -60,13 +60,9 @@ impl EffectiveFiles {
     }
 
     /// Resolves the set from the root and the loaded `barbican` config.
-    pub fn resolve(host: &Host, cfg: &Config) -> EffectiveFiles {
+    pub fn resolve(host: &Host, cfg: &Config, progs: &[Config]) -> EffectiveFiles {
         let mut set = EffectiveFiles::default();
-        let mut configs = vec![cfg.clone()];
-        for prog in PROGS {
-            configs.push(Config::load(host, prog));
-        }
-        for c in &configs {
+        for c in std::iter::once(cfg).chain(progs) {
             for (i, f) in c.files.iter().enumerate() {
                 set.add(FileRef {
                     path: f.path.clone(),

@@ -6,12 +6,19 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Material {
+    /// The decoded key bytes (32 for a valid Fernet key), or the text bytes
+    /// when the value is not base64.
+    Bytes(Vec<u8>),
+    /// Barbican's code default, known only by its digest.
+    CodeDefault,
+}
+
 /// A KEK value as found, decoded for comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kek {
-    /// The decoded key bytes (32 for a valid Fernet key), or the text bytes
-    /// when the value is not base64.
-    bytes: Vec<u8>,
+    material: Material,
     /// Whether it is a valid Fernet key (urlsafe base64 of exactly 32 bytes).
     pub valid_fernet: bool,
 }
@@ -31,24 +38,46 @@ impl Kek {
                 let ok = b.len() == 32 && !v.contains(['+', '/']);
                 return Kek {
                     valid_fernet: ok,
-                    bytes: b,
+                    material: Material::Bytes(b),
                 };
             }
         }
         Kek {
-            bytes: value.as_bytes().to_vec(),
+            material: Material::Bytes(value.as_bytes().to_vec()),
             valid_fernet: false,
+        }
+    }
+
+    /// The code default of Barbican <= 20.x, known here only by its digest:
+    /// the value is public, but it is key material all the same and is not
+    /// kept in the binary.
+    pub fn code_default() -> Kek {
+        Kek {
+            material: Material::CodeDefault,
+            valid_fernet: true,
+        }
+    }
+
+    /// Whether this is the code default (no kek configured).
+    pub fn is_code_default(&self) -> bool {
+        self.material == Material::CodeDefault
+    }
+
+    fn digest(&self) -> String {
+        match &self.material {
+            Material::CodeDefault => CODE_DEFAULT_DIGEST.to_string(),
+            Material::Bytes(b) => crate::catalog::hex(&Sha256::digest(b)),
         }
     }
 
     /// `sha256:` + 12 hex digits of the decoded bytes.
     pub fn fingerprint(&self) -> String {
-        fingerprint(&self.bytes)
+        format!("sha256:{}", &self.digest()[..12])
     }
 
     /// Where this KEK is published, if it is a well-known value.
     pub fn published(&self) -> Option<&'static str> {
-        let digest = crate::catalog::hex(&Sha256::digest(&self.bytes));
+        let digest = self.digest();
         PUBLISHED
             .iter()
             .find(|(d, _)| *d == digest)

@@ -1,6 +1,7 @@
 //! How Barbican reads its files: which files, in which order, with which
 //! dialect. Everything here answers "what would Barbican itself see".
 pub mod config;
+pub mod crypto;
 pub mod files;
 pub mod kek;
 pub mod options;

@@ -2,7 +2,11 @@
 //! probe kind and its parameters; [`validate`] turns the parameters into a
 //! typed [`ProbeSpec`] (unknown kind or parameter = lint error), and
 //! [`run`] returns one [`Observation`] per subject.
+pub mod config_loads;
+pub mod config_shadowing;
 pub mod file_metadata;
+pub mod kek_in_config;
+pub mod kek_published;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +21,8 @@ pub struct Context<'a> {
     pub host: &'a Host,
     /// What `barbican` (API and plugins) reads.
     pub config: Config,
+    /// What barbican-worker, -keystone-listener and -retry read besides.
+    pub prog_configs: Vec<Config>,
     /// Every file Barbican reads.
     pub files: EffectiveFiles,
     /// Installed Barbican, if any.
@@ -27,11 +33,16 @@ impl<'a> Context<'a> {
     /// Builds the shared view of the host.
     pub fn new(host: &'a Host) -> Context<'a> {
         let config = Config::load(host, "barbican");
-        let files = EffectiveFiles::resolve(host, &config);
+        let prog_configs: Vec<Config> = crate::barbican::files::PROGS
+            .iter()
+            .map(|p| Config::load(host, p))
+            .collect();
+        let files = EffectiveFiles::resolve(host, &config, &prog_configs);
         let installed = crate::barbican::version::detect(host);
         Context {
             host,
             config,
+            prog_configs,
             files,
             installed,
         }
@@ -51,20 +62,78 @@ pub struct Observation {
     pub evidence: BTreeMap<String, serde_json::Value>,
 }
 
+impl Observation {
+    /// An observation with `subject` and `detail` set.
+    pub fn new(
+        subject: impl Into<String>,
+        status: Status,
+        detail: impl Into<String>,
+    ) -> Observation {
+        let subject = subject.into();
+        let mut vars = BTreeMap::new();
+        vars.insert("subject".to_string(), subject.clone());
+        vars.insert("detail".to_string(), detail.into());
+        Observation {
+            subject,
+            status,
+            vars,
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a template variable.
+    pub fn var(mut self, k: &str, v: impl Into<String>) -> Observation {
+        self.vars.insert(k.to_string(), v.into());
+        self
+    }
+
+    /// Adds an evidence entry.
+    pub fn ev(mut self, k: &str, v: impl Into<serde_json::Value>) -> Observation {
+        self.evidence.insert(k.to_string(), v.into());
+        self
+    }
+}
+
 /// A validated probe with its parameters.
 #[derive(Debug, Clone)]
 pub enum ProbeSpec {
     /// Ownership, mode and ACL of files or directories.
     FileMetadata(file_metadata::Params),
+    /// Plaintext `kek` in config files (BAR-006).
+    KekInConfig,
+    /// Effective KEK is a published value (BAR-007).
+    KekPublished,
+    /// Shadowing barbican.conf, overriding conf.d files (BAR-009).
+    ConfigShadowing,
+    /// Config files load as oslo.config loads them (BAR-012).
+    ConfigLoads,
 }
 
 /// Every probe kind by its TOML name (the registry).
-pub const KINDS: &[&str] = &[file_metadata::NAME];
+pub const KINDS: &[&str] = &[
+    file_metadata::NAME,
+    kek_in_config::NAME,
+    kek_published::NAME,
+    config_shadowing::NAME,
+    config_loads::NAME,
+];
+
+/// Probes without parameters refuse any key.
+fn no_params(kind: &str, params: &toml::Table, spec: ProbeSpec) -> Result<ProbeSpec, String> {
+    match params.keys().next() {
+        Some(k) => Err(format!("probe {kind} takes no parameters (found {k:?})")),
+        None => Ok(spec),
+    }
+}
 
 /// Validates `[probe.<kind>]` parameters.
 pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
     match kind {
         file_metadata::NAME => file_metadata::Params::validate(params).map(ProbeSpec::FileMetadata),
+        kek_in_config::NAME => no_params(kind, &params, ProbeSpec::KekInConfig),
+        kek_published::NAME => no_params(kind, &params, ProbeSpec::KekPublished),
+        config_shadowing::NAME => no_params(kind, &params, ProbeSpec::ConfigShadowing),
+        config_loads::NAME => no_params(kind, &params, ProbeSpec::ConfigLoads),
         other => Err(format!(
             "unknown probe {other:?} (known: {})",
             KINDS.join(", ")
@@ -76,6 +145,10 @@ pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
 pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
     match spec {
         ProbeSpec::FileMetadata(_) => file_metadata::VARS,
+        ProbeSpec::KekInConfig => kek_in_config::VARS,
+        ProbeSpec::KekPublished => kek_published::VARS,
+        ProbeSpec::ConfigShadowing => config_shadowing::VARS,
+        ProbeSpec::ConfigLoads => config_loads::VARS,
     }
 }
 
@@ -84,6 +157,7 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
 pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
     match spec {
         ProbeSpec::FileMetadata(_) => file_metadata::RAW_VARS,
+        _ => &[],
     }
 }
 
@@ -91,5 +165,9 @@ pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
 pub fn run(spec: &ProbeSpec, ctx: &Context<'_>) -> Vec<Observation> {
     match spec {
         ProbeSpec::FileMetadata(p) => file_metadata::run(p, ctx),
+        ProbeSpec::KekInConfig => kek_in_config::run(ctx),
+        ProbeSpec::KekPublished => kek_published::run(ctx),
+        ProbeSpec::ConfigShadowing => config_shadowing::run(ctx),
+        ProbeSpec::ConfigLoads => config_loads::run(ctx),
     }
 }

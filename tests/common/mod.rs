@@ -13,6 +13,17 @@ pub const BARBICAN_GID: u32 = 105;
 pub const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
     barbican:x:102:105::/var/lib/barbican:/bin/false\n\
     alice:x:1000:1000::/home/alice:/bin/bash\n";
+/// barbican.conf of [`Root::barbican`].
+pub const GOOD_CONF: &str = "[DEFAULT]\n[oslo_policy]\npolicy_dirs = /etc/barbican/policy.d\n\
+    [secretstore]\nenabled_secretstore_plugins = vault_plugin\n\
+    [vault_plugin]\nvault_url = https://vault.example.net:8200\n";
+
+/// The number of checks in the embedded catalog.
+pub fn catalog_len() -> usize {
+    let out = run(&["checks", "list"]);
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
 pub const GROUP: &str = "root:x:0:\nbarbican:x:105:\nalice:x:1000:\n";
 
 /// A root filesystem under construction.
@@ -32,14 +43,16 @@ impl Root {
         r
     }
 
-    /// A root with a minimal, correct Barbican configuration:
-    /// /etc/barbican root:barbican 0750, barbican.conf and the paste file root:barbican 0640.
+    /// A root with a minimal, correct Barbican configuration that every
+    /// check passes (or finds not applicable): /etc/barbican root:barbican
+    /// 0750, barbican.conf and the paste file root:barbican 0640, secrets in
+    /// Vault over TLS (so no simple_crypto KEK on the host).
     pub fn barbican() -> Root {
         let r = Root::new();
         r.dir_("/etc/barbican", 0, BARBICAN_GID, 0o750);
         r.file(
             "/etc/barbican/barbican.conf",
-            "[DEFAULT]\n[oslo_policy]\npolicy_dirs = /etc/barbican/policy.d\n",
+            GOOD_CONF,
             0,
             BARBICAN_GID,
             0o640,
@@ -52,6 +65,24 @@ impl Root {
             0o640,
         );
         r
+    }
+
+    /// Records an installed Barbican version in the root's dpkg status.
+    pub fn version(&self, v: &str) -> &Root {
+        self.file(
+            "/var/lib/dpkg/status",
+            &format!(
+                "Package: barbican-common\nStatus: install ok installed\nVersion: 1:{v}-1\n\n"
+            ),
+            0,
+            0,
+            0o644,
+        )
+    }
+
+    /// Replaces barbican.conf (root:barbican 0640).
+    pub fn conf(&self, text: &str) -> &Root {
+        self.file("/etc/barbican/barbican.conf", text, 0, BARBICAN_GID, 0o640)
     }
 
     pub fn path(&self) -> &Path {
@@ -104,6 +135,16 @@ impl Root {
             .expect("setfacl must be installed (apt-get install acl)");
         assert!(st.success(), "setfacl -m {spec} failed");
         self
+    }
+
+    /// Runs the text report (for secret-leak checks).
+    pub fn audit_text(&self) -> String {
+        let out = run(&["audit", "--root", self.path().to_str().expect("utf8")]);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     }
 
     /// Runs `barbican-audit audit --root <root> --format json` plus extra args.

@@ -1,6 +1,7 @@
-//! BAR-001..003 fixtures, each named after the condition it holds. One table
-//! drives them all, and `every_check_has_pass_and_fail_fixtures` makes sure
-//! no check in the catalog goes without both.
+//! Fixtures for every check, each named after the condition it holds. One
+//! table drives them all; `every_check_has_pass_and_fail_fixtures` makes sure
+//! no check in the catalog goes without both, and every output of every
+//! fixture is searched for the fixture secrets, which must never appear.
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
@@ -16,6 +17,34 @@ struct Case {
 }
 
 const CONF: &str = "/etc/barbican/barbican.conf";
+const CONF_D: &str = "/etc/barbican/barbican.conf.d/50-override.conf";
+
+/// Secrets planted in fixtures: no output may contain them. The published
+/// sample KEK is public, but the auditor must not print it either.
+const RANDOM_KEK: &str = "q1Ehz1X-mAyDqEk3Ot5Kb0NQz0tqjFQ7v2GlAX9Pk3s=";
+const OTHER_KEK: &str = "n0V1Hc3vYtK2Qy7r8oLzA5mWbJd4sXeFpG6uTiRkZ9c=";
+const CHARM_KEK: &str = "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=";
+const HSM_PIN: &str = "pa$word-1234";
+const SECRETS: &[&str] = &[RANDOM_KEK, OTHER_KEK, CHARM_KEK, HSM_PIN, "word-1234"];
+
+fn kek_conf(keks: &[&str]) -> String {
+    let mut s = String::from("[DEFAULT]\n[simple_crypto_plugin]\n");
+    for k in keks {
+        s.push_str(&format!("kek = '{k}'\n"));
+    }
+    s
+}
+
+/// Barbican's default backend (store_crypto + simple_crypto) and no kek.
+fn simple_crypto_root() -> Root {
+    with_conf("[DEFAULT]\n")
+}
+
+fn with_conf(text: &str) -> Root {
+    let r = Root::barbican();
+    r.conf(text);
+    r
+}
 const PASTE: &str = "/etc/barbican/barbican-api-paste.ini";
 
 fn with_conf_mode(mode: u32) -> Root {
@@ -407,6 +436,221 @@ const CASES: &[Case] = &[
         expect: "na",
         build: Root::new,
     },
+    // BAR-006 plaintext KEK in config
+    Case {
+        name: "simple-crypto-no-kek-in-config",
+        check: "BAR-006",
+        subject: CONF,
+        expect: "pass",
+        build: simple_crypto_root,
+    },
+    Case {
+        name: "kek-in-barbican-conf",
+        check: "BAR-006",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf(&kek_conf(&[RANDOM_KEK])),
+    },
+    Case {
+        name: "kek-in-conf-d",
+        check: "BAR-006",
+        subject: CONF_D,
+        expect: "fail",
+        build: || {
+            let r = simple_crypto_root();
+            r.file(CONF_D, &kek_conf(&[RANDOM_KEK]), 0, BARBICAN_GID, 0o640);
+            r
+        },
+    },
+    Case {
+        name: "p11-crypto-only-not-applicable",
+        check: "BAR-006",
+        subject: "barbican",
+        expect: "na",
+        build: || {
+            with_conf(&format!("[crypto]\nenabled_crypto_plugins = p11_crypto\n[p11_crypto_plugin]\nlogin = {HSM_PIN}\n"))
+        },
+    },
+    Case {
+        name: "vault-store-only-not-applicable",
+        check: "BAR-006",
+        subject: "barbican",
+        expect: "na",
+        build: || with_conf("[secretstore]\nenabled_secretstore_plugins = vault_plugin\n"),
+    },
+    Case {
+        name: "multiple-stores-one-simple-crypto",
+        check: "BAR-006",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            with_conf(&format!(
+        "[secretstore]\nenable_multiple_secret_stores = True\nstores_lookup_suffix = hsm, soft\n[secretstore:hsm]\nsecret_store_plugin = store_crypto\ncrypto_plugin = p11_crypto\nglobal_default = True\n[secretstore:soft]\nsecret_store_plugin = store_crypto\ncrypto_plugin = simple_crypto\n[simple_crypto_plugin]\nkek = {RANDOM_KEK}\n"))
+        },
+    },
+    // BAR-007 published KEK
+    Case {
+        name: "no-kek-15.0.1-uses-published-code-default",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek (code default)",
+        expect: "fail",
+        build: || {
+            let r = simple_crypto_root();
+            r.version("15.0.1");
+            r
+        },
+    },
+    Case {
+        name: "no-kek-version-unknown-uses-code-default",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek (code default)",
+        expect: "fail",
+        build: simple_crypto_root,
+    },
+    Case {
+        name: "random-kek",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek #1 (/etc/barbican/barbican.conf)",
+        expect: "pass",
+        build: || {
+            let r = with_conf(&kek_conf(&[RANDOM_KEK]));
+            r.version("15.0.1");
+            r
+        },
+    },
+    Case {
+        name: "charm-published-kek",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek #1 (/etc/barbican/barbican.conf)",
+        expect: "fail",
+        build: || {
+            let r = with_conf(&kek_conf(&[CHARM_KEK]));
+            r.version("15.0.1");
+            r
+        },
+    },
+    Case {
+        name: "barbican-19-last-kek-wins-over-published",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek #1 (/etc/barbican/barbican.conf)",
+        expect: "pass",
+        build: || {
+            let r = with_conf(&kek_conf(&[CHARM_KEK, RANDOM_KEK]));
+            r.version("19.0.0");
+            r
+        },
+    },
+    Case {
+        name: "barbican-20-published-kek-still-decrypts",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek #2 (/etc/barbican/barbican.conf)",
+        expect: "fail",
+        build: || {
+            let r = with_conf(&kek_conf(&[RANDOM_KEK, CHARM_KEK]));
+            r.version("20.0.0");
+            r
+        },
+    },
+    Case {
+        name: "barbican-20-kek-in-conf-d-appended",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek #2 (/etc/barbican/barbican.conf.d/50-override.conf)",
+        expect: "fail",
+        build: || {
+            let r = with_conf(&kek_conf(&[RANDOM_KEK]));
+            r.file(CONF_D, &kek_conf(&[CHARM_KEK]), 0, BARBICAN_GID, 0o640);
+            r.version("20.0.0");
+            r
+        },
+    },
+    Case {
+        name: "no-kek-barbican-21-cannot-load",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek",
+        expect: "error",
+        build: || {
+            let r = simple_crypto_root();
+            r.version("21.0.0");
+            r
+        },
+    },
+    Case {
+        name: "p11-crypto-only-not-applicable",
+        check: "BAR-007",
+        subject: "barbican",
+        expect: "na",
+        build: || with_conf("[crypto]\nenabled_crypto_plugins = p11_crypto\n"),
+    },
+    // BAR-009 shadowing and overriding files
+    Case {
+        name: "etc-barbican-conf-only",
+        check: "BAR-009",
+        subject: CONF,
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "home-dot-barbican-shadows-etc",
+        check: "BAR-009",
+        subject: "/var/lib/barbican/.barbican/barbican.conf",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/var/lib/barbican/.barbican/barbican.conf",
+                "[DEFAULT]\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "home-barbican-conf-shadows-etc",
+        check: "BAR-009",
+        subject: "/var/lib/barbican/barbican.conf",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/var/lib/barbican/barbican.conf",
+                "[DEFAULT]\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "conf-d-overrides-insecure",
+        check: "BAR-009",
+        subject: CONF_D,
+        expect: "fail",
+        build: || {
+            let r = with_conf("[keystone_authtoken]\ninsecure = false\n");
+            r.file(
+                CONF_D,
+                "[keystone_authtoken]\ninsecure = true\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "conf-d-unjudged-option",
+        check: "BAR-009",
+        subject: CONF,
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.file(CONF_D, "[DEFAULT]\ndebug = true\n", 0, BARBICAN_GID, 0o640);
+            r
+        },
+    },
 ];
 
 #[test]
@@ -415,6 +659,16 @@ fn fixtures() {
     for c in CASES {
         let root = (c.build)();
         let (_, report) = root.audit_json(&[]);
+        let outputs = format!("{report}\n{}", root.audit_text());
+        for secret in SECRETS {
+            if outputs.contains(secret) {
+                failures.push(format!(
+                    "{}: output contains the fixture secret {}…",
+                    c.name,
+                    &secret[..4]
+                ));
+            }
+        }
         let all = statuses(&report, c.check);
         let got = all
             .iter()

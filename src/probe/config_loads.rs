@@ -1,0 +1,97 @@
+//! `[probe.config-loads]` (BAR-012): each oslo.config file parses the way
+//! Barbican parses it. A file oslo.config refuses stops the service; a `$`
+//! that names no option breaks the option on read; an invalid boolean in
+//! a judged option raises ConfigFileValueError.
+use super::{Context, Observation};
+use crate::barbican::{options, oslo, Config};
+use crate::report::Status;
+
+/// TOML name.
+pub const NAME: &str = "config-loads";
+/// Template variables.
+pub const VARS: &[&str] = &["subject", "detail"];
+
+/// Runs the probe (no parameters).
+pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
+    let mut configs: Vec<&Config> = vec![&ctx.config];
+    configs.extend(ctx.prog_configs.iter());
+    let mut out: Vec<Observation> = Vec::new();
+    for cfg in configs {
+        for f in &cfg.files {
+            let subject = f.path.display().to_string();
+            if out.iter().any(|o| o.subject == subject) {
+                continue;
+            }
+            let parsed = match &f.parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    out.push(Observation::new(
+                        subject,
+                        Status::Error,
+                        format!("cannot read: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let mut problems: Vec<String> = Vec::new();
+            if let Some(e) = &parsed.error {
+                problems.push(format!(
+                    "line {}: {} (oslo.config refuses the whole file)",
+                    e.line, e.message
+                ));
+            }
+            for v in &parsed.values {
+                let Some(opt) = options::find(&v.group, &v.key) else {
+                    continue;
+                };
+                match opt.kind {
+                    options::Kind::Bool => {
+                        if oslo::parse_bool(&v.value).is_none() {
+                            let shown = if opt.secret {
+                                String::new()
+                            } else {
+                                format!(" {:?}", v.value)
+                            };
+                            problems.push(format!(
+                                "line {}: [{}] {} ={shown} is not a boolean oslo.config accepts (true/false, yes/no, on/off, 1/0)",
+                                v.line, v.group, v.key
+                            ));
+                        }
+                    }
+                    options::Kind::Int | options::Kind::Float => {}
+                    _ => {
+                        if let Err(e) = cfg.substitute(&v.value, &v.group, 0) {
+                            // Never echo a secret, not even the fragment after `$`.
+                            let what = if options::is_secret(&v.group, &v.key) {
+                                "a `$` in this secret value starts a substitution that fails (NoSuchOptError); write `$$` for a literal dollar".to_string()
+                            } else {
+                                format!("{} (write `$$` for a literal dollar)", e.message)
+                            };
+                            problems
+                                .push(format!("line {}: [{}] {}: {what}", v.line, v.group, v.key));
+                        }
+                    }
+                }
+            }
+            let status = if problems.is_empty() {
+                Status::Pass
+            } else {
+                Status::Fail
+            };
+            let detail = if problems.is_empty() {
+                "parses as oslo.config parses it".to_string()
+            } else {
+                problems.join("; ")
+            };
+            out.push(Observation::new(subject, status, detail).ev("problems", problems));
+        }
+    }
+    if out.is_empty() {
+        out.push(Observation::new(
+            "barbican.conf",
+            Status::Na,
+            "no oslo.config file in the search path",
+        ));
+    }
+    out
+}
