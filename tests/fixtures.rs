@@ -25,7 +25,15 @@ const RANDOM_KEK: &str = "q1Ehz1X-mAyDqEk3Ot5Kb0NQz0tqjFQ7v2GlAX9Pk3s=";
 const OTHER_KEK: &str = "n0V1Hc3vYtK2Qy7r8oLzA5mWbJd4sXeFpG6uTiRkZ9c=";
 const CHARM_KEK: &str = "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=";
 const HSM_PIN: &str = "pa$word-1234";
-const SECRETS: &[&str] = &[RANDOM_KEK, OTHER_KEK, CHARM_KEK, HSM_PIN, "word-1234"];
+const VAULT_TOKEN: &str = "hvs.CAESIJlU1q0Fixture0Token";
+const SECRETS: &[&str] = &[
+    RANDOM_KEK,
+    OTHER_KEK,
+    CHARM_KEK,
+    HSM_PIN,
+    "word-1234",
+    VAULT_TOKEN,
+];
 
 fn kek_conf(keks: &[&str]) -> String {
     let mut s = String::from("[DEFAULT]\n[simple_crypto_plugin]\n");
@@ -650,6 +658,110 @@ const CASES: &[Case] = &[
             r.file(CONF_D, "[DEFAULT]\ndebug = true\n", 0, BARBICAN_GID, 0o640);
             r
         },
+    },
+    // BAR-010 secret backends
+    Case {
+        name: "vault-https",
+        check: "BAR-010",
+        subject: "[vault_plugin] vault_url",
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "vault-over-http",
+        check: "BAR-010",
+        subject: "[vault_plugin] vault_url",
+        expect: "fail",
+        build: || {
+            with_conf("[secretstore]\nenabled_secretstore_plugins = vault_plugin\n[vault_plugin]\nvault_url = http://vault:8200\n")
+        },
+    },
+    Case {
+        name: "vault-http-with-use-ssl-true",
+        check: "BAR-010",
+        subject: "[vault_plugin] vault_url",
+        expect: "fail",
+        build: || {
+            with_conf("[secretstore]\nenabled_secretstore_plugins = vault_plugin\n[vault_plugin]\nvault_url = http://vault:8200\nuse_ssl = True\n")
+        },
+    },
+    Case {
+        name: "vault-default-url-is-http",
+        check: "BAR-010",
+        subject: "[vault_plugin] vault_url",
+        expect: "fail",
+        build: || with_conf("[secretstore]\nenabled_secretstore_plugins = vault_plugin\n"),
+    },
+    Case {
+        name: "vault-root-token-in-config",
+        check: "BAR-010",
+        subject: "[vault_plugin] root_token_id",
+        expect: "fail",
+        build: || with_conf(&format!("{GOOD_CONF}root_token_id = {VAULT_TOKEN}\n")),
+    },
+    Case {
+        name: "kmip-keyfile-0640",
+        check: "BAR-010",
+        subject: "/etc/barbican/kmip/client.key",
+        expect: "pass",
+        build: || {
+            let r = with_conf("[secretstore]\nenabled_secretstore_plugins = kmip_plugin\n[kmip_plugin]\nkeyfile = /etc/barbican/kmip/client.key\n");
+            r.file(
+                "/etc/barbican/kmip/client.key",
+                "key",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "kmip-keyfile-0644-others-read",
+        check: "BAR-010",
+        subject: "/etc/barbican/kmip/client.key",
+        expect: "fail",
+        build: || {
+            let r = with_conf("[secretstore]\nenabled_secretstore_plugins = kmip_plugin\n[kmip_plugin]\nkeyfile = /etc/barbican/kmip/client.key\n");
+            r.file(
+                "/etc/barbican/kmip/client.key",
+                "key",
+                0,
+                BARBICAN_GID,
+                0o644,
+            );
+            r
+        },
+    },
+    Case {
+        name: "dogtag-pem-missing",
+        check: "BAR-010",
+        subject: "/etc/barbican/kra_admin_cert.pem",
+        expect: "error",
+        build: || with_conf("[secretstore]\nenabled_secretstore_plugins = dogtag_crypto\n"),
+    },
+    Case {
+        name: "p11-pin-in-config",
+        check: "BAR-010",
+        subject: "[p11_crypto_plugin] login",
+        expect: "fail",
+        build: || {
+            with_conf(&format!("[crypto]\nenabled_crypto_plugins = p11_crypto\n[p11_crypto_plugin]\nlogin = {HSM_PIN}\n"))
+        },
+    },
+    Case {
+        name: "p11-no-pin-in-config",
+        check: "BAR-010",
+        subject: "[p11_crypto_plugin] login",
+        expect: "pass",
+        build: || with_conf("[crypto]\nenabled_crypto_plugins = p11_crypto\n"),
+    },
+    Case {
+        name: "simple-crypto-only-not-applicable",
+        check: "BAR-010",
+        subject: "[secretstore]",
+        expect: "na",
+        build: simple_crypto_root,
     },
 ];
 

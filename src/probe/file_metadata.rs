@@ -178,11 +178,16 @@ impl Params {
     }
 }
 
-struct Subject {
-    path: std::path::PathBuf,
-    why: String,
-    role: &'static str,
-    named: bool,
+/// One path to judge and why it is judged.
+pub(crate) struct Subject {
+    /// In-root path.
+    pub(crate) path: std::path::PathBuf,
+    /// How it was found (evidence).
+    pub(crate) why: String,
+    /// Its role (`config`, `key-file`, ...).
+    pub(crate) role: &'static str,
+    /// Named explicitly by configuration: missing is an error, not silence.
+    pub(crate) named: bool,
 }
 
 /// Runs the probe.
@@ -244,7 +249,21 @@ fn na(subject: &str, detail: &str) -> Observation {
     }
 }
 
-fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation {
+/// The BAR-001 + BAR-002 rule together: root:barbican, 0640 or stricter, no
+/// ACL widening (for key files other probes find, e.g. BAR-010).
+pub(crate) fn key_file_params() -> Params {
+    Params {
+        subjects: Subjects::EffectiveFileSet,
+        owner: Some("root".into()),
+        group: Some("barbican".into()),
+        mode_max: Some(0o640),
+        acl: AclRule::NoWidening,
+        exclude: None,
+    }
+}
+
+/// Judges one path.
+pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation {
     let subject = s.path.to_string_lossy().into_owned();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut ev: BTreeMap<String, serde_json::Value> = BTreeMap::new();

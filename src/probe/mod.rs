@@ -7,6 +7,7 @@ pub mod config_shadowing;
 pub mod file_metadata;
 pub mod kek_in_config;
 pub mod kek_published;
+pub mod secret_backend;
 
 use std::collections::BTreeMap;
 
@@ -107,6 +108,8 @@ pub enum ProbeSpec {
     ConfigShadowing,
     /// Config files load as oslo.config loads them (BAR-012).
     ConfigLoads,
+    /// Transport and credentials of the secret backends (BAR-010).
+    SecretBackend,
 }
 
 /// Every probe kind by its TOML name (the registry).
@@ -116,6 +119,7 @@ pub const KINDS: &[&str] = &[
     kek_published::NAME,
     config_shadowing::NAME,
     config_loads::NAME,
+    secret_backend::NAME,
 ];
 
 /// Probes without parameters refuse any key.
@@ -134,6 +138,7 @@ pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
         kek_published::NAME => no_params(kind, &params, ProbeSpec::KekPublished),
         config_shadowing::NAME => no_params(kind, &params, ProbeSpec::ConfigShadowing),
         config_loads::NAME => no_params(kind, &params, ProbeSpec::ConfigLoads),
+        secret_backend::NAME => no_params(kind, &params, ProbeSpec::SecretBackend),
         other => Err(format!(
             "unknown probe {other:?} (known: {})",
             KINDS.join(", ")
@@ -149,6 +154,7 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
         ProbeSpec::KekPublished => kek_published::VARS,
         ProbeSpec::ConfigShadowing => config_shadowing::VARS,
         ProbeSpec::ConfigLoads => config_loads::VARS,
+        ProbeSpec::SecretBackend => secret_backend::VARS,
     }
 }
 
@@ -157,6 +163,7 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
 pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
     match spec {
         ProbeSpec::FileMetadata(_) => file_metadata::RAW_VARS,
+        ProbeSpec::SecretBackend => secret_backend::RAW_VARS,
         _ => &[],
     }
 }
@@ -169,5 +176,6 @@ pub fn run(spec: &ProbeSpec, ctx: &Context<'_>) -> Vec<Observation> {
         ProbeSpec::KekPublished => kek_published::run(ctx),
         ProbeSpec::ConfigShadowing => config_shadowing::run(ctx),
         ProbeSpec::ConfigLoads => config_loads::run(ctx),
+        ProbeSpec::SecretBackend => secret_backend::run(ctx),
     }
 }
