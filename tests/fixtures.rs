@@ -697,7 +697,11 @@ const CASES: &[Case] = &[
         check: "BAR-010",
         subject: "[vault_plugin] root_token_id",
         expect: "fail",
-        build: || with_conf(&format!("{GOOD_CONF}root_token_id = {VAULT_TOKEN}\n")),
+        build: || {
+            with_conf(&format!(
+                "{GOOD_CONF}[vault_plugin]\nroot_token_id = {VAULT_TOKEN}\n"
+            ))
+        },
     },
     Case {
         name: "kmip-keyfile-0640",
@@ -762,6 +766,328 @@ const CASES: &[Case] = &[
         subject: "[secretstore]",
         expect: "na",
         build: simple_crypto_root,
+    },
+    // BAR-004 authtoken in every served /v1 chain
+    Case {
+        name: "v1-keystone-pipeline-unused-barbican-api",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "v1-mapped-to-barbican-api",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace("/v1: barbican-api-keystone", "/v1: barbican_api"));
+            r
+        },
+    },
+    Case {
+        name: "host-keyed-v1-unauthenticated",
+        check: "BAR-004",
+        subject: "domain internal.example.net /v1",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace(
+                "/v1: barbican-api-keystone",
+                "/v1: barbican-api-keystone\ndomain internal.example.net /v1: barbican_api",
+            ));
+            r
+        },
+    },
+    Case {
+        name: "v1-secrets-longer-key-unauthenticated",
+        check: "BAR-004",
+        subject: "/v1/secrets",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace(
+                "/v1: barbican-api-keystone",
+                "/v1: barbican-api-keystone\n/v1/secrets: barbican_api",
+            ));
+            r
+        },
+    },
+    Case {
+        name: "no-v1-key-root-serves-unauthenticated",
+        check: "BAR-004",
+        subject: "/",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace(
+                "/: barbican_version\n/v1: barbican-api-keystone",
+                "/: barbican_api",
+            ));
+            r
+        },
+    },
+    Case {
+        name: "authtoken-renamed-kstoken",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.paste(
+                &GOOD_PASTE
+                    .replace(
+                        "pipeline = authtoken context apiapp",
+                        "pipeline = kstoken context apiapp",
+                    )
+                    .replace("[filter:authtoken]", "[filter:kstoken]"),
+            );
+            r
+        },
+    },
+    Case {
+        name: "filter-named-authtoken-not-keystone",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace(
+                "keystonemiddleware.auth_token:filter_factory",
+                "barbican.api.middleware.simple:SimpleFilter.factory",
+            ));
+            r
+        },
+    },
+    Case {
+        name: "anonymous-access-with-delay-auth-decision",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "fail",
+        build: || {
+            let r = with_conf(
+                &GOOD_CONF
+                    .replace("[DEFAULT]\n", "[DEFAULT]\nallow_anonymous_access = True\n")
+                    .replace(
+                        "[keystone_authtoken]\n",
+                        "[keystone_authtoken]\ndelay_auth_decision = true\n",
+                    ),
+            );
+            r
+        },
+    },
+    Case {
+        name: "paste-duplicate-key-does-not-load",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "error",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace(
+                "pipeline = authtoken context apiapp",
+                "pipeline = authtoken context apiapp\npipeline = apiapp",
+            ));
+            r
+        },
+    },
+    // BAR-005 TLS to Keystone
+    Case {
+        name: "keystone-https",
+        check: "BAR-005",
+        subject: "auth_url",
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "keystone-http-stock-debian-values",
+        check: "BAR-005",
+        subject: "auth_url",
+        expect: "fail",
+        build: || {
+            with_conf(&GOOD_CONF.replace(
+                "https://keystone.example.net:5000/v3",
+                "http://localhost:5000",
+            ))
+        },
+    },
+    Case {
+        name: "keystone-www-authenticate-http",
+        check: "BAR-005",
+        subject: "www_authenticate_uri",
+        expect: "fail",
+        build: || {
+            with_conf(&GOOD_CONF.replace(
+                "www_authenticate_uri = https://",
+                "www_authenticate_uri = http://",
+            ))
+        },
+    },
+    Case {
+        name: "paste-default-insecure-true",
+        check: "BAR-005",
+        subject: "insecure",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&format!("[DEFAULT]\ninsecure = true\n\n{GOOD_PASTE}"));
+            r
+        },
+    },
+    Case {
+        name: "paste-filter-authtoken-http-override",
+        check: "BAR-005",
+        subject: "auth_url",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&format!(
+                "{GOOD_PASTE}auth_url = http://plain.example.net:5000/v3\n"
+            ));
+            r
+        },
+    },
+    Case {
+        name: "quoted-https-auth-url",
+        check: "BAR-005",
+        subject: "auth_url",
+        expect: "pass",
+        build: || {
+            with_conf(&GOOD_CONF.replace(
+                "auth_url = https://keystone.example.net:5000/v3",
+                "auth_url = 'https://keystone.example.net:5000/v3'",
+            ))
+        },
+    },
+    Case {
+        name: "uppercase-keystone-authtoken-group-http",
+        check: "BAR-005",
+        subject: "auth_url",
+        expect: "fail",
+        build: || {
+            with_conf(
+                &GOOD_CONF
+                    .replace("[keystone_authtoken]", "[KEYSTONE_AUTHTOKEN]")
+                    .replace(
+                        "https://keystone.example.net:5000/v3",
+                        "http://keystone.example.net:5000/v3",
+                    ),
+            )
+        },
+    },
+    Case {
+        name: "insecure-true-in-barbican-conf",
+        check: "BAR-005",
+        subject: "insecure",
+        expect: "fail",
+        build: || with_conf(&format!("{GOOD_CONF}insecure = True\n")),
+    },
+    Case {
+        name: "cafile-missing",
+        check: "BAR-005",
+        subject: "cafile",
+        expect: "fail",
+        build: || {
+            with_conf(&format!(
+                "{GOOD_CONF}cafile = /etc/ssl/certs/keystone-ca.pem\n"
+            ))
+        },
+    },
+    Case {
+        name: "cafile-present",
+        check: "BAR-005",
+        subject: "cafile",
+        expect: "pass",
+        build: || {
+            let r = with_conf(&format!(
+                "{GOOD_CONF}cafile = /etc/ssl/certs/keystone-ca.pem\n"
+            ));
+            r.file("/etc/ssl/certs/keystone-ca.pem", "ca", 0, 0, 0o644);
+            r
+        },
+    },
+    // BAR-012 config loads
+    Case {
+        name: "config-loads",
+        check: "BAR-012",
+        subject: CONF,
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "continuation-after-blank-line",
+        check: "BAR-012",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf(&format!("{GOOD_CONF}\n  continued\n")),
+    },
+    Case {
+        name: "assignment-before-section",
+        check: "BAR-012",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf(&format!("debug = true\n{GOOD_CONF}")),
+    },
+    Case {
+        name: "unknown-dollar-name",
+        check: "BAR-012",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            with_conf(&format!(
+                "{GOOD_CONF}[DEFAULT]\nhost_href = http://$api_host:9311\n"
+            ))
+        },
+    },
+    Case {
+        name: "dollar-in-secret-pin",
+        check: "BAR-012",
+        subject: CONF,
+        expect: "fail",
+        build: || {
+            with_conf(&format!(
+                "{GOOD_CONF}[p11_crypto_plugin]\nlogin = {HSM_PIN}\n"
+            ))
+        },
+    },
+    Case {
+        name: "invalid-boolean-insecure",
+        check: "BAR-012",
+        subject: CONF,
+        expect: "fail",
+        build: || with_conf(&format!("{GOOD_CONF}insecure = nope\n")),
+    },
+    Case {
+        name: "paste-duplicate-key",
+        check: "BAR-012",
+        subject: PASTE,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&GOOD_PASTE.replace(
+                "pipeline = authtoken context apiapp",
+                "pipeline = authtoken context apiapp\npipeline = apiapp",
+            ));
+            r
+        },
+    },
+    Case {
+        name: "paste-bad-percent-interpolation",
+        check: "BAR-012",
+        subject: PASTE,
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.paste(&format!("{GOOD_PASTE}password = 50%off\n"));
+            r
+        },
+    },
+    Case {
+        name: "paste-loads",
+        check: "BAR-012",
+        subject: PASTE,
+        expect: "pass",
+        build: Root::barbican,
     },
 ];
 

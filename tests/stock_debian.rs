@@ -119,6 +119,23 @@ fn stock_debian_verdicts() {
         status_of(&rep, "BAR-009", "/etc/barbican/barbican.conf"),
         "pass"
     );
+    // /v1 is served by barbican-api-keystone; the unused barbican_api pipeline
+    // (unauthenticated-context) is not a finding.
+    let v1 = finding(&rep, "BAR-004", "/v1");
+    assert_eq!(v1["status"], "pass");
+    assert_eq!(v1["evidence"]["chain"], "/v1 -> pipeline:barbican-api-keystone [cors, http_proxy_to_wsgi, authtoken(keystonemiddleware.auth_token), context, microversion] -> app:apiapp");
+    assert_eq!(statuses(&rep, "BAR-004").len(), 1);
+    // auth_url = http://localhost:5000 in the stock barbican.conf.
+    assert_eq!(status_of(&rep, "BAR-005", "auth_url"), "fail");
+    assert_eq!(status_of(&rep, "BAR-005", "www_authenticate_uri"), "fail");
+    assert_eq!(
+        status_of(&rep, "BAR-012", "/etc/barbican/barbican.conf"),
+        "pass"
+    );
+    assert_eq!(
+        status_of(&rep, "BAR-012", "/etc/barbican/barbican-api-paste.ini"),
+        "pass"
+    );
     // barbican-functional.conf is not read by any Barbican service.
     assert!(!statuses(&rep, "BAR-002")
         .iter()

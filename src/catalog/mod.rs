@@ -505,7 +505,10 @@ mod tests {
         // A rename or a lost file shows here (the IDs are the contract).
         assert_eq!(
             ids,
-            ["BAR-001", "BAR-002", "BAR-003", "BAR-006", "BAR-007", "BAR-009", "BAR-010"]
+            [
+                "BAR-001", "BAR-002", "BAR-003", "BAR-004", "BAR-005", "BAR-006", "BAR-007",
+                "BAR-009", "BAR-010", "BAR-012"
+            ]
         );
         assert_eq!(c.sha256.len(), 64);
     }

@@ -86,6 +86,19 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             out.push(Observation::new(subject, status, detail).ev("problems", problems));
         }
     }
+    if let Some(api) = &ctx.api {
+        // The paste file: configparser strictness, `%(` interpolation, and
+        // every urlmap entry resolving, as loadapp() needs.
+        let subject = api.path.display().to_string();
+        out.push(match api.loads() {
+            Ok(()) => Observation::new(subject, Status::Pass, "loads as PasteDeploy loads it"),
+            Err(e) => Observation::new(
+                subject,
+                Status::Fail,
+                format!("{e} (PasteDeploy refuses to load it: the API does not start)"),
+            ),
+        });
+    }
     if out.is_empty() {
         out.push(Observation::new(
             "barbican.conf",

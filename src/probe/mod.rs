@@ -7,6 +7,8 @@ pub mod config_shadowing;
 pub mod file_metadata;
 pub mod kek_in_config;
 pub mod kek_published;
+pub mod keystone_tls;
+pub mod paste_authtoken;
 pub mod secret_backend;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,8 @@ pub struct Context<'a> {
     pub files: EffectiveFiles,
     /// Installed Barbican, if any.
     pub installed: Installed,
+    /// The paste file Barbican serves, if any.
+    pub api: Option<crate::barbican::api::Api>,
 }
 
 impl<'a> Context<'a> {
@@ -40,12 +44,14 @@ impl<'a> Context<'a> {
             .collect();
         let files = EffectiveFiles::resolve(host, &config, &prog_configs);
         let installed = crate::barbican::version::detect(host);
+        let api = crate::barbican::api::Api::load(host, &files);
         Context {
             host,
             config,
             prog_configs,
             files,
             installed,
+            api,
         }
     }
 }
@@ -110,6 +116,10 @@ pub enum ProbeSpec {
     ConfigLoads,
     /// Transport and credentials of the secret backends (BAR-010).
     SecretBackend,
+    /// Authtoken in every served /v1 chain (BAR-004).
+    PasteAuthtoken,
+    /// TLS to Keystone (BAR-005).
+    KeystoneTls,
 }
 
 /// Every probe kind by its TOML name (the registry).
@@ -120,6 +130,8 @@ pub const KINDS: &[&str] = &[
     config_shadowing::NAME,
     config_loads::NAME,
     secret_backend::NAME,
+    paste_authtoken::NAME,
+    keystone_tls::NAME,
 ];
 
 /// Probes without parameters refuse any key.
@@ -139,6 +151,8 @@ pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
         config_shadowing::NAME => no_params(kind, &params, ProbeSpec::ConfigShadowing),
         config_loads::NAME => no_params(kind, &params, ProbeSpec::ConfigLoads),
         secret_backend::NAME => no_params(kind, &params, ProbeSpec::SecretBackend),
+        paste_authtoken::NAME => no_params(kind, &params, ProbeSpec::PasteAuthtoken),
+        keystone_tls::NAME => no_params(kind, &params, ProbeSpec::KeystoneTls),
         other => Err(format!(
             "unknown probe {other:?} (known: {})",
             KINDS.join(", ")
@@ -155,6 +169,8 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
         ProbeSpec::ConfigShadowing => config_shadowing::VARS,
         ProbeSpec::ConfigLoads => config_loads::VARS,
         ProbeSpec::SecretBackend => secret_backend::VARS,
+        ProbeSpec::PasteAuthtoken => paste_authtoken::VARS,
+        ProbeSpec::KeystoneTls => keystone_tls::VARS,
     }
 }
 
@@ -164,7 +180,14 @@ pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
     match spec {
         ProbeSpec::FileMetadata(_) => file_metadata::RAW_VARS,
         ProbeSpec::SecretBackend => secret_backend::RAW_VARS,
-        _ => &[],
+        // These checks' remediation is prose naming a file or option, not a
+        // command line: quoting would only garble it.
+        ProbeSpec::KekInConfig
+        | ProbeSpec::KekPublished
+        | ProbeSpec::ConfigShadowing
+        | ProbeSpec::ConfigLoads
+        | ProbeSpec::PasteAuthtoken
+        | ProbeSpec::KeystoneTls => vars(spec),
     }
 }
 
@@ -177,5 +200,7 @@ pub fn run(spec: &ProbeSpec, ctx: &Context<'_>) -> Vec<Observation> {
         ProbeSpec::ConfigShadowing => config_shadowing::run(ctx),
         ProbeSpec::ConfigLoads => config_loads::run(ctx),
         ProbeSpec::SecretBackend => secret_backend::run(ctx),
+        ProbeSpec::PasteAuthtoken => paste_authtoken::run(ctx),
+        ProbeSpec::KeystoneTls => keystone_tls::run(ctx),
     }
 }

@@ -16,7 +16,21 @@ pub const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
 /// barbican.conf of [`Root::barbican`].
 pub const GOOD_CONF: &str = "[DEFAULT]\n[oslo_policy]\npolicy_dirs = /etc/barbican/policy.d\n\
     [secretstore]\nenabled_secretstore_plugins = vault_plugin\n\
-    [vault_plugin]\nvault_url = https://vault.example.net:8200\n";
+    [vault_plugin]\nvault_url = https://vault.example.net:8200\n\
+    [keystone_authtoken]\nauth_type = password\nauth_url = https://keystone.example.net:5000/v3\n\
+    www_authenticate_uri = https://keystone.example.net:5000\n";
+
+/// The paste file of [`Root::barbican`]: the stock layout, /v1 authenticated,
+/// the unused unauthenticated `barbican_api` pipeline kept as Debian ships it.
+pub const GOOD_PASTE: &str = "[composite:main]\nuse = egg:Paste#urlmap\n/: barbican_version\n/v1: barbican-api-keystone\n\n\
+[pipeline:barbican_version]\npipeline = versionapp\n\n\
+[pipeline:barbican_api]\npipeline = unauthenticated-context apiapp\n\n\
+[pipeline:barbican-api-keystone]\npipeline = authtoken context apiapp\n\n\
+[app:apiapp]\npaste.app_factory = barbican.api.app:create_main_app\n\n\
+[app:versionapp]\npaste.app_factory = barbican.api.app:create_version_app\n\n\
+[filter:unauthenticated-context]\npaste.filter_factory = barbican.api.middleware.context:UnauthenticatedContextMiddleware.factory\n\n\
+[filter:context]\npaste.filter_factory = barbican.api.middleware.context:ContextMiddleware.factory\n\n\
+[filter:authtoken]\npaste.filter_factory = keystonemiddleware.auth_token:filter_factory\n";
 
 /// The number of checks in the embedded catalog.
 pub fn catalog_len() -> usize {
@@ -59,7 +73,7 @@ impl Root {
         );
         r.file(
             "/etc/barbican/barbican-api-paste.ini",
-            "[composite:main]\nuse = egg:Paste#urlmap\n",
+            GOOD_PASTE,
             0,
             BARBICAN_GID,
             0o640,
@@ -77,6 +91,17 @@ impl Root {
             0,
             0,
             0o644,
+        )
+    }
+
+    /// Replaces the paste file (root:barbican 0640).
+    pub fn paste(&self, text: &str) -> &Root {
+        self.file(
+            "/etc/barbican/barbican-api-paste.ini",
+            text,
+            0,
+            BARBICAN_GID,
+            0o640,
         )
     }
 
