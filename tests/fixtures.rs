@@ -866,15 +866,14 @@ const CASES: &[Case] = &[
         subject: "/v1",
         expect: "fail",
         build: || {
-            let r = with_conf(
+            with_conf(
                 &GOOD_CONF
                     .replace("[DEFAULT]\n", "[DEFAULT]\nallow_anonymous_access = True\n")
                     .replace(
                         "[keystone_authtoken]\n",
                         "[keystone_authtoken]\ndelay_auth_decision = true\n",
                     ),
-            );
-            r
+            )
         },
     },
     Case {
