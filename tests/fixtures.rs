@@ -17,6 +17,8 @@ struct Case {
 }
 
 const CONF: &str = "/etc/barbican/barbican.conf";
+const WORKER_UNIT: &str = "/lib/systemd/system/barbican-worker.service";
+const WORKER_DROPIN: &str = "/etc/systemd/system/barbican-worker.service.d/override.conf";
 const CONF_D: &str = "/etc/barbican/barbican.conf.d/50-override.conf";
 
 /// Secrets planted in fixtures: no output may contain them. The published
@@ -1087,6 +1089,140 @@ const CASES: &[Case] = &[
         subject: PASTE,
         expect: "pass",
         build: Root::barbican,
+    },
+    // BAR-011 secrets through the service environment
+    Case {
+        name: "no-barbican-units",
+        check: "BAR-011",
+        subject: "systemd",
+        expect: "na",
+        build: Root::barbican,
+    },
+    Case {
+        name: "unit-without-secrets",
+        check: "BAR-011",
+        subject: "barbican-worker.service",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.file(WORKER_UNIT, "[Service]\nExecStart=/usr/bin/barbican-worker\nEnvironment=OS_DEFAULT__DEBUG=true\n", 0, 0, 0o644);
+            r
+        },
+    },
+    Case {
+        name: "kek-through-environment-dropin",
+        check: "BAR-011",
+        subject: "barbican-worker.service",
+        expect: "fail",
+        build: || {
+            let r = simple_crypto_root();
+            r.file(
+                WORKER_UNIT,
+                "[Service]\nExecStart=/usr/bin/barbican-worker\n",
+                0,
+                0,
+                0o644,
+            );
+            r.file(
+                WORKER_DROPIN,
+                &format!("[Service]\nEnvironment=\"OS_SIMPLE_CRYPTO_PLUGIN__KEK={RANDOM_KEK}\"\n"),
+                0,
+                0,
+                0o644,
+            );
+            r
+        },
+    },
+    Case {
+        name: "password-in-environment-file-0644",
+        check: "BAR-011",
+        subject: "/etc/barbican/worker.env",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                WORKER_UNIT,
+                "[Service]\nEnvironmentFile=/etc/barbican/worker.env\n",
+                0,
+                0,
+                0o644,
+            );
+            r.file(
+                "/etc/barbican/worker.env",
+                &format!("OS_KEYSTONE_AUTHTOKEN__PASSWORD={HSM_PIN}\n"),
+                0,
+                0,
+                0o644,
+            );
+            r
+        },
+    },
+    Case {
+        name: "password-in-environment-file-0600",
+        check: "BAR-011",
+        subject: "/etc/barbican/worker.env",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                WORKER_UNIT,
+                "[Service]\nEnvironmentFile=-/etc/barbican/worker.env\n",
+                0,
+                0,
+                0o644,
+            );
+            r.file(
+                "/etc/barbican/worker.env",
+                &format!("OS_KEYSTONE_AUTHTOKEN__PASSWORD={HSM_PIN}\n"),
+                0,
+                0,
+                0o600,
+            );
+            r
+        },
+    },
+    // The environment beats every config file.
+    Case {
+        name: "published-kek-through-environment-dropin",
+        check: "BAR-007",
+        subject: "[simple_crypto_plugin] kek #1 (OS_SIMPLE_CRYPTO_PLUGIN__KEK)",
+        expect: "fail",
+        build: || {
+            let r = with_conf(&kek_conf(&[RANDOM_KEK]));
+            r.version("15.0.1");
+            r.file(
+                WORKER_UNIT,
+                "[Service]\nExecStart=/usr/bin/barbican-worker\n",
+                0,
+                0,
+                0o644,
+            );
+            r.file(
+                WORKER_DROPIN,
+                &format!("[Service]\nEnvironment=OS_SIMPLE_CRYPTO_PLUGIN__KEK={CHARM_KEK}\n"),
+                0,
+                0,
+                0o644,
+            );
+            r
+        },
+    },
+    Case {
+        name: "insecure-through-environment",
+        check: "BAR-005",
+        subject: "insecure",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                WORKER_UNIT,
+                "[Service]\nEnvironment=OS_KEYSTONE_AUTHTOKEN__INSECURE=true\n",
+                0,
+                0,
+                0o644,
+            );
+            r
+        },
     },
 ];
 

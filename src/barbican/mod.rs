@@ -8,6 +8,7 @@ pub mod kek;
 pub mod options;
 pub mod oslo;
 pub mod paste;
+pub mod systemd;
 pub mod version;
 
 pub use config::Config;

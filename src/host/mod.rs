@@ -171,6 +171,21 @@ impl Host {
     }
 }
 
+/// The systemd unit reader sees the root through the same rooted view.
+impl crate::barbican::systemd::Fs for Host {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        Host::read(self, path)
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        Host::list_dir(self, path)
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::read_link(self.real(path))
+    }
+}
+
 /// Splits a path into normal components and `..`, dropping `.` and the root.
 fn push_components(out: &mut Vec<PathBuf>, p: &Path) {
     for c in p.components() {

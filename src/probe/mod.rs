@@ -10,6 +10,7 @@ pub mod kek_published;
 pub mod keystone_tls;
 pub mod paste_authtoken;
 pub mod secret_backend;
+pub mod service_env;
 
 use std::collections::BTreeMap;
 
@@ -32,15 +33,25 @@ pub struct Context<'a> {
     pub installed: Installed,
     /// The paste file Barbican serves, if any.
     pub api: Option<crate::barbican::api::Api>,
+    /// Barbican's systemd service units with their effective environment.
+    pub units: Vec<crate::barbican::systemd::Unit>,
 }
 
 impl<'a> Context<'a> {
     /// Builds the shared view of the host.
     pub fn new(host: &'a Host) -> Context<'a> {
-        let config = Config::load(host, "barbican");
+        // Units first: their OS_<GROUP>__<OPT> variables beat every config file.
+        let units = crate::barbican::systemd::barbican_units(host);
+        let env = env_overrides(&units);
+        let mut config = Config::load(host, "barbican");
+        config.env = env.clone();
         let prog_configs: Vec<Config> = crate::barbican::files::PROGS
             .iter()
-            .map(|p| Config::load(host, p))
+            .map(|p| {
+                let mut c = Config::load(host, p);
+                c.env = env.clone();
+                c
+            })
             .collect();
         let files = EffectiveFiles::resolve(host, &config, &prog_configs);
         let installed = crate::barbican::version::detect(host);
@@ -52,8 +63,32 @@ impl<'a> Context<'a> {
             files,
             installed,
             api,
+            units,
         }
     }
+}
+
+/// Every `OS_<GROUP>__<OPT>` variable of the barbican units, as oslo.config
+/// reads it from the process environment.
+fn env_overrides(
+    units: &[crate::barbican::systemd::Unit],
+) -> Vec<crate::barbican::config::EnvOverride> {
+    let mut out = Vec::new();
+    for u in units {
+        for a in &u.env {
+            if let Some((group, key)) = crate::barbican::systemd::oslo_env_option(&a.name) {
+                out.push(crate::barbican::config::EnvOverride {
+                    group,
+                    key,
+                    value: a.value.clone(),
+                    var: a.name.clone(),
+                    file: a.file.clone(),
+                    line: a.line,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// One observation about one subject.
@@ -120,6 +155,8 @@ pub enum ProbeSpec {
     PasteAuthtoken,
     /// TLS to Keystone (BAR-005).
     KeystoneTls,
+    /// Secrets through the service environment (BAR-011).
+    ServiceEnvironment,
 }
 
 /// Every probe kind by its TOML name (the registry).
@@ -132,6 +169,7 @@ pub const KINDS: &[&str] = &[
     secret_backend::NAME,
     paste_authtoken::NAME,
     keystone_tls::NAME,
+    service_env::NAME,
 ];
 
 /// Probes without parameters refuse any key.
@@ -153,6 +191,7 @@ pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
         secret_backend::NAME => no_params(kind, &params, ProbeSpec::SecretBackend),
         paste_authtoken::NAME => no_params(kind, &params, ProbeSpec::PasteAuthtoken),
         keystone_tls::NAME => no_params(kind, &params, ProbeSpec::KeystoneTls),
+        service_env::NAME => no_params(kind, &params, ProbeSpec::ServiceEnvironment),
         other => Err(format!(
             "unknown probe {other:?} (known: {})",
             KINDS.join(", ")
@@ -171,6 +210,7 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
         ProbeSpec::SecretBackend => secret_backend::VARS,
         ProbeSpec::PasteAuthtoken => paste_authtoken::VARS,
         ProbeSpec::KeystoneTls => keystone_tls::VARS,
+        ProbeSpec::ServiceEnvironment => service_env::VARS,
     }
 }
 
@@ -180,6 +220,7 @@ pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
     match spec {
         ProbeSpec::FileMetadata(_) => file_metadata::RAW_VARS,
         ProbeSpec::SecretBackend => secret_backend::RAW_VARS,
+        ProbeSpec::ServiceEnvironment => service_env::RAW_VARS,
         // These checks' remediation is prose naming a file or option, not a
         // command line: quoting would only garble it.
         ProbeSpec::KekInConfig
@@ -202,5 +243,6 @@ pub fn run(spec: &ProbeSpec, ctx: &Context<'_>) -> Vec<Observation> {
         ProbeSpec::SecretBackend => secret_backend::run(ctx),
         ProbeSpec::PasteAuthtoken => paste_authtoken::run(ctx),
         ProbeSpec::KeystoneTls => keystone_tls::run(ctx),
+        ProbeSpec::ServiceEnvironment => service_env::run(ctx),
     }
 }
