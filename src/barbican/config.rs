@@ -405,6 +405,17 @@ fn is_ident(s: &str) -> bool {
 }
 
 impl Config {
+    /// A config of one already parsed file (benchmarks).
+    pub fn from_parsed(path: &str, parsed: oslo::File) -> Config {
+        Config {
+            files: vec![Loaded {
+                path: PathBuf::from(path),
+                parsed: Ok(parsed),
+            }],
+            ..Config::default()
+        }
+    }
+
     /// A config from in-memory files (tests, and confirming verdicts).
     pub fn from_texts(files: &[(&str, &str)]) -> Config {
         Config {
