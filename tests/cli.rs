@@ -501,3 +501,74 @@ fn malformed_passwd_lines_are_warned_not_fatal() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["warnings"][0], "/etc/passwd:4: skipped malformed line");
 }
+
+/// Hostile inputs: a 100 MB barbican.conf (sparse), binary garbage, a FIFO
+/// as the paste file, paste `use` cycles, a self-referencing `$name`. Each is
+/// an error or fail finding for that file, the audit finishes, no panic.
+#[test]
+fn hostile_config_files_are_findings_not_crashes() {
+    let r = Root::barbican();
+    let big = std::fs::File::create(r.real("/etc/barbican/barbican.conf")).unwrap();
+    big.set_len(100 << 20).unwrap();
+    drop(big);
+    let (code, rep) = r.audit_json(&[]);
+    assert_eq!(code, 1);
+    let f = finding(&rep, "BAR-012", "/etc/barbican/barbican.conf");
+    assert_eq!(f["status"], "error");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 16 MiB"),
+        "{f}"
+    );
+    // The other checks still ran.
+    assert_eq!(
+        status_of(&rep, "BAR-002", "/etc/barbican/barbican.conf"),
+        "pass"
+    );
+
+    let r = Root::barbican();
+    std::fs::write(
+        r.real("/etc/barbican/barbican.conf"),
+        b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe[DEFAULT]\x00\x00",
+    )
+    .unwrap();
+    let (_, rep) = r.audit_json(&[]);
+    assert_eq!(
+        status_of(&rep, "BAR-012", "/etc/barbican/barbican.conf"),
+        "fail"
+    );
+
+    let r = Root::barbican();
+    let paste = r.real("/etc/barbican/barbican-api-paste.ini");
+    std::fs::remove_file(&paste).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&paste)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (_, rep) = r.audit_json(&[]);
+    assert_eq!(status_of(&rep, "BAR-004", "/v1"), "error");
+    assert!(finding(&rep, "BAR-004", "/v1")["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a regular file"));
+
+    let r = Root::barbican();
+    r.paste(&GOOD_PASTE.replace("[pipeline:barbican-api-keystone]\npipeline = authtoken context apiapp", "[pipeline:barbican-api-keystone]\npipeline = authtoken context loop\n\n[pipeline:loop]\npipeline = authtoken barbican-api-keystone"));
+    let (_, rep) = r.audit_json(&[]);
+    assert_eq!(status_of(&rep, "BAR-004", "/v1"), "error");
+    assert_eq!(
+        status_of(&rep, "BAR-012", "/etc/barbican/barbican-api-paste.ini"),
+        "fail"
+    );
+
+    let r = Root::barbican();
+    r.conf(&format!("{GOOD_CONF}[DEFAULT]\nhost_href = $host_href\n"));
+    let (_, rep) = r.audit_json(&[]);
+    assert_eq!(
+        status_of(&rep, "BAR-012", "/etc/barbican/barbican.conf"),
+        "fail"
+    );
+}

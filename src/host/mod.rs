@@ -17,6 +17,10 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::Fatal;
 pub use users::UserDb;
 
+/// The largest file the auditor reads (config, paste, policy, units):
+/// larger ones are an error finding for that file, never unbounded memory.
+pub const MAX_READ: u64 = 16 << 20;
+
 /// Longest symlink chain followed before giving up (Linux uses 40).
 const MAX_LINKS: usize = 40;
 
@@ -104,10 +108,42 @@ impl Host {
             .unwrap_or(false)
     }
 
-    /// Reads a whole file inside the root, following symlinks inside the root.
+    /// Reads a whole file inside the root, following symlinks inside the
+    /// root, up to [`MAX_READ`] bytes: config files larger than that are
+    /// refused (bounded memory whatever the root holds), and so is anything
+    /// that is not a regular file (a FIFO would block the audit forever).
     pub fn read(&self, inner: &Path) -> io::Result<Vec<u8>> {
+        self.read_capped(inner, MAX_READ)
+    }
+
+    /// [`Host::read`] with an explicit size cap.
+    pub fn read_capped(&self, inner: &Path, cap: u64) -> io::Result<Vec<u8>> {
+        use std::io::Read;
         let r = self.resolve(inner)?;
-        std::fs::read(self.real(&r.target))
+        let real = self.real(&r.target);
+        let meta = std::fs::metadata(&real)?;
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
+        if meta.len() > cap {
+            return Err(io::Error::other(format!(
+                "{} bytes, larger than the {} MiB the auditor reads",
+                meta.len(),
+                cap >> 20
+            )));
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        // Read at most cap + 1 bytes: the file may grow while we read it.
+        std::fs::File::open(&real)?
+            .take(cap + 1)
+            .read_to_end(&mut buf)?;
+        if buf.len() as u64 > cap {
+            return Err(io::Error::other(format!(
+                "grew past {} MiB while being read",
+                cap >> 20
+            )));
+        }
+        Ok(buf)
     }
 
     /// Lists a directory inside the root: the in-root paths of its entries, sorted
