@@ -79,6 +79,12 @@ struct AuditArgs {
     /// directory renamed over FILE).
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write Prometheus metrics to FILE (for node_exporter's textfile
+    /// collector, e.g. /var/lib/prometheus/node-exporter/barbican-audit.prom),
+    /// atomically. When the audit cannot run, the previous file's series are
+    /// kept and only barbican_audit_last_run_timestamp_seconds moves.
+    #[arg(long, value_name = "FILE")]
+    textfile: Option<PathBuf>,
     /// Waivers (TOML): [[waiver]] check, subject (glob, optional), reason, expires (YYYY-MM-DD).
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
@@ -250,6 +256,24 @@ fn hostname(host: &Host) -> Option<String> {
 
 fn audit(a: AuditArgs) -> Result<u8, Fatal> {
     let now = time::OffsetDateTime::now_utc();
+    let result = audit_run(&a, now);
+    if let (Err(e), Some(tf)) = (&result, &a.textfile) {
+        // The audit could not run: keep the last known check series, move last_run.
+        let previous = std::fs::read_to_string(tf).ok();
+        let text = report::prometheus::render_failed_run(previous.as_deref(), unix_seconds(now));
+        if let Err(e2) = write_atomic_mode(tf, text.as_bytes(), 0o644) {
+            eprintln!("barbican-audit: {e2} (while recording that the audit failed: {e})");
+        }
+    }
+    result
+}
+
+fn unix_seconds(t: time::OffsetDateTime) -> f64 {
+    // Whole milliseconds are plenty for a run timestamp.
+    (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
+}
+
+fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     // Validate everything before observing anything: option errors are exit 2.
     let catalog = load_catalog(a.checks.as_deref())?;
     let waivers = match &a.waivers {
@@ -281,12 +305,23 @@ fn audit(a: AuditArgs) -> Result<u8, Fatal> {
         Format::Json => report::json::render(&report),
         Format::Text => report::text::render(&report, colour),
     };
+    // Stage every output file first and rename them only when all are
+    // written: an exit 2 leaves no new file behind.
+    let mut staged = Vec::new();
     if let Some(path) = &a.output {
         let plain = match a.format {
             Format::Json => rendered.clone(),
             Format::Text => report::text::render(&report, false),
         };
-        write_atomic(path, plain.as_bytes())?;
+        staged.push(stage(path, plain.as_bytes(), 0o640)?);
+    }
+    if let Some(path) = &a.textfile {
+        let metrics = report::prometheus::render(&report, unix_seconds(now));
+        // node_exporter runs as another user: the metrics are world-readable.
+        staged.push(stage(path, metrics.as_bytes(), 0o644)?);
+    }
+    for s in staged {
+        s.commit()?;
     }
     emit(&rendered)?;
     Ok(report.exit_code(fail_on))
@@ -302,9 +337,33 @@ fn emit(s: &str) -> Result<(), Fatal> {
         })
 }
 
-/// Writes `bytes` to `path` through a temp file in the same directory,
-/// fsynced and renamed, so readers never see half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Fatal> {
+/// A file written to a temp file beside its target, fsynced, not yet renamed.
+pub struct Staged {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl Staged {
+    /// Renames the temp file over the target and syncs the directory.
+    pub fn commit(self) -> Result<(), Fatal> {
+        let path = self.path;
+        self.tmp.persist(&path).map_err(|e| Fatal::Output {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(dir) = std::fs::File::open(d) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` with `mode` to a temp file in `path`'s directory (the
+/// name starts with a dot and has no `.prom`, so node_exporter ignores it).
+pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<Staged, Fatal> {
+    use std::os::unix::fs::PermissionsExt;
     let err = |source| Fatal::Output {
         path: path.to_path_buf(),
         source,
@@ -318,10 +377,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Fatal> {
         .tempfile_in(dir)
         .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(Staged {
+        path: path.to_path_buf(),
+        tmp,
+    })
+}
+
+/// [`stage`] and commit in one go.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Fatal> {
+    stage(path, bytes, mode)?.commit()
 }
