@@ -1,0 +1,91 @@
+//! The shipped systemd units, checked with the real systemd tools:
+//! `systemd-analyze verify` (it exits 0 on warnings, so stderr must be
+//! empty) and `systemd-analyze security --offline=true` (exposure at most 2.5).
+#![allow(clippy::unwrap_used, clippy::disallowed_macros)] // tests print the measured score
+
+use std::path::Path;
+use std::process::Command;
+
+/// Copies the units to a temp dir, pointing ExecStart at the binary under test
+/// (verify checks that the executable exists).
+fn staged_units() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for name in ["barbican-audit.service", "barbican-audit.timer"] {
+        let text = std::fs::read_to_string(Path::new("systemd").join(name)).unwrap();
+        let text = text.replace(
+            "/usr/bin/barbican-audit",
+            env!("CARGO_BIN_EXE_barbican-audit"),
+        );
+        std::fs::write(d.path().join(name), text).unwrap();
+    }
+    d
+}
+
+#[test]
+fn units_verify_without_warnings() {
+    let d = staged_units();
+    let out = Command::new("systemd-analyze")
+        .current_dir(d.path())
+        .args(["verify", "barbican-audit.service", "barbican-audit.timer"])
+        .output()
+        .expect("systemd-analyze (apt-get install systemd)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "systemd-analyze verify printed warnings");
+}
+
+#[test]
+fn service_exposure_score_is_at_most_2_5() {
+    let d = staged_units();
+    let out = Command::new("systemd-analyze")
+        .current_dir(d.path())
+        .args(["security", "--offline=true", "barbican-audit.service"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no score in:\n{text}"));
+    let score: f64 = line
+        .split(':')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    println!("systemd-analyze security --offline=true barbican-audit.service: {score}");
+    assert!(score <= 2.5, "{line}");
+}
+
+#[test]
+fn unit_runs_the_audit_with_the_contract_paths() {
+    let text = std::fs::read_to_string("systemd/barbican-audit.service").unwrap();
+    assert!(text.contains("--textfile /var/lib/prometheus/node-exporter/barbican-audit.prom"));
+    assert!(
+        text.contains("SuccessExitStatus=1"),
+        "findings must not fail the unit"
+    );
+    assert!(text.contains("CapabilityBoundingSet=CAP_DAC_READ_SEARCH\n"));
+    let timer = std::fs::read_to_string("systemd/barbican-audit.timer").unwrap();
+    assert!(
+        timer.contains("OnCalendar=hourly")
+            && timer.contains("Persistent=true")
+            && timer.contains("RandomizedDelaySec=")
+    );
+}
+
+#[test]
+fn alert_rules_pass_promtool_unit_tests() {
+    let out = Command::new("promtool")
+        .current_dir("packaging/prometheus")
+        .args(["test", "rules", "barbican-audit.rules.test.yml"])
+        .output()
+        .expect("promtool (apt-get install prometheus)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("SUCCESS"), "{text}");
+}
