@@ -58,12 +58,7 @@ impl Api {
                 Ok(text) => paste::parse(&text).map_err(ApiError::Parse),
             },
         };
-        let here = f
-            .path
-            .parent()
-            .unwrap_or(Path::new("/"))
-            .to_string_lossy()
-            .into_owned();
+        let here = here_of(&f.path);
         let chains = parsed
             .as_ref()
             .ok()
@@ -78,19 +73,25 @@ impl Api {
     /// `check_loads` for BAR-012.
     pub fn loads(&self) -> Result<(), String> {
         let p = self.parsed.as_ref().map_err(|e| e.to_string())?;
-        let here = self
-            .path
-            .parent()
-            .unwrap_or(Path::new("/"))
-            .to_string_lossy()
-            .into_owned();
-        paste::check_loads(p, "main", &here, &self.path.to_string_lossy()).map_err(|e| {
-            match e.line() {
-                Some(l) => format!("line {l}: {}", e.message()),
-                None => e.message(),
-            }
+        paste::check_loads(
+            p,
+            "main",
+            &here_of(&self.path),
+            &self.path.to_string_lossy(),
+        )
+        .map_err(|e| match e.line() {
+            Some(l) => format!("line {l}: {}", e.message()),
+            None => e.message(),
         })
     }
+}
+
+/// PasteDeploy's `%(here)s`: the paste file's directory.
+fn here_of(path: &Path) -> String {
+    path.parent()
+        .unwrap_or(Path::new("/"))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// One effective authtoken option with its origin.
