@@ -9,12 +9,17 @@ use barbican_audit::barbican::{oslo, Config};
 
 fn main() {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
-    let Some(path) = args.get(1) else {
-        eprintln!("usage: parse FILE [RUNS]");
-        std::process::exit(2);
+    // `cargo test --all-targets` runs this without arguments: then it parses
+    // a generated 5,000-line file once as a smoke test.
+    let (path, bytes) = match args.get(1) {
+        Some(p) => (p.clone(), std::fs::read(p).unwrap()),
+        None => ("generated".to_string(), generated()),
     };
-    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(200);
-    let bytes = std::fs::read(path).unwrap();
+    let runs: usize = args
+        .get(2)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if args.len() > 1 { 200 } else { 1 });
+    let path = path.as_str();
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
@@ -32,4 +37,27 @@ fn main() {
         times[runs / 2],
         times[0]
     );
+}
+
+/// 5,000 lines shaped like benches/config.sh's file.
+fn generated() -> Vec<u8> {
+    let mut out = String::new();
+    let mut lines = 0;
+    let mut s = 0;
+    while lines < 5000 {
+        out.push_str(&format!("[section_{s}]\n"));
+        lines += 1;
+        for k in 0..20 {
+            out.push_str(&format!(
+                "# help for option_{k}\noption_{k} = 'value {s}.{k}'\n"
+            ));
+            lines += 2;
+        }
+        out.push('\n');
+        lines += 1;
+        s += 1;
+    }
+    let file = oslo::parse(&out);
+    assert!(file.error.is_none() && file.values.len() > 2000);
+    out.into_bytes()
 }
