@@ -1224,6 +1224,26 @@ const CASES: &[Case] = &[
             r
         },
     },
+    Case {
+        name: "lowercase-default-section-is-not-default",
+        check: "BAR-004",
+        subject: "/v1",
+        expect: "pass",
+        build: || {
+            // oslo.config: [default] is a group named "default", so allow_anonymous_access stays false.
+            with_conf(
+                &GOOD_CONF
+                    .replace(
+                        "[DEFAULT]\n",
+                        "[DEFAULT]\n[default]\nallow_anonymous_access = True\n",
+                    )
+                    .replace(
+                        "[keystone_authtoken]\n",
+                        "[keystone_authtoken]\ndelay_auth_decision = true\n",
+                    ),
+            )
+        },
+    },
 ];
 
 #[test]
