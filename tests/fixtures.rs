@@ -19,6 +19,7 @@ struct Case {
 const CONF: &str = "/etc/barbican/barbican.conf";
 const WORKER_UNIT: &str = "/lib/systemd/system/barbican-worker.service";
 const WORKER_DROPIN: &str = "/etc/systemd/system/barbican-worker.service.d/override.conf";
+const SCS_POLICY: &str = "/etc/barbican/policy.d/50-scs.yaml";
 const CONF_D: &str = "/etc/barbican/barbican.conf.d/50-override.conf";
 
 /// Secrets planted in fixtures: no output may contain them. The published
@@ -1242,6 +1243,160 @@ const CASES: &[Case] = &[
                         "[keystone_authtoken]\ndelay_auth_decision = true\n",
                     ),
             )
+        },
+    },
+    // BAR-008 member may act as creator
+    Case {
+        name: "policy-d-creator-or-member",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "pass",
+        build: Root::barbican,
+    },
+    Case {
+        name: "no-policy-default-creator-role",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            std::fs::remove_file(r.real(SCS_POLICY)).unwrap();
+            r
+        },
+    },
+    Case {
+        name: "debian-stock-policy-all-commented",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                SCS_POLICY,
+                "#\"creator\": \"role:creator\"\n#\"observer\": \"role:observer\"\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "policy-d-overrides-policy-yaml",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/etc/barbican/policy.yaml",
+                "\"creator\": \"role:creator\"\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "policy-yaml-overridden-by-policy-d-back-to-creator",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                "/etc/barbican/policy.yaml",
+                "\"creator\": \"role:member\"\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r.file(
+                "/etc/barbican/policy.d/90-site.yaml",
+                "\"creator\": \"role:creator\"\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "creator-and-member-is-not-enough",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "fail",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                SCS_POLICY,
+                "\"creator\": \"role:creator and role:member\"\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "policy-json-creator-member",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                SCS_POLICY,
+                "{\"creator\": \"role:member\"}\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
+        },
+    },
+    Case {
+        name: "secure-rbac-enforced",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "pass",
+        build: || {
+            let r = with_conf(&GOOD_CONF.replace(
+                "[oslo_policy]\n",
+                "[oslo_policy]\nenforce_new_defaults = True\n",
+            ));
+            std::fs::remove_file(r.real(SCS_POLICY)).unwrap();
+            r
+        },
+    },
+    Case {
+        name: "barbican-18-oslo-policy-4.4-defaults-to-srbac",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "pass",
+        build: || {
+            let r = Root::barbican();
+            std::fs::remove_file(r.real(SCS_POLICY)).unwrap();
+            r.file("/var/lib/dpkg/status", "Package: barbican-common\nStatus: install ok installed\nVersion: 1:18.0.0-1\n\nPackage: python3-oslo.policy\nStatus: install ok installed\nVersion: 4.4.0-1\n\n", 0, 0, 0o644);
+            r
+        },
+    },
+    Case {
+        name: "policy-file-does-not-load",
+        check: "BAR-008",
+        subject: "creator",
+        expect: "error",
+        build: || {
+            let r = Root::barbican();
+            r.file(
+                SCS_POLICY,
+                "[\"a list\", \"not a mapping\"]\n",
+                0,
+                BARBICAN_GID,
+                0o640,
+            );
+            r
         },
     },
 ];

@@ -136,6 +136,8 @@ fn stock_debian_verdicts() {
         status_of(&rep, "BAR-012", "/etc/barbican/barbican-api-paste.ini"),
         "pass"
     );
+    // policy.d/00_default_policy.yaml is all comments: creator stays role:creator.
+    assert_eq!(status_of(&rep, "BAR-008", "creator"), "fail");
     // barbican-functional.conf is not read by any Barbican service.
     assert!(!statuses(&rep, "BAR-002")
         .iter()

@@ -8,6 +8,7 @@ pub mod kek;
 pub mod options;
 pub mod oslo;
 pub mod paste;
+pub mod policy;
 pub mod systemd;
 pub mod version;
 

@@ -83,6 +83,36 @@ pub fn detect(host: &Host) -> Installed {
     Installed::default()
 }
 
+/// The upstream version of an installed Debian package under the root
+/// (`python3-oslo.policy` → `4.0.0`), if dpkg knows it.
+pub fn dpkg_package(host: &Host, package: &str) -> Option<String> {
+    let bytes = host
+        .read_capped(Path::new("/var/lib/dpkg/status"), 256 << 20)
+        .ok()?;
+    dpkg_version(&String::from_utf8_lossy(&bytes), package).map(|v| upstream_version(&v))
+}
+
+/// Whether dotted version `v` is at least `min` (numeric components).
+pub fn at_least(v: &str, min: &[u32]) -> bool {
+    let parts: Vec<u32> = v
+        .split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    for (i, m) in min.iter().enumerate() {
+        let p = parts.get(i).copied().unwrap_or(0);
+        if p != *m {
+            return p > *m;
+        }
+    }
+    true
+}
+
 /// The `Version:` of an installed package in a dpkg status file.
 fn dpkg_version(status: &str, package: &str) -> Option<String> {
     for stanza in status.split("\n\n") {
@@ -131,5 +161,10 @@ mod tests {
         );
         assert_eq!(upstream_version("1:15.0.1-2"), "15.0.1");
         assert_eq!(upstream_version("20.0.0"), "20.0.0");
+        assert!(
+            at_least("4.4.0", &[4, 4, 0])
+                && at_least("4.10", &[4, 4])
+                && !at_least("4.3.9", &[4, 4])
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod kek_in_config;
 pub mod kek_published;
 pub mod keystone_tls;
 pub mod paste_authtoken;
+pub mod policy_creator;
 pub mod secret_backend;
 pub mod service_env;
 
@@ -157,6 +158,8 @@ pub enum ProbeSpec {
     KeystoneTls,
     /// Secrets through the service environment (BAR-011).
     ServiceEnvironment,
+    /// member may act as creator (BAR-008).
+    PolicyCreator,
 }
 
 /// Every probe kind by its TOML name (the registry).
@@ -170,6 +173,7 @@ pub const KINDS: &[&str] = &[
     paste_authtoken::NAME,
     keystone_tls::NAME,
     service_env::NAME,
+    policy_creator::NAME,
 ];
 
 /// Probes without parameters refuse any key.
@@ -192,6 +196,7 @@ pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
         paste_authtoken::NAME => no_params(kind, &params, ProbeSpec::PasteAuthtoken),
         keystone_tls::NAME => no_params(kind, &params, ProbeSpec::KeystoneTls),
         service_env::NAME => no_params(kind, &params, ProbeSpec::ServiceEnvironment),
+        policy_creator::NAME => no_params(kind, &params, ProbeSpec::PolicyCreator),
         other => Err(format!(
             "unknown probe {other:?} (known: {})",
             KINDS.join(", ")
@@ -211,6 +216,7 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
         ProbeSpec::PasteAuthtoken => paste_authtoken::VARS,
         ProbeSpec::KeystoneTls => keystone_tls::VARS,
         ProbeSpec::ServiceEnvironment => service_env::VARS,
+        ProbeSpec::PolicyCreator => policy_creator::VARS,
     }
 }
 
@@ -228,7 +234,8 @@ pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
         | ProbeSpec::ConfigShadowing
         | ProbeSpec::ConfigLoads
         | ProbeSpec::PasteAuthtoken
-        | ProbeSpec::KeystoneTls => vars(spec),
+        | ProbeSpec::KeystoneTls
+        | ProbeSpec::PolicyCreator => vars(spec),
     }
 }
 
@@ -244,5 +251,6 @@ pub fn run(spec: &ProbeSpec, ctx: &Context<'_>) -> Vec<Observation> {
         ProbeSpec::PasteAuthtoken => paste_authtoken::run(ctx),
         ProbeSpec::KeystoneTls => keystone_tls::run(ctx),
         ProbeSpec::ServiceEnvironment => service_env::run(ctx),
+        ProbeSpec::PolicyCreator => policy_creator::run(ctx),
     }
 }

@@ -78,6 +78,14 @@ impl Root {
             BARBICAN_GID,
             0o640,
         );
+        r.dir_("/etc/barbican/policy.d", 0, BARBICAN_GID, 0o750);
+        r.file(
+            "/etc/barbican/policy.d/50-scs.yaml",
+            "# SCS-0116: member may act as creator\n\"creator\": \"role:creator or role:member\"\n",
+            0,
+            BARBICAN_GID,
+            0o640,
+        );
         r
     }
 
