@@ -40,9 +40,46 @@ pub struct Cli {
 enum Command {
     /// Audit this host (or an offline root) and print a report.
     Audit(AuditArgs),
+    /// Scan the disk for copies of the master KEK (BAR-013): base64, hex and raw
+    /// bytes, inside gzip and tar archives too. Shows progress on a terminal.
+    Scan(ScanArgs),
     /// List, explain and validate check definitions.
     #[command(subcommand)]
     Checks(ChecksCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// Root filesystem whose Barbican config names the KEKs and whose files are scanned.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Scan only these paths (inside the root); repeatable. Default: the whole root.
+    #[arg(long = "path", value_name = "P")]
+    paths: Vec<PathBuf>,
+    /// Leave out paths matching GLOB (`*` stops at `/`, `**` does not); repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+    /// Search for every KEK in the Barbican config (the default).
+    #[arg(long, conflicts_with = "fingerprint")]
+    kek_from_config: bool,
+    /// Search only for the configured KEK with this fingerprint (sha256:...).
+    #[arg(long, value_name = "sha256:HEX")]
+    fingerprint: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Also write the report to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// No progress bar (there is none on a pipe anyway).
+    #[arg(long)]
+    quiet: bool,
+    /// Worker threads (default: the number of cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// Use the check definitions in DIR instead of the built-in catalog.
+    #[arg(long, value_name = "DIR")]
+    checks: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -88,6 +125,10 @@ struct AuditArgs {
     /// Waivers (TOML): [[waiver]] check, subject (glob, optional), reason, expires (YYYY-MM-DD).
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
+    /// Also run the disk scan for copies of the master KEK (BAR-013); off by
+    /// default because it reads the whole filesystem.
+    #[arg(long)]
+    scan: bool,
     /// Lowest severity whose failure makes the exit status 1; `none` never fails.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     fail_on: FailOn,
@@ -158,6 +199,7 @@ fn catalog_error(diags: &[Diagnostic]) -> Fatal {
 fn run(cli: Cli) -> Result<u8, Fatal> {
     match cli.command {
         Command::Audit(a) => audit(a),
+        Command::Scan(s) => scan_command(s),
         Command::Checks(ChecksCommand::List { checks }) => {
             let cat = load_catalog(checks.as_deref())?;
             let mut out = String::new();
@@ -290,7 +332,10 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
         run_id: uuid::Uuid::new_v4().to_string(),
         waivers,
     };
-    let report = engine::run(&catalog, &host, &settings);
+    let scan = a
+        .scan
+        .then(|| scan_request(Vec::new(), Vec::new(), 0, None, false));
+    let report = engine::run(&catalog, &host, &settings, scan);
     let fail_on = match a.fail_on {
         FailOn::None => None,
         FailOn::Info => Some(Severity::Info),
@@ -325,6 +370,89 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     }
     emit(&rendered)?;
     Ok(report.exit_code(fail_on))
+}
+
+/// The scan request, with a progress bar on a terminal (never on a pipe).
+fn scan_request(
+    paths: Vec<PathBuf>,
+    excludes: Vec<String>,
+    threads: usize,
+    fingerprint: Option<String>,
+    quiet: bool,
+) -> crate::probe::ScanRequest {
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} scanning: {msg} ({elapsed})")
+        {
+            b.set_style(style);
+        }
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    });
+    let started = std::time::Instant::now();
+    let progress: Box<dyn Fn(u64, u64) + Sync> = Box::new(move |files, bytes| {
+        if let Some(b) = &bar {
+            let rate = bytes as f64 / started.elapsed().as_secs_f64().max(0.001);
+            b.set_message(format!(
+                "{files} files, {} read, {}/s",
+                indicatif::HumanBytes(bytes),
+                indicatif::HumanBytes(rate as u64)
+            ));
+        }
+    });
+    crate::probe::ScanRequest {
+        paths,
+        excludes,
+        threads,
+        fingerprint,
+        progress,
+    }
+}
+
+/// `barbican-audit scan`: BAR-013 alone, as its own report.
+fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut catalog = load_catalog(s.checks.as_deref())?;
+    catalog.checks.retain(|c| c.id == "BAR-013");
+    if catalog.checks.is_empty() {
+        return Err(Fatal::UnknownCheck("BAR-013".into()));
+    }
+    if let Some(f) = &s.fingerprint {
+        let ok = f.len() == 19
+            && f.starts_with("sha256:")
+            && f[7..].chars().all(|c| c.is_ascii_hexdigit());
+        if !ok {
+            return Err(Fatal::Usage(format!(
+                "--fingerprint {f:?}: expected sha256: and 12 hex digits, as reports show it"
+            )));
+        }
+    }
+    let host = Host::open(&s.root)?;
+    let settings = RunSettings {
+        now,
+        hostname: hostname(&host),
+        run_id: uuid::Uuid::new_v4().to_string(),
+        waivers: Vec::new(),
+    };
+    let req = scan_request(s.paths, s.excludes, s.threads, s.fingerprint, s.quiet);
+    let report = engine::run(&catalog, &host, &settings, Some(req));
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let rendered = match s.format {
+        Format::Json => report::json::render(&report),
+        Format::Text => report::text::render(&report, colour),
+    };
+    if let Some(path) = &s.output {
+        let plain = match s.format {
+            Format::Json => rendered.clone(),
+            Format::Text => report::text::render(&report, false),
+        };
+        stage(path, plain.as_bytes(), 0o640)?.commit()?;
+    }
+    emit(&rendered)?;
+    // A copy found, or a path that could not be read (incomplete scan): 1.
+    Ok(report.exit_code(Some(Severity::Info)))
 }
 
 fn emit(s: &str) -> Result<(), Fatal> {

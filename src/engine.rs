@@ -28,10 +28,16 @@ pub struct RunSettings {
     pub waivers: Vec<Waiver>,
 }
 
-/// Runs the audit.
-pub fn run(catalog: &Catalog, host: &Host, settings: &RunSettings) -> Report {
+/// Runs the audit; `scan` requests the disk scan for BAR-013.
+pub fn run(
+    catalog: &Catalog,
+    host: &Host,
+    settings: &RunSettings,
+    scan: Option<crate::probe::ScanRequest>,
+) -> Report {
     let started = Instant::now();
-    let ctx = Context::new(host);
+    let mut ctx = Context::new(host);
+    ctx.scan = scan;
     let mut findings = Vec::new();
     for check in &catalog.checks {
         findings.extend(evaluate(check, &ctx));
@@ -67,6 +73,7 @@ pub fn run(catalog: &Catalog, host: &Host, settings: &RunSettings) -> Report {
         summary: Summary::default(),
         findings,
         waivers,
+        scan: ctx.scan_summary.get().cloned(),
         warnings: host.users.warnings.clone(),
     };
     for (_, _, s) in report.check_statuses() {
@@ -112,6 +119,7 @@ fn evaluate(check: &Check, ctx: &Context<'_>) -> Vec<Finding> {
                     status: Status::Na,
                     vars,
                     evidence: BTreeMap::new(),
+                    severity: None,
                 },
             )];
         }
@@ -141,7 +149,7 @@ fn finding(check: &Check, o: Observation) -> Finding {
     Finding {
         check_id: check.id.clone(),
         title: check.title.clone(),
-        severity: check.severity,
+        severity: o.severity.unwrap_or(check.severity),
         status: o.status,
         references: check.references.clone(),
         subject: o.subject,

@@ -25,4 +25,5 @@ pub mod error;
 pub mod host;
 pub mod probe;
 pub mod report;
+pub mod scan;
 pub mod waiver;

@@ -293,7 +293,7 @@ fn lint_reports_every_problem_with_file_and_line() {
         );
     let bad_probe = GOOD
         .replace("BAR-002", "BAR-004")
-        .replace("[probe.file-metadata]", "[probe.kek-scan]");
+        .replace("[probe.file-metadata]", "[probe.no-such-probe]");
     let bad_regex = GOOD.replace("BAR-002", "BAR-005").replace(
         "acl = \"no-widening\"",
         "acl = \"no-widening\"\nsubjects-exclude = \"([\"",
@@ -319,7 +319,7 @@ fn lint_reports_every_problem_with_file_and_line() {
         format!("{}:4: bad severity \"urgent\"", p("BAR-002.toml")),
         format!("{}:15: empty remediation", p("BAR-002.toml")),
         format!(
-            "{}:23: [probe.kek-scan]: unknown probe \"kek-scan\"",
+            "{}:23: [probe.no-such-probe]: unknown probe \"no-such-probe\"",
             p("BAR-004.toml")
         ),
         format!(
@@ -410,7 +410,7 @@ fn checks_list_and_explain() {
 fn help_shows_only_built_subcommands() {
     let t = stdout(&run(&["--help"]));
     assert!(t.contains("audit") && t.contains("checks"));
-    for absent in ["scan", "agent", "collector"] {
+    for absent in ["agent", "collector"] {
         assert!(
             !t.lines().any(|l| l.trim_start().starts_with(absent)),
             "{absent} listed in --help:\n{t}"

@@ -51,6 +51,25 @@ fn simple_crypto_root() -> Root {
     with_conf("[DEFAULT]\n")
 }
 
+/// urlsafe base64 → bytes (fixture helper; keys here are 32 bytes).
+fn base64_url_decode(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = alphabet.iter().position(|&a| a == c).unwrap() as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
 fn with_conf(text: &str) -> Root {
     let r = Root::barbican();
     r.conf(text);
@@ -1399,6 +1418,60 @@ const CASES: &[Case] = &[
             r
         },
     },
+    // BAR-013 copies of the KEK on disk (these cases run `audit --scan`)
+    Case {
+        name: "kek-copy-in-root-shell-history",
+        check: "BAR-013",
+        subject: "/root/.bash_history",
+        expect: "fail",
+        build: || {
+            let r = with_conf(&kek_conf(&[RANDOM_KEK]));
+            r.file(
+                "/root/.bash_history",
+                &format!("crudini --set barbican.conf simple_crypto_plugin kek {RANDOM_KEK}\n"),
+                0,
+                0,
+                0o600,
+            );
+            r
+        },
+    },
+    Case {
+        name: "kek-hex-in-gzip-backup",
+        check: "BAR-013",
+        subject: "/var/backups/kek.txt.gz",
+        expect: "fail",
+        build: || {
+            let r = with_conf(&kek_conf(&[RANDOM_KEK]));
+            let p = r.real("/var/backups/kek.txt.gz");
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            let hex: String = base64_url_decode(RANDOM_KEK)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let mut gz = flate2::write::GzEncoder::new(
+                std::fs::File::create(&p).unwrap(),
+                flate2::Compression::default(),
+            );
+            std::io::Write::write_all(&mut gz, format!("key: {hex}\n").as_bytes()).unwrap();
+            gz.finish().unwrap();
+            r
+        },
+    },
+    Case {
+        name: "no-kek-copy-outside-config",
+        check: "BAR-013",
+        subject: "disk",
+        expect: "pass",
+        build: || with_conf(&kek_conf(&[RANDOM_KEK])),
+    },
+    Case {
+        name: "vault-backend-scan-not-applicable",
+        check: "BAR-013",
+        subject: "barbican",
+        expect: "na",
+        build: Root::barbican,
+    },
 ];
 
 #[test]
@@ -1406,7 +1479,13 @@ fn fixtures() {
     let mut failures = Vec::new();
     for c in CASES {
         let root = (c.build)();
-        let (_, report) = root.audit_json(&[]);
+        // BAR-013 runs only when the disk scan is asked for.
+        let extra: &[&str] = if c.check == "BAR-013" {
+            &["--scan"]
+        } else {
+            &[]
+        };
+        let (_, report) = root.audit_json(extra);
         let outputs = format!("{report}\n{}", root.audit_text());
         for secret in SECRETS {
             if outputs.contains(secret) {

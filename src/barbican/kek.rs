@@ -35,7 +35,9 @@ impl Kek {
         ];
         for e in engines {
             if let Ok(b) = e.decode(&v) {
-                let ok = b.len() == 32 && !v.contains(['+', '/']);
+                // urlsafe_b64decode also accepts the standard alphabet (it only
+                // maps - and _ first), so `+` and `/` keys load too.
+                let ok = b.len() == 32;
                 return Kek {
                     valid_fernet: ok,
                     material: Material::Bytes(b),
@@ -55,6 +57,15 @@ impl Kek {
         Kek {
             material: Material::CodeDefault,
             valid_fernet: true,
+        }
+    }
+
+    /// The 32 key bytes of a valid Fernet key (to search for copies on disk);
+    /// `None` for the code default, which is kept only as a digest.
+    pub fn raw(&self) -> Option<[u8; 32]> {
+        match &self.material {
+            Material::Bytes(b) if self.valid_fernet => b.as_slice().try_into().ok(),
+            _ => None,
         }
     }
 

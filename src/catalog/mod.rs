@@ -507,7 +507,7 @@ mod tests {
             ids,
             [
                 "BAR-001", "BAR-002", "BAR-003", "BAR-004", "BAR-005", "BAR-006", "BAR-007",
-                "BAR-008", "BAR-009", "BAR-010", "BAR-011", "BAR-012"
+                "BAR-008", "BAR-009", "BAR-010", "BAR-011", "BAR-012", "BAR-013"
             ]
         );
         assert_eq!(c.sha256.len(), 64);

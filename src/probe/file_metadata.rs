@@ -246,6 +246,7 @@ fn na(subject: &str, detail: &str) -> Observation {
         status: Status::Na,
         vars,
         evidence: BTreeMap::new(),
+        severity: None,
     }
 }
 
@@ -278,6 +279,7 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
             status: Status::Error,
             vars,
             evidence: ev,
+            severity: None,
         }
     };
     let resolved = match ctx.host.resolve(&s.path) {
@@ -459,6 +461,7 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
         status,
         vars,
         evidence: ev,
+        severity: None,
     }
 }
 

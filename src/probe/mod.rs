@@ -7,6 +7,7 @@ pub mod config_shadowing;
 pub mod file_metadata;
 pub mod kek_in_config;
 pub mod kek_published;
+pub mod kek_scan;
 pub mod keystone_tls;
 pub mod paste_authtoken;
 pub mod policy_creator;
@@ -36,6 +37,33 @@ pub struct Context<'a> {
     pub api: Option<crate::barbican::api::Api>,
     /// Barbican's systemd service units with their effective environment.
     pub units: Vec<crate::barbican::systemd::Unit>,
+    /// The disk scan to run for BAR-013 (`None`: not requested).
+    pub scan: Option<ScanRequest>,
+    /// What the scan covered, once it ran (for the report and metrics).
+    pub scan_summary: std::sync::OnceLock<crate::report::ScanSummary>,
+}
+
+/// How to run the disk scan (BAR-013).
+pub struct ScanRequest {
+    /// In-root paths to scan (default `/`).
+    pub paths: Vec<std::path::PathBuf>,
+    /// Globs to leave out.
+    pub excludes: Vec<String>,
+    /// Worker threads (0 = cores).
+    pub threads: usize,
+    /// Only the KEK with this fingerprint (`sha256:...`), if set.
+    pub fingerprint: Option<String>,
+    /// Progress callback (files, bytes), e.g. a progress bar.
+    pub progress: Box<dyn Fn(u64, u64) + Sync>,
+}
+
+impl std::fmt::Debug for ScanRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanRequest")
+            .field("paths", &self.paths)
+            .field("excludes", &self.excludes)
+            .finish()
+    }
 }
 
 impl<'a> Context<'a> {
@@ -65,6 +93,8 @@ impl<'a> Context<'a> {
             installed,
             api,
             units,
+            scan: None,
+            scan_summary: std::sync::OnceLock::new(),
         }
     }
 }
@@ -103,6 +133,9 @@ pub struct Observation {
     pub vars: BTreeMap<String, String>,
     /// Facts for the report.
     pub evidence: BTreeMap<String, serde_json::Value>,
+    /// A lower severity than the check's for this finding (e.g. a foreign
+    /// `kek =` found by the scan); `None` = the check's severity.
+    pub severity: Option<crate::report::Severity>,
 }
 
 impl Observation {
@@ -121,6 +154,7 @@ impl Observation {
             status,
             vars,
             evidence: BTreeMap::new(),
+            severity: None,
         }
     }
 
@@ -160,6 +194,8 @@ pub enum ProbeSpec {
     ServiceEnvironment,
     /// member may act as creator (BAR-008).
     PolicyCreator,
+    /// Copies of the KEK on disk (BAR-013).
+    KekScan,
 }
 
 /// Every probe kind by its TOML name (the registry).
@@ -174,6 +210,7 @@ pub const KINDS: &[&str] = &[
     keystone_tls::NAME,
     service_env::NAME,
     policy_creator::NAME,
+    kek_scan::NAME,
 ];
 
 /// Probes without parameters refuse any key.
@@ -197,6 +234,7 @@ pub fn validate(kind: &str, params: toml::Table) -> Result<ProbeSpec, String> {
         keystone_tls::NAME => no_params(kind, &params, ProbeSpec::KeystoneTls),
         service_env::NAME => no_params(kind, &params, ProbeSpec::ServiceEnvironment),
         policy_creator::NAME => no_params(kind, &params, ProbeSpec::PolicyCreator),
+        kek_scan::NAME => no_params(kind, &params, ProbeSpec::KekScan),
         other => Err(format!(
             "unknown probe {other:?} (known: {})",
             KINDS.join(", ")
@@ -217,6 +255,7 @@ pub fn vars(spec: &ProbeSpec) -> &'static [&'static str] {
         ProbeSpec::KeystoneTls => keystone_tls::VARS,
         ProbeSpec::ServiceEnvironment => service_env::VARS,
         ProbeSpec::PolicyCreator => policy_creator::VARS,
+        ProbeSpec::KekScan => kek_scan::VARS,
     }
 }
 
@@ -227,6 +266,7 @@ pub fn raw_vars(spec: &ProbeSpec) -> &'static [&'static str] {
         ProbeSpec::FileMetadata(_) => file_metadata::RAW_VARS,
         ProbeSpec::SecretBackend => secret_backend::RAW_VARS,
         ProbeSpec::ServiceEnvironment => service_env::RAW_VARS,
+        ProbeSpec::KekScan => kek_scan::RAW_VARS,
         // These checks' remediation is prose naming a file or option, not a
         // command line: quoting would only garble it.
         ProbeSpec::KekInConfig
@@ -252,5 +292,6 @@ pub fn run(spec: &ProbeSpec, ctx: &Context<'_>) -> Vec<Observation> {
         ProbeSpec::KeystoneTls => keystone_tls::run(ctx),
         ProbeSpec::ServiceEnvironment => service_env::run(ctx),
         ProbeSpec::PolicyCreator => policy_creator::run(ctx),
+        ProbeSpec::KekScan => kek_scan::run(ctx),
     }
 }

@@ -177,6 +177,19 @@ pub struct CatalogInfo {
     pub checks: usize,
 }
 
+/// What the disk scan read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    /// Files read (archive members not counted).
+    pub files: u64,
+    /// Bytes read from disk.
+    pub bytes: u64,
+    /// Paths that could not be read completely.
+    pub errors: u64,
+    /// Fingerprints of the KEKs searched for.
+    pub keks: Vec<String>,
+}
+
 /// A waiver and what became of it in this run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaiverState {
@@ -214,6 +227,9 @@ pub struct Report {
     /// Waivers given with `--waivers` and their fate (empty without waivers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<WaiverState>,
+    /// What the disk scan covered (only when it ran: `scan` or `audit --scan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanSummary>,
     /// Non-fatal problems met while auditing (malformed passwd lines, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -225,7 +241,10 @@ impl Report {
         let mut out: Vec<(&str, Severity, Status)> = Vec::new();
         for f in &self.findings {
             match out.last_mut() {
-                Some(last) if last.0 == f.check_id => last.2 = last.2.max(f.status),
+                Some(last) if last.0 == f.check_id => {
+                    last.1 = last.1.max(f.severity);
+                    last.2 = last.2.max(f.status);
+                }
                 _ => out.push((f.check_id.as_str(), f.severity, f.status)),
             }
         }

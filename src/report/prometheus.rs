@@ -110,6 +110,14 @@ pub fn render(report: &Report, now: f64) -> String {
         "barbican_audit_run_duration_seconds {}",
         report.run.duration_ms as f64 / 1000.0
     );
+    if let Some(scan) = &report.scan {
+        family(
+            &mut out,
+            "barbican_audit_scan_bytes",
+            "Bytes the last disk scan for KEK copies read (BAR-013).",
+        );
+        let _ = writeln!(out, "barbican_audit_scan_bytes {}", scan.bytes);
+    }
     family(
         &mut out,
         "barbican_audit_info",

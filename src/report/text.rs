@@ -28,7 +28,16 @@ pub fn render(report: &Report, colour: bool) -> String {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{} [{}] {}", f.check_id, f.severity.as_str(), f.title);
+            // The check's severity: the highest of its findings (a scan may add
+            // lower-severity findings to a critical check).
+            let sev = report
+                .findings
+                .iter()
+                .filter(|x| x.check_id == f.check_id)
+                .map(|x| x.severity)
+                .max()
+                .unwrap_or(f.severity);
+            let _ = writeln!(out, "{} [{}] {}", f.check_id, sev.as_str(), f.title);
             current = Some(f.check_id.as_str());
         }
         let _ = writeln!(out, "  {} {}: {}", paint(f.status), f.subject, f.message);
@@ -57,6 +66,16 @@ pub fn render(report: &Report, colour: bool) -> String {
                 w.check, subject, w.expires
             );
         }
+    }
+    if let Some(scan) = &report.scan {
+        let _ = writeln!(
+            out,
+            "\nscan: {} files, {} bytes read, {} paths not fully read; KEKs searched: {}",
+            scan.files,
+            scan.bytes,
+            scan.errors,
+            scan.keks.join(", ")
+        );
     }
     for w in &report.warnings {
         let _ = writeln!(out, "warning: {w}");

@@ -1,0 +1,187 @@
+//! `[probe.kek-scan]` (BAR-013): copies of every configured master KEK
+//! anywhere on the root, in every encoding, inside gzip and tar archives
+//! (see [`crate::scan`]). Runs only when asked (`scan`, `audit --scan`): a
+//! full-disk read does not belong in every audit.
+use super::{Context, Observation};
+use crate::barbican::config::Source;
+use crate::barbican::kek::Kek;
+use crate::report::{ScanSummary, Severity, Status};
+use crate::scan::{self, Encoding, Needle, Progress, ScanOptions};
+
+/// TOML name.
+pub const NAME: &str = "kek-scan";
+/// Template variables.
+pub const VARS: &[&str] = &["subject", "detail", "path", "fix"];
+/// `fix` is composed here with quoted paths.
+pub const RAW_VARS: &[&str] = &["fix"];
+
+/// Every KEK a process may use: all `kek` lines of every config file and the
+/// environment (with MultiFernet an old KEK still decrypts old keys).
+fn keks(ctx: &Context<'_>) -> Vec<(Kek, String)> {
+    let mut out: Vec<(Kek, String)> = Vec::new();
+    let mut push = |k: Kek, src: String| {
+        if !out.iter().any(|(o, _)| o.fingerprint() == k.fingerprint()) {
+            out.push((k, src));
+        }
+    };
+    for k in crate::barbican::crypto::config_keks(&ctx.config) {
+        push(k.kek, k.source.to_string());
+    }
+    for e in ctx.config.effective_multi("simple_crypto_plugin", "kek") {
+        if matches!(e.source, Source::Env { .. }) {
+            push(Kek::parse(&e.raw), e.source.to_string());
+        }
+    }
+    out
+}
+
+/// Runs the probe (no parameters).
+pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
+    let Some(req) = &ctx.scan else {
+        return vec![Observation::new(
+            "disk",
+            Status::Na,
+            "disk scan not requested (run `barbican-audit scan` or `audit --scan`)",
+        )];
+    };
+    let mut needles = Vec::new();
+    let mut unusable = Vec::new();
+    for (k, src) in keks(ctx) {
+        if req
+            .fingerprint
+            .as_deref()
+            .is_some_and(|f| f != k.fingerprint())
+        {
+            continue;
+        }
+        match k.raw() {
+            Some(raw) => needles.push(Needle::from_raw(raw)),
+            None => unusable.push(format!(
+                "{} at {src} is not a 32-byte Fernet key",
+                k.fingerprint()
+            )),
+        }
+    }
+    if needles.is_empty() {
+        let why = match (&req.fingerprint, unusable.is_empty()) {
+            (Some(f), _) => format!("no configured KEK has fingerprint {f}"),
+            (None, true) => "no kek is configured (the code default is public: see BAR-007), so there is no master KEK to look for".to_string(),
+            (None, false) => unusable.join("; "),
+        };
+        return vec![Observation::new("disk", Status::Na, why)];
+    }
+    let fingerprints: Vec<String> = needles.iter().map(|n| n.fingerprint.clone()).collect();
+    let root = ctx.host.real(std::path::Path::new("/"));
+    let roots = if req.paths.is_empty() {
+        vec![root.clone()]
+    } else {
+        req.paths.iter().map(|p| ctx.host.real(p)).collect()
+    };
+    // The config files themselves are BAR-006's findings, not copies.
+    let exclude_paths = ctx
+        .files
+        .files
+        .iter()
+        .filter(|f| f.role == "config" || f.role == "config-dir")
+        .map(|f| ctx.host.real(&f.path))
+        .collect();
+    let opts = ScanOptions {
+        roots,
+        exclude_globs: req.excludes.clone(),
+        exclude_paths,
+        threads: req.threads,
+        ..ScanOptions::default()
+    };
+    let progress = |p: Progress| (req.progress)(p.files, p.bytes);
+    let report = scan::scan(&needles, &opts, &progress);
+    let _ = ctx.scan_summary.set(ScanSummary {
+        files: report.files,
+        bytes: report.bytes,
+        errors: report.errors.len() as u64,
+        keks: fingerprints.clone(),
+    });
+    let inner = |p: &std::path::Path| -> String {
+        match p.strip_prefix(&root) {
+            Ok(rel) => format!("/{}", rel.display()),
+            Err(_) => p.display().to_string(),
+        }
+    };
+    let mut out = Vec::new();
+    for h in &report.hits {
+        let path = inner(&h.path);
+        let subject = match &h.member {
+            Some(m) => format!("{path}!{m}"),
+            None => path.clone(),
+        };
+        let q = crate::catalog::shell_quote(&h.path.to_string_lossy());
+        let (detail, severity) = if h.encoding == Encoding::KekAssignment {
+            (format!("a `kek =` assignment of another key {} ({}) at byte {}: an old or foreign KEK is still a key", h.fingerprint, h.encoding.as_str(), h.offset), Some(Severity::Medium))
+        } else {
+            (
+                format!(
+                    "copy of the master KEK {} ({}) at byte {}{}",
+                    h.fingerprint,
+                    h.encoding.as_str(),
+                    h.offset,
+                    if h.decompressed {
+                        " of the decompressed data"
+                    } else {
+                        ""
+                    }
+                ),
+                None,
+            )
+        };
+        let mut o = Observation::new(subject, Status::Fail, detail)
+            .var("path", path)
+            .var("fix", format!("shred -u {q}  # after checking it is only a stray copy; rotate the KEK if it left the host"))
+            .ev("encoding", h.encoding.as_str())
+            .ev("offset", h.offset)
+            .ev("fingerprint", h.fingerprint.clone());
+        if let Some(m) = &h.member {
+            o = o.ev("member", m.clone());
+        }
+        o.severity = severity;
+        out.push(o);
+    }
+    for e in &report.errors {
+        let path = inner(&e.path);
+        let subject = match &e.member {
+            Some(m) => format!("{path}!{m}"),
+            None => path,
+        };
+        out.push(
+            Observation::new(
+                subject,
+                Status::Error,
+                format!("not fully scanned ({}): {}", e.kind.as_str(), e.message),
+            )
+            .ev("kind", e.kind.as_str()),
+        );
+    }
+    if report.hits.is_empty() {
+        out.push(
+            Observation::new(
+                "disk",
+                Status::Pass,
+                format!(
+                    "no copy of {} in {} files ({} bytes){}",
+                    fingerprints.join(", "),
+                    report.files,
+                    report.bytes,
+                    if report.errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; {} paths could not be read completely",
+                            report.errors.len()
+                        )
+                    }
+                ),
+            )
+            .ev("files", report.files)
+            .ev("bytes", report.bytes),
+        );
+    }
+    out
+}

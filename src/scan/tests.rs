@@ -1,0 +1,665 @@
+//! Engine tests through the public API, on temporary trees.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use super::*;
+
+/// A key whose raw form holds a newline and whose std and url forms differ.
+fn key() -> [u8; 32] {
+    let mut k: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(89).wrapping_add(201));
+    k[0] = 0xfb; // '+' or '-' / '/' or '_' in base64
+    k[1] = 0xef;
+    k[9] = b'\n';
+    k
+}
+
+fn needle() -> Needle {
+    Needle::from_raw(key())
+}
+
+fn hex(k: &[u8]) -> String {
+    k.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every form of the key that must never appear in any output.
+fn secret_forms() -> Vec<String> {
+    let k = key();
+    vec![
+        STANDARD_NO_PAD.encode(k),
+        URL_SAFE_NO_PAD.encode(k),
+        hex(&k),
+        hex(&k).to_uppercase(),
+        String::from_utf8_lossy(&k).into_owned(),
+        format!("{:?}", k),
+        format!("{:x?}", k),
+    ]
+}
+
+fn assert_no_secret(report: &ScanReport) {
+    let text = format!("{report:?}\n{report:#?}");
+    for s in secret_forms() {
+        assert!(!text.contains(&s), "output contains key material");
+    }
+    for h in &report.hits {
+        assert!(h.fingerprint.starts_with("sha256:") && h.fingerprint.len() == 19);
+    }
+}
+
+fn opts(root: &Path) -> ScanOptions {
+    ScanOptions {
+        roots: vec![root.to_path_buf()],
+        threads: 2,
+        ..ScanOptions::default()
+    }
+}
+
+fn run(o: &ScanOptions) -> ScanReport {
+    let r = scan(&[needle()], o, &|_| {});
+    assert_no_secret(&r);
+    r
+}
+
+fn run_root(root: &Path) -> ScanReport {
+    run(&opts(root))
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn conf() -> Vec<u8> {
+    format!(
+        "[simple_crypto_plugin]\nkek = '{}'\n",
+        STANDARD.encode(key())
+    )
+    .into_bytes()
+}
+
+fn write(root: &Path, rel: &str, data: &[u8]) -> PathBuf {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(&p, data).unwrap();
+    p
+}
+
+#[test]
+fn every_encoding_in_plain_files() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    let forms: Vec<(&str, Vec<u8>, Encoding)> = vec![
+        ("raw.bin", k.to_vec(), Encoding::Raw),
+        (
+            "std.txt",
+            STANDARD.encode(k).into_bytes(),
+            Encoding::Base64Std,
+        ),
+        (
+            "stdnp.txt",
+            STANDARD_NO_PAD.encode(k).into_bytes(),
+            Encoding::Base64StdNoPad,
+        ),
+        (
+            "url.txt",
+            URL_SAFE.encode(k).into_bytes(),
+            Encoding::Base64Url,
+        ),
+        (
+            "urlnp.txt",
+            URL_SAFE_NO_PAD.encode(k).into_bytes(),
+            Encoding::Base64UrlNoPad,
+        ),
+        ("hex.txt", hex(&k).into_bytes(), Encoding::HexLower),
+        (
+            "HEX.txt",
+            hex(&k).to_uppercase().into_bytes(),
+            Encoding::HexUpper,
+        ),
+    ];
+    for (name, body, _) in &forms {
+        let mut data = b"prefix: ".to_vec();
+        data.extend_from_slice(body);
+        data.extend_from_slice(b"\nsuffix\n");
+        write(d.path(), name, &data);
+    }
+    let r = run_root(d.path());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.hits.len(), forms.len(), "{:?}", r.hits);
+    for (name, _, enc) in &forms {
+        let h = r
+            .hits
+            .iter()
+            .find(|h| h.path == d.path().join(name))
+            .expect(name);
+        assert_eq!(
+            (h.encoding, h.offset, h.member.as_deref()),
+            (*enc, 8, None),
+            "{name}"
+        );
+        assert_eq!(h.fingerprint, needle().fingerprint);
+        assert!(!h.decompressed);
+    }
+    assert_eq!(r.files, forms.len() as u64);
+}
+
+#[test]
+fn needle_identical_in_both_alphabets_reports_base64() {
+    let d = tempfile::tempdir().unwrap();
+    let k = [0x10u8; 32]; // "EBAQ…" has no '+' '/' '-' '_'
+    assert_eq!(STANDARD.encode(k), URL_SAFE.encode(k));
+    write(
+        d.path(),
+        "a",
+        format!("x {} y", STANDARD.encode(k)).as_bytes(),
+    );
+    let r = scan(&[Needle::from_raw(k)], &opts(d.path()), &|_| {});
+    assert_eq!(r.hits.len(), 1);
+    assert_eq!(r.hits[0].encoding, Encoding::Base64);
+}
+
+#[test]
+fn match_across_the_chunk_boundary() {
+    let d = tempfile::tempdir().unwrap();
+    let chunk = 4096;
+    let enc = hex(&key());
+    // straddling the first window end (chunk + overlap) and the second
+    let mut expect = Vec::new();
+    for (i, at) in [chunk - 10, chunk + 40, 2 * chunk + 60, 3 * chunk - 1]
+        .iter()
+        .enumerate()
+    {
+        let mut data = vec![b'z'; 4 * chunk];
+        data[*at..*at + 64].copy_from_slice(enc.as_bytes());
+        write(d.path(), &format!("f{i}"), &data);
+        expect.push((d.path().join(format!("f{i}")), *at as u64));
+    }
+    let r = run(&ScanOptions {
+        chunk_size: chunk,
+        ..opts(d.path())
+    });
+    let got: Vec<(PathBuf, u64)> = r.hits.iter().map(|h| (h.path.clone(), h.offset)).collect();
+    assert_eq!(got, expect);
+}
+
+#[test]
+fn gzip_tar_and_tar_gz_with_member_names() {
+    let d = tempfile::tempdir().unwrap();
+    let c = conf();
+    let off = 30u64; // "[simple_crypto_plugin]\nkek = '" is 30 bytes
+    write(d.path(), "barbican.conf.gz", &gz(&c));
+    let t = tar_of(&[
+        ("etc/barbican/policy.yaml", b"# nothing\n"),
+        ("etc/barbican/barbican.conf", &c),
+    ]);
+    write(d.path(), "etc.tar", &t);
+    write(d.path(), "etc.tar.gz", &gz(&t));
+    // a tar.gz inside a tar
+    let outer = tar_of(&[("README", b"backup set\n"), ("backup.tar.gz", &gz(&t))]);
+    write(d.path(), "set.tar", &outer);
+    let r = run_root(d.path());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let got: Vec<(String, Option<&str>, u64, bool)> = r
+        .hits
+        .iter()
+        .map(|h| {
+            assert_eq!(h.encoding, Encoding::Base64Std);
+            (
+                h.path.file_name().unwrap().to_string_lossy().into_owned(),
+                h.member.as_deref(),
+                h.offset,
+                h.decompressed,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("barbican.conf.gz".into(), None, off, true),
+            (
+                "etc.tar".into(),
+                Some("etc/barbican/barbican.conf"),
+                off,
+                false
+            ),
+            (
+                "etc.tar.gz".into(),
+                Some("etc/barbican/barbican.conf"),
+                off,
+                true
+            ),
+            (
+                "set.tar".into(),
+                Some("backup.tar.gz!etc/barbican/barbican.conf"),
+                off,
+                true
+            ),
+        ]
+    );
+}
+
+/// `levels` nested tar.gz layers around a barbican.conf.
+fn nested(levels: usize) -> Vec<u8> {
+    let mut data = tar_of(&[("etc/barbican/barbican.conf", &conf())]);
+    for i in 1..levels {
+        data = tar_of(&[(&format!("level{i}.tar.gz"), &gz(&data))]);
+    }
+    gz(&data)
+}
+
+#[test]
+fn ten_nested_archives_are_an_error_not_a_hang() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "deep.tar.gz", &nested(10));
+    write(d.path(), "plain.conf", &conf());
+    let r = run_root(d.path());
+    assert_eq!(r.hits.len(), 1, "{:?}", r.hits);
+    assert!(r.hits[0].path.ends_with("plain.conf"));
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    let e = &r.errors[0];
+    assert_eq!(e.kind, ScanErrorKind::TooDeep);
+    assert!(e.path.ends_with("deep.tar.gz"));
+    // 8 layers: gzip+tar four times; the gzip of level6.tar.gz would be the ninth
+    assert_eq!(
+        e.member.as_deref(),
+        Some("level9.tar.gz!level8.tar.gz!level7.tar.gz!level6.tar.gz")
+    );
+
+    // with room for all 20 layers the copy is found, with the whole chain
+    let r = run(&ScanOptions {
+        max_archive_depth: 20,
+        ..opts(d.path())
+    });
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let h = r
+        .hits
+        .iter()
+        .find(|h| h.path.ends_with("deep.tar.gz"))
+        .unwrap();
+    let chain: Vec<String> = (1..10).rev().map(|i| format!("level{i}.tar.gz")).collect();
+    assert_eq!(
+        h.member.as_deref(),
+        Some(format!("{}!etc/barbican/barbican.conf", chain.join("!")).as_str())
+    );
+}
+
+#[test]
+fn zip_bomb_is_refused_and_the_scan_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    // 64 MiB of zeros compress about 1000:1
+    let mut e = GzEncoder::new(Vec::new(), Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        e.write_all(&zeros).unwrap();
+    }
+    e.write_all(&conf()).unwrap();
+    let bomb = e.finish().unwrap();
+    write(d.path(), "bomb.gz", &bomb);
+    write(d.path(), "bomb.tar", &tar_of(&[("inner/bomb.gz", &bomb)]));
+    write(d.path(), "ok.conf", &conf());
+    let r = run_root(d.path());
+    assert_eq!(r.hits.len(), 1);
+    assert!(r.hits[0].path.ends_with("ok.conf"));
+    assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
+    for e in &r.errors {
+        assert_eq!(e.kind, ScanErrorKind::DecompressionLimit, "{e:?}");
+        assert!(e.message.contains("ratio"), "{}", e.message);
+    }
+    assert_eq!(r.errors[1].member.as_deref(), Some("inner/bomb.gz"));
+
+    // the size cap, with the ratio out of the way
+    let r = run(&ScanOptions {
+        max_ratio: 1 << 20,
+        max_decompressed_bytes: 8 << 20,
+        ..opts(d.path())
+    });
+    assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
+    assert!(r
+        .errors
+        .iter()
+        .all(|e| e.message.contains("exceeds the limit of 8388608 bytes")));
+}
+
+#[test]
+fn truncated_gzip_and_tar_are_errors_with_earlier_hits_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = conf();
+    text.extend((0..200_000u32).flat_map(|i| format!("line {i}\n").into_bytes()));
+    let z = gz(&text);
+    write(d.path(), "cut.gz", &z[..z.len() / 2]);
+    let t = tar_of(&[("a.conf", &conf()), ("b.bin", &vec![7u8; 100_000])]);
+    write(d.path(), "cut.tar", &t[..20_000]);
+    write(
+        d.path(),
+        "garbage.gz",
+        b"\x1f\x8b\x08\x00 this is not deflate data at all, just text",
+    );
+    let r = run_root(d.path());
+    let paths: Vec<&str> = r
+        .hits
+        .iter()
+        .map(|h| h.path.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["cut.gz", "cut.tar"]);
+    let errs: Vec<(&str, ScanErrorKind)> = r
+        .errors
+        .iter()
+        .map(|e| (e.path.file_name().unwrap().to_str().unwrap(), e.kind))
+        .collect();
+    assert_eq!(
+        errs,
+        vec![
+            ("cut.gz", ScanErrorKind::Corrupt),
+            ("cut.tar", ScanErrorKind::Corrupt),
+            ("garbage.gz", ScanErrorKind::Corrupt)
+        ],
+        "{:?}",
+        r.errors
+    );
+}
+
+#[test]
+fn fifo_and_socket_are_skipped_without_hanging() {
+    let d = tempfile::tempdir().unwrap();
+    nix::unistd::mkfifo(
+        &d.path().join("worker.fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    let _sock = std::os::unix::net::UnixListener::bind(d.path().join("api.sock")).unwrap();
+    write(d.path(), "a.conf", &conf());
+    let root = d.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(scan(&[needle()], &opts(&root), &|_| {}));
+    });
+    let r = rx.recv_timeout(Duration::from_secs(30)).expect("scan hung");
+    assert_no_secret(&r);
+    assert_eq!(r.hits.len(), 1);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.skipped, 2);
+    assert_eq!(r.files, 1);
+}
+
+#[test]
+fn symlinks_out_of_scope_are_not_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret/barbican.conf", &conf());
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "etc/placeholder",
+        b"nothing here, but long enough to be read\n",
+    );
+    symlink(
+        outside.path().join("secret"),
+        d.path().join("etc/linked-dir"),
+    )
+    .unwrap();
+    symlink(
+        outside.path().join("secret/barbican.conf"),
+        d.path().join("etc/linked.conf"),
+    )
+    .unwrap();
+    symlink("loop", d.path().join("etc/loop")).unwrap();
+    let r = run_root(d.path());
+    assert!(r.hits.is_empty(), "{:?}", r.hits);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.skipped, 3);
+    // a link inside the scope: the target is scanned once, where it lives
+    write(d.path(), "etc/real.conf", &conf());
+    symlink("real.conf", d.path().join("etc/alias.conf")).unwrap();
+    let r = run_root(d.path());
+    assert_eq!(r.hits.len(), 1);
+    assert!(r.hits[0].path.ends_with("etc/real.conf"));
+}
+
+#[test]
+fn invalid_utf8_path_is_reported_as_found() {
+    let d = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.conf");
+    let dir = d.path().join(std::ffi::OsStr::from_bytes(b"d\xfe"));
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join(name), conf()).unwrap();
+    let r = run_root(d.path());
+    assert_eq!(r.hits.len(), 1);
+    assert_eq!(r.hits[0].path, dir.join(name));
+    // a member name that is not UTF-8 is shown lossily
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.as_ustar_mut().unwrap().name[..6].copy_from_slice(b"x\xffy.cf");
+    h.set_size(conf().len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    b.append(&h, &conf()[..]).unwrap();
+    write(d.path(), "odd.tar", &b.into_inner().unwrap());
+    let r = run_root(d.path());
+    let h = r.hits.iter().find(|h| h.path.ends_with("odd.tar")).unwrap();
+    assert_eq!(h.member.as_deref(), Some("x\u{fffd}y.cf"));
+}
+
+#[test]
+fn vanished_file_is_a_counted_error() {
+    let d = tempfile::tempdir().unwrap();
+    let job = walk::Job {
+        path: d.path().join("gone.conf"),
+        dev: None,
+    };
+    match walk::open(&job) {
+        walk::Opened::Failed(e) => {
+            assert_eq!(e.kind, ScanErrorKind::Vanished);
+            assert!(e.message.contains("vanished"), "{}", e.message);
+        }
+        _ => panic!("expected an error"),
+    }
+    // a root that does not exist
+    let r = run_root(&d.path().join("nope"));
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].kind, ScanErrorKind::Vanished);
+}
+
+#[test]
+fn excluded_paths_globs_and_pseudo_filesystems_are_not_read() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write(d.path(), "etc/barbican/barbican.conf", &conf());
+    write(d.path(), "etc/barbican/barbican.conf.bak", &conf());
+    write(d.path(), "var/cache/x/copy.conf", &conf());
+    write(d.path(), "home/u/notes.swp", &conf());
+    for p in walk::PSEUDO_DIRS {
+        write(d.path(), &format!("{p}/copy.conf"), &conf());
+    }
+    write(d.path(), "srv/proc/kept.conf", &conf()); // only <root>/proc is pruned
+    let o = ScanOptions {
+        exclude_paths: vec![cfg.clone(), d.path().join("var/cache/./")],
+        exclude_globs: vec!["**/*.swp".into()],
+        ..opts(d.path())
+    };
+    let r = run(&o);
+    let got: Vec<PathBuf> = r
+        .hits
+        .iter()
+        .map(|h| h.path.strip_prefix(d.path()).unwrap().to_path_buf())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            PathBuf::from("etc/barbican/barbican.conf.bak"),
+            PathBuf::from("srv/proc/kept.conf")
+        ]
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // a bad glob is reported and ignored
+    let r = run(&ScanOptions {
+        exclude_globs: vec!["a[".into()],
+        ..opts(d.path())
+    });
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].kind, ScanErrorKind::Config);
+}
+
+#[test]
+fn kek_assignment_of_an_unknown_key_is_reported_with_its_fingerprint() {
+    let d = tempfile::tempdir().unwrap();
+    let other = [0x5au8; 32];
+    write(
+        d.path(),
+        "old.conf",
+        format!(
+            "[simple_crypto_plugin]\nkek = '{}'\n",
+            URL_SAFE.encode(other)
+        )
+        .as_bytes(),
+    );
+    write(d.path(), "cur.conf", &conf());
+    let r = run_root(d.path());
+    assert_eq!(r.hits.len(), 2, "{:?}", r.hits);
+    assert_eq!(r.hits[0].encoding, Encoding::Base64Std); // cur.conf: the needle, once
+    assert_eq!(r.hits[1].encoding, Encoding::KekAssignment);
+    assert_eq!(r.hits[1].fingerprint, fingerprint(&other));
+    assert_eq!(r.hits[1].offset, 30);
+}
+
+#[test]
+fn hits_per_file_are_capped() {
+    let d = tempfile::tempdir().unwrap();
+    let mut data = Vec::new();
+    for _ in 0..50 {
+        data.extend_from_slice(&key());
+        data.extend_from_slice(b"\n");
+    }
+    write(d.path(), "many", &data);
+    let r = run(&ScanOptions {
+        max_hits_per_file: 10,
+        ..opts(d.path())
+    });
+    assert_eq!(r.hits.len(), 10);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].kind, ScanErrorKind::TooManyMatches);
+    assert!(
+        r.errors[0].message.contains("40 further"),
+        "{}",
+        r.errors[0].message
+    );
+}
+
+#[test]
+fn small_files_are_counted_not_read_and_progress_is_reported() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "tiny", b"short");
+    write(d.path(), "a.conf", &conf());
+    let calls = AtomicU64::new(0);
+    let last = std::sync::Mutex::new(Progress::default());
+    let r = scan(&[needle()], &opts(d.path()), &|p| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        *last.lock().unwrap() = p;
+    });
+    assert_eq!((r.files, r.bytes), (2, conf().len() as u64));
+    assert!(calls.load(Ordering::Relaxed) >= 1);
+    assert_eq!(
+        *last.lock().unwrap(),
+        Progress {
+            files: 2,
+            bytes: r.bytes
+        }
+    );
+}
+
+#[test]
+fn hits_are_sorted_and_threads_do_not_change_the_result() {
+    let d = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        let mut data = vec![b'#'; 1000 + i * 37];
+        data.extend_from_slice(hex(&key()).as_bytes());
+        data.extend_from_slice(&conf());
+        write(d.path(), &format!("d{}/f{i}.txt", i % 7), &data);
+    }
+    let one = run(&ScanOptions {
+        threads: 1,
+        ..opts(d.path())
+    });
+    let four = run(&ScanOptions {
+        threads: 4,
+        ..opts(d.path())
+    });
+    assert_eq!(one, four);
+    assert_eq!(one.hits.len(), 400);
+    let mut sorted = one.hits.clone();
+    sorted.sort_by(|a, b| (&a.path, &a.member, a.offset).cmp(&(&b.path, &b.member, b.offset)));
+    assert_eq!(one.hits, sorted);
+}
+
+#[test]
+fn key_material_in_a_member_name_is_redacted() {
+    let d = tempfile::tempdir().unwrap();
+    let name = format!("keys/{}.conf", URL_SAFE_NO_PAD.encode(key()));
+    write(d.path(), "odd.tar", &tar_of(&[(name.as_str(), &conf())]));
+    let r = run_root(d.path()); // asserts that no output holds the key
+    assert_eq!(r.hits.len(), 1);
+    assert_eq!(r.hits[0].member.as_deref(), Some("keys/<redacted>.conf"));
+}
+
+#[test]
+fn overlapping_roots_report_a_copy_once() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "etc/a.conf", &conf());
+    let r = run(&ScanOptions {
+        roots: vec![d.path().to_path_buf(), d.path().join("etc")],
+        ..opts(d.path())
+    });
+    assert_eq!(r.hits.len(), 1);
+}
+
+#[test]
+fn one_file_system_stays_off_other_mounts() {
+    // /dev (devtmpfs) and /dev/shm (tmpfs) are different filesystems on Linux
+    let dev = |p: &str| {
+        fs::metadata(p)
+            .map(|m| std::os::unix::fs::MetadataExt::dev(&m))
+            .ok()
+    };
+    if dev("/dev").is_none() || dev("/dev") == dev("/dev/shm") {
+        return;
+    }
+    let Ok(d) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    write(d.path(), "copy.conf", &conf());
+    // scanning /dev stays on devtmpfs and never reaches the copy
+    let r = run(&ScanOptions {
+        roots: vec![PathBuf::from("/dev")],
+        one_file_system: true,
+        ..opts(d.path())
+    });
+    assert!(
+        r.hits.iter().all(|h| !h.path.starts_with(d.path())),
+        "{:?}",
+        r.hits
+    );
+    // the copy is there for a scan rooted on its own filesystem
+    let r = run_root(d.path());
+    assert_eq!(r.hits.len(), 1);
+}

@@ -1,0 +1,183 @@
+//! BAR-013 through the binary: `barbican-audit scan` over the shared
+//! make_tree.sh fixture finds every planted copy (the config file itself is
+//! BAR-006's), reports decoys only as lower-severity `kek =` findings, never
+//! prints the key; `audit` leaves the scan out unless `--scan`.
+#![allow(clippy::unwrap_used)] // tests may panic on setup failures
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+#[test]
+fn scan_finds_every_planted_copy_and_never_prints_the_key() {
+    let d = tempfile::tempdir().unwrap();
+    let tree = d.path().join("tree");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/make_tree.sh");
+    let st = Command::new("bash")
+        .arg(&script)
+        .arg(&tree)
+        .arg("0.05")
+        .output()
+        .expect("bash");
+    assert!(
+        st.status.success(),
+        "make_tree.sh: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let manifest = std::fs::read_to_string(format!("{}.manifest.tsv", tree.display())).unwrap();
+    let meta = |k: &str| {
+        manifest
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("# {k}\t")))
+            .unwrap()
+            .to_string()
+    };
+    let secrets = [
+        meta("kek_b64"),
+        meta("kek_hex"),
+        meta("kek_hex").to_uppercase(),
+    ];
+    let out = run(&[
+        "scan",
+        "--root",
+        tree.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "copies found: exit 1");
+    let text = run(&["scan", "--root", tree.to_str().unwrap()]);
+    let all = format!(
+        "{}{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&text.stdout),
+        String::from_utf8_lossy(&text.stderr)
+    );
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "an output contains the key");
+    }
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = rep["findings"].as_array().unwrap();
+    for row in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("id\t"))
+    {
+        let f: Vec<&str> = row.split('\t').collect();
+        let (id, path, kind) = (f[0], f[1], f[7]);
+        let subject = format!("/{path}");
+        let hits: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|x| x["subject"].as_str().unwrap().split('!').next() == Some(subject.as_str()))
+            .collect();
+        match kind {
+            // The config file itself is BAR-006's finding, not a copy.
+            "plant" if path == "etc/barbican/barbican.conf" => {
+                assert!(hits.is_empty(), "{id}: config reported again")
+            }
+            "plant" => assert!(
+                hits.iter().any(|h| h["status"] == "fail"
+                    && h["severity"] == "critical"
+                    && h["evidence"]["encoding"] != "kek-assignment"),
+                "{id} {path} not found: {hits:?}"
+            ),
+            "decoy" => assert!(
+                hits.iter()
+                    .all(|h| h["evidence"]["encoding"] == "kek-assignment"
+                        && h["severity"] == "medium"),
+                "{id} {path} reported as the KEK: {hits:?}"
+            ),
+            _ => {}
+        }
+    }
+    assert_eq!(rep["scan"]["errors"], 0);
+    assert!(rep["scan"]["bytes"].as_u64().unwrap() > 1_000_000);
+}
+
+#[test]
+fn audit_runs_the_scan_only_when_asked() {
+    let r = with_kek_copy();
+    let (_, rep) = r.audit_json(&[]);
+    assert_eq!(status_of(&rep, "BAR-013", "disk"), "na");
+    let (code, rep) = r.audit_json(&["--scan"]);
+    assert_eq!(code, 1);
+    let f = finding(&rep, "BAR-013", "/root/.bash_history");
+    assert_eq!(f["status"], "fail");
+    assert_eq!(f["evidence"]["encoding"], "base64-url");
+    // The config file that holds it is not a "copy".
+    assert!(statuses(&rep, "BAR-013")
+        .iter()
+        .all(|(s, _)| s != "/etc/barbican/barbican.conf"));
+    let text = format!("{rep}");
+    assert!(!text.contains(KEK));
+    // Metrics carry the scan size.
+    let d = tempfile::tempdir().unwrap();
+    let tf = d.path().join("m.prom");
+    run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--scan",
+        "--textfile",
+        tf.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read_to_string(&tf)
+        .unwrap()
+        .contains("\nbarbican_audit_scan_bytes "));
+}
+
+#[test]
+fn scan_passes_when_no_copy_and_is_na_without_simple_crypto() {
+    let r = with_kek_copy();
+    std::fs::remove_file(r.real("/root/.bash_history")).unwrap();
+    let (code, rep) = r.audit_json(&["--scan"]);
+    assert_eq!(status_of(&rep, "BAR-013", "disk"), "pass");
+    assert_eq!(code, 1, "BAR-006 still fails for the kek in barbican.conf");
+    let vault = Root::barbican();
+    let (_, rep) = vault.audit_json(&["--scan"]);
+    assert_eq!(status_of(&rep, "BAR-013", "barbican"), "na");
+}
+
+#[test]
+fn scan_fingerprint_must_be_well_formed() {
+    let r = with_kek_copy();
+    let o = run(&[
+        "scan",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--fingerprint",
+        "abc",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--fingerprint"));
+    let o = run(&[
+        "scan",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--fingerprint",
+        "sha256:000000000000",
+        "--format",
+        "json",
+    ]);
+    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status_of(&rep, "BAR-013", "disk"), "na");
+}
+
+const KEK: &str = "q1Ehz1X-mAyDqEk3Ot5Kb0NQz0tqjFQ7v2GlAX9Pk3s=";
+
+/// simple_crypto with a KEK in barbican.conf and a copy in root's shell history.
+fn with_kek_copy() -> Root {
+    let r = Root::barbican();
+    r.conf(&format!("[DEFAULT]\n[simple_crypto_plugin]\nkek = {KEK}\n"));
+    r.file(
+        "/root/.bash_history",
+        &format!("ls\ncrudini --set barbican.conf simple_crypto_plugin kek {KEK}\n"),
+        0,
+        0,
+        0o600,
+    );
+    r
+}
