@@ -344,32 +344,47 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
         FailOn::High => Some(Severity::High),
         FailOn::Critical => Some(Severity::Critical),
     };
+    let metrics = a.textfile.as_ref().map(|p| {
+        (
+            p.as_path(),
+            report::prometheus::render(&report, unix_seconds(now)),
+        )
+    });
+    deliver(&report, a.format, a.output.as_deref(), metrics)?;
+    Ok(report.exit_code(fail_on))
+}
+
+/// Writes the report where it was asked for: `--output` (and the metrics
+/// file, if any) staged first and renamed only when all are written, so an
+/// exit 2 leaves no new file behind; then stdout.
+fn deliver(
+    report: &report::Report,
+    format: Format,
+    output: Option<&Path>,
+    metrics: Option<(&Path, String)>,
+) -> Result<(), Fatal> {
     let colour = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let rendered = match a.format {
-        Format::Json => report::json::render(&report),
-        Format::Text => report::text::render(&report, colour),
+    let rendered = match format {
+        Format::Json => report::json::render(report),
+        Format::Text => report::text::render(report, colour),
     };
-    // Stage every output file first and rename them only when all are
-    // written: an exit 2 leaves no new file behind.
     let mut staged = Vec::new();
-    if let Some(path) = &a.output {
-        let plain = match a.format {
+    if let Some(path) = output {
+        let plain = match format {
             Format::Json => rendered.clone(),
-            Format::Text => report::text::render(&report, false),
+            Format::Text => report::text::render(report, false),
         };
         staged.push(stage(path, plain.as_bytes(), 0o640)?);
     }
-    if let Some(path) = &a.textfile {
-        let metrics = report::prometheus::render(&report, unix_seconds(now));
+    if let Some((path, text)) = metrics {
         // node_exporter runs as another user: the metrics are world-readable.
-        staged.push(stage(path, metrics.as_bytes(), 0o644)?);
+        staged.push(stage(path, text.as_bytes(), 0o644)?);
     }
     for s in staged {
         s.commit()?;
     }
-    emit(&rendered)?;
-    Ok(report.exit_code(fail_on))
+    emit(&rendered)
 }
 
 /// The scan request, with a progress bar on a terminal (never on a pipe).
@@ -437,20 +452,7 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
     };
     let req = scan_request(s.paths, s.excludes, s.threads, s.fingerprint, s.quiet);
     let report = engine::run(&catalog, &host, &settings, Some(req));
-    let colour = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let rendered = match s.format {
-        Format::Json => report::json::render(&report),
-        Format::Text => report::text::render(&report, colour),
-    };
-    if let Some(path) = &s.output {
-        let plain = match s.format {
-            Format::Json => rendered.clone(),
-            Format::Text => report::text::render(&report, false),
-        };
-        stage(path, plain.as_bytes(), 0o640)?.commit()?;
-    }
-    emit(&rendered)?;
+    deliver(&report, s.format, s.output.as_deref(), None)?;
     // A copy found, or a path that could not be read (incomplete scan): 1.
     Ok(report.exit_code(Some(Severity::Info)))
 }

@@ -5,7 +5,6 @@ use std::fmt;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 
 /// A key to search for. Build it with [`Needle::from_raw`] or
 /// [`Needle::from_base64`]; `Debug` shows the fingerprint only.
@@ -60,13 +59,7 @@ impl fmt::Debug for Needle {
 
 /// `sha256:` + the first 12 hex digits of SHA-256 of `bytes`.
 pub fn fingerprint(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(19);
-    s.push_str("sha256:");
-    for b in &digest[..6] {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    crate::barbican::kek::fingerprint(bytes)
 }
 
 /// Decodes base64 in either alphabet, padded or not (the alphabets are not
