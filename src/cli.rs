@@ -24,6 +24,9 @@ Examples:
   barbican-audit audit                               audit this host
   barbican-audit audit --root /var/lib/lxc/c1/rootfs  audit an offline root filesystem
   barbican-audit audit --format json --output /var/lib/barbican-audit/report.json
+  barbican-audit audit --textfile /var/lib/prometheus/node-exporter/barbican-audit.prom
+  barbican-audit audit --waivers /etc/barbican-audit/waivers.toml --fail-on high
+  barbican-audit scan --path /var/backups --path /home   look for copies of the master KEK
   barbican-audit checks explain BAR-002              why a check exists and how to fix it";
 
 /// Audits an OpenStack Barbican (Key Manager) node the way Barbican itself
