@@ -29,33 +29,71 @@ fn names(cfg: &Config, group: &str, key: &str, default: &str) -> (Vec<String>, S
     )
 }
 
+/// `[secretstore] enable_multiple_secret_stores`: then the enabled_* lists
+/// are ignored and `[secretstore:<suffix>]` sections name the plugins.
+pub fn multiple_stores(cfg: &Config) -> bool {
+    cfg.effective("secretstore", "enable_multiple_secret_stores")
+        .and_then(|e| parse_bool(&e.raw))
+        .unwrap_or(false)
+}
+
+/// `keys` assignments of every `[secretstore:<suffix>]` section, with their file.
+fn store_sections<'a>(
+    cfg: &'a Config,
+    keys: &[&str],
+) -> Vec<(&'a super::oslo::Value, &'a std::path::Path)> {
+    let mut out = Vec::new();
+    for f in &cfg.files {
+        let Ok(p) = &f.parsed else { continue };
+        for v in &p.values {
+            if v.group.starts_with("secretstore:") && keys.contains(&v.key.as_str()) {
+                out.push((v, f.path.as_path()));
+            }
+        }
+    }
+    out
+}
+
+/// Every enabled secret store and crypto plugin, by plugin name, sorted.
+pub fn enabled_plugins(cfg: &Config) -> Vec<String> {
+    let mut out: Vec<String> = if multiple_stores(cfg) {
+        store_sections(cfg, &["secret_store_plugin", "crypto_plugin"])
+            .into_iter()
+            .map(|(v, _)| v.value.trim().to_string())
+            .collect()
+    } else {
+        let (mut stores, _) = names(
+            cfg,
+            "secretstore",
+            "enabled_secretstore_plugins",
+            "store_crypto",
+        );
+        stores.extend(names(cfg, "crypto", "enabled_crypto_plugins", "simple_crypto").0);
+        stores
+    };
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Decides whether store_crypto + simple_crypto is in use.
 /// See: barbican 15.0.1 `plugin/interface/secret_store.py`, `plugin/crypto/manager.py`,
 /// `plugin/util/multiple_backends.py`: with `enable_multiple_secret_stores`
 /// the enabled_* lists are ignored and `[secretstore:<suffix>]` sections decide.
 pub fn simple_crypto(cfg: &Config) -> SimpleCrypto {
-    let multiple = cfg
-        .effective("secretstore", "enable_multiple_secret_stores")
-        .and_then(|e| parse_bool(&e.raw))
-        .unwrap_or(false);
-    if multiple {
-        let mut users = Vec::new();
-        for f in &cfg.files {
-            let Ok(p) = &f.parsed else { continue };
-            for v in &p.values {
-                if v.group.starts_with("secretstore:")
-                    && v.key == "crypto_plugin"
-                    && v.value.trim() == "simple_crypto"
-                {
-                    users.push(format!(
-                        "[{}] crypto_plugin = simple_crypto ({}:{})",
-                        v.group,
-                        f.path.display(),
-                        v.line
-                    ));
-                }
-            }
-        }
+    if multiple_stores(cfg) {
+        let users: Vec<String> = store_sections(cfg, &["crypto_plugin"])
+            .into_iter()
+            .filter(|(v, _)| v.value.trim() == "simple_crypto")
+            .map(|(v, path)| {
+                format!(
+                    "[{}] crypto_plugin = simple_crypto ({}:{})",
+                    v.group,
+                    path.display(),
+                    v.line
+                )
+            })
+            .collect();
         return SimpleCrypto {
             in_effect: !users.is_empty(),
             why: if users.is_empty() {

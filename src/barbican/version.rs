@@ -15,6 +15,9 @@ pub struct Installed {
     pub version: Option<String>,
     /// Where the version came from (`dpkg status: barbican-common 1:15.0.1-2`).
     pub source: Option<String>,
+    /// Installed oslo.policy (`python3-oslo.policy` in dpkg status), for the
+    /// effective `enforce_new_defaults` of Barbican <= 18.
+    pub oslo_policy: Option<String>,
 }
 
 const DPKG_PACKAGES: &[&str] = &["barbican-common", "python3-barbican", "barbican-api"];
@@ -26,13 +29,17 @@ const SITE_DIRS: &[&str] = &[
 /// Looks for an installed Barbican under the root.
 pub fn detect(host: &Host) -> Installed {
     // A big server's dpkg status can pass the config cap; it is still bounded.
+    // Read once: the Barbican version and the oslo.policy version both come from it.
+    let mut oslo_policy = None;
     if let Ok(bytes) = host.read_capped(Path::new("/var/lib/dpkg/status"), 256 << 20) {
         let text = String::from_utf8_lossy(&bytes);
+        oslo_policy = dpkg_version(&text, "python3-oslo.policy").map(|v| upstream_version(&v));
         for want in DPKG_PACKAGES {
             if let Some(v) = dpkg_version(&text, want) {
                 return Installed {
                     version: Some(upstream_version(&v)),
                     source: Some(format!("dpkg status: {want} {v}")),
+                    oslo_policy,
                 };
             }
         }
@@ -75,21 +82,16 @@ pub fn detect(host: &Host) -> Installed {
                     return Installed {
                         version: Some(version.to_string()),
                         source: Some(format!("python metadata: {}", e.display())),
+                        oslo_policy,
                     };
                 }
             }
         }
     }
-    Installed::default()
-}
-
-/// The upstream version of an installed Debian package under the root
-/// (`python3-oslo.policy` → `4.0.0`), if dpkg knows it.
-pub fn dpkg_package(host: &Host, package: &str) -> Option<String> {
-    let bytes = host
-        .read_capped(Path::new("/var/lib/dpkg/status"), 256 << 20)
-        .ok()?;
-    dpkg_version(&String::from_utf8_lossy(&bytes), package).map(|v| upstream_version(&v))
+    Installed {
+        oslo_policy,
+        ..Installed::default()
+    }
 }
 
 /// Whether dotted version `v` is at least `min` (numeric components).

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::{Context, Observation};
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::policy::{self, Verdict};
-use crate::barbican::version::{at_least, dpkg_package};
+use crate::barbican::version::at_least;
 use crate::report::Status;
 
 /// TOML name.
@@ -53,8 +53,8 @@ fn enforce_new_defaults(ctx: &Context<'_>) -> (bool, String) {
     // Barbican >= 19 overrides the library default with False (barbican@9d641cef);
     // <= 18 inherits oslo.policy's, True from 4.4.0.
     match barbican {
-        Some(v) if !at_least(v, &[19]) => match dpkg_package(ctx.host, "python3-oslo.policy") {
-            Some(lib) if at_least(&lib, &[4, 4]) => (
+        Some(v) if !at_least(v, &[19]) => match ctx.installed.oslo_policy.as_deref() {
+            Some(lib) if at_least(lib, &[4, 4]) => (
                 true,
                 format!("not set: oslo.policy {lib} defaults it to true under Barbican {v}"),
             ),

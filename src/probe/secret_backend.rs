@@ -7,7 +7,6 @@ use super::file_metadata::{key_file_params, observe, Subject};
 use super::{Context, Observation};
 use crate::barbican::config::{Config, Source};
 use crate::barbican::kek::fingerprint;
-use crate::barbican::oslo::parse_bool;
 use crate::catalog::shell_quote;
 use crate::report::Status;
 
@@ -17,41 +16,6 @@ pub const NAME: &str = "secret-backend";
 pub const VARS: &[&str] = &["subject", "detail", "path", "source", "fix"];
 /// `fix` is composed here, with paths already shell-quoted.
 pub const RAW_VARS: &[&str] = &["fix"];
-
-/// Which backend plugins are enabled, by their plugin names.
-pub fn enabled_plugins(cfg: &Config) -> Vec<String> {
-    let multiple = cfg
-        .effective("secretstore", "enable_multiple_secret_stores")
-        .and_then(|e| parse_bool(&e.raw))
-        .unwrap_or(false);
-    let mut out: Vec<String> = Vec::new();
-    if multiple {
-        for f in &cfg.files {
-            let Ok(p) = &f.parsed else { continue };
-            for v in &p.values {
-                if v.group.starts_with("secretstore:")
-                    && (v.key == "secret_store_plugin" || v.key == "crypto_plugin")
-                {
-                    out.push(v.value.trim().to_string());
-                }
-            }
-        }
-    } else {
-        let stores = cfg.effective_multi("secretstore", "enabled_secretstore_plugins");
-        if stores.is_empty() {
-            out.push("store_crypto".into());
-        }
-        out.extend(stores.into_iter().map(|e| e.raw.trim().to_string()));
-        let cryptos = cfg.effective_multi("crypto", "enabled_crypto_plugins");
-        if cryptos.is_empty() {
-            out.push("simple_crypto".into());
-        }
-        out.extend(cryptos.into_iter().map(|e| e.raw.trim().to_string()));
-    }
-    out.sort();
-    out.dedup();
-    out
-}
 
 fn opt(cfg: &Config, group: &str, key: &str) -> Option<(String, Source)> {
     cfg.effective(group, key)
@@ -99,7 +63,7 @@ fn with_file_fix(o: Observation) -> Observation {
 /// Runs the probe (no parameters).
 pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
     let cfg = &ctx.config;
-    let plugins = enabled_plugins(cfg);
+    let plugins = crate::barbican::crypto::enabled_plugins(cfg);
     let has = |p: &str| plugins.iter().any(|x| x == p);
     let mut out = Vec::new();
     if has("vault_plugin") {
