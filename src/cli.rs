@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalog::{Catalog, Diagnostic};
+use crate::catalog::Catalog;
 use crate::engine::{self, RunSettings};
 use crate::error::Fatal;
 use crate::host::Host;
@@ -180,24 +180,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     }
 }
 
-fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Fatal> {
-    let result = match dir {
-        Some(d) => Catalog::load_dir(d)?,
-        None => Catalog::embedded(),
-    };
-    result.map_err(|diags| catalog_error(&diags))
-}
-
-fn catalog_error(diags: &[Diagnostic]) -> Fatal {
-    Fatal::Catalog {
-        count: diags.len(),
-        text: diags
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }
-}
+use crate::audit::{load_catalog, unix_seconds};
 
 fn run(cli: Cli) -> Result<u8, Fatal> {
     match cli.command {
@@ -281,64 +264,32 @@ fn explain(c: &crate::catalog::Check) -> String {
     s
 }
 
-fn hostname(host: &Host) -> Option<String> {
-    if host.is_live() {
-        nix::unistd::gethostname()
-            .ok()
-            .map(|h| h.to_string_lossy().into_owned())
-    } else {
-        host.read(Path::new("/etc/hostname"))
-            .ok()
-            .and_then(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .next()
-                    .map(|l| l.trim().to_string())
-            })
-            .filter(|h| !h.is_empty())
-    }
-}
-
 fn audit(a: AuditArgs) -> Result<u8, Fatal> {
     let now = time::OffsetDateTime::now_utc();
     let result = audit_run(&a, now);
     if let (Err(e), Some(tf)) = (&result, &a.textfile) {
         // The audit could not run: keep the last known check series, move last_run.
-        let previous = std::fs::read_to_string(tf).ok();
-        let text = report::prometheus::render_failed_run(previous.as_deref(), unix_seconds(now));
-        if let Err(e2) = write_atomic_mode(tf, text.as_bytes(), 0o644) {
+        if let Err(e2) = crate::audit::record_failed_run(tf, now) {
             eprintln!("barbican-audit: {e2} (while recording that the audit failed: {e})");
         }
     }
     result
 }
 
-fn unix_seconds(t: time::OffsetDateTime) -> f64 {
-    // Whole milliseconds are plenty for a run timestamp.
-    (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
-}
-
 fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
-    // Validate everything before observing anything: option errors are exit 2.
-    let catalog = load_catalog(a.checks.as_deref())?;
-    let waivers = match &a.waivers {
-        Some(p) => crate::waiver::load(p)?,
-        None => Vec::new(),
-    };
-    let host = Host::open(&a.root)?;
-    for w in &host.users.warnings {
-        eprintln!("barbican-audit: warning: {}: {w}", a.root.display());
-    }
-    let settings = RunSettings {
-        now,
-        hostname: hostname(&host),
-        run_id: uuid::Uuid::new_v4().to_string(),
-        waivers,
-    };
     let scan = a
         .scan
         .then(|| scan_request(Vec::new(), Vec::new(), 0, None, false));
-    let report = engine::run(&catalog, &host, &settings, scan);
+    let opts = crate::audit::AuditOptions {
+        root: a.root.clone(),
+        checks: a.checks.clone(),
+        waivers: a.waivers.clone(),
+        scan,
+    };
+    let report = crate::audit::run(opts, now)?;
+    for w in &report.warnings {
+        eprintln!("barbican-audit: warning: {}: {w}", a.root.display());
+    }
     let fail_on = match a.fail_on {
         FailOn::None => None,
         FailOn::Info => Some(Severity::Info),
@@ -449,7 +400,7 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
     let host = Host::open(&s.root)?;
     let settings = RunSettings {
         now,
-        hostname: hostname(&host),
+        hostname: crate::audit::hostname(&host),
         run_id: uuid::Uuid::new_v4().to_string(),
         waivers: Vec::new(),
     };

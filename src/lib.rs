@@ -17,9 +17,12 @@
 //! * [`engine`] runs every check and applies waivers; [`report`] is the model and its views.
 #![deny(missing_docs)]
 
+pub mod agent;
+pub mod audit;
 pub mod barbican;
 pub mod catalog;
 pub mod cli;
+pub mod collector;
 pub mod engine;
 pub mod error;
 pub mod host;
