@@ -49,6 +49,9 @@ enum Command {
     /// List, explain and validate check definitions.
     #[command(subcommand)]
     Checks(ChecksCommand),
+    /// Central HTTP service that receives agents' reports and serves the
+    /// fleet view; `collector enroll NAME` / `revoke NAME` manage tokens.
+    Collector(crate::collector::CollectorArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,6 +189,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
     match cli.command {
         Command::Audit(a) => audit(a),
         Command::Scan(s) => scan_command(s),
+        Command::Collector(c) => Ok(crate::collector::main(c)),
         Command::Checks(ChecksCommand::List { checks }) => {
             let cat = load_catalog(checks.as_deref())?;
             let mut out = String::new();
