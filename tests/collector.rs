@@ -30,18 +30,38 @@ fn status_codes_and_nothing_stored_on_any_error() {
         // Authentication first.
         assert_eq!(post(base, None, &body).0, 401, "{}: no token", db.engine);
         let wrong = format!("{}0", &node[..node.len() - 1]);
-        let wrong = if wrong == node { node.replace('a', "b") } else { wrong };
+        let wrong = if wrong == node {
+            node.replace('a', "b")
+        } else {
+            wrong
+        };
         assert_eq!(post(base, Some(&wrong), &body).0, 401, "wrong secret");
         assert_eq!(post(base, Some("garbage"), &body).0, 401, "not a token");
-        assert_eq!(post(base, Some(&viewer), &body).0, 403, "viewer cannot post");
+        assert_eq!(
+            post(base, Some(&viewer), &body).0,
+            403,
+            "viewer cannot post"
+        );
 
         // Bodies the collector refuses.
         let big = vec![b' '; 70_000];
         assert_eq!(post(base, Some(&node), &big).0, 413, "over the limit");
-        assert_eq!(post(base, Some(&node), b"{\"schema_version\": 1,").0, 400, "truncated");
-        assert_eq!(post(base, Some(&node), b"\x00\xffgarbage").0, 400, "garbage");
+        assert_eq!(
+            post(base, Some(&node), b"{\"schema_version\": 1,").0,
+            400,
+            "truncated"
+        );
+        assert_eq!(
+            post(base, Some(&node), b"\x00\xffgarbage").0,
+            400,
+            "garbage"
+        );
         let deep = "[".repeat(5000) + &"]".repeat(5000);
-        assert_eq!(post(base, Some(&node), deep.as_bytes()).0, 400, "deep nesting");
+        assert_eq!(
+            post(base, Some(&node), deep.as_bytes()).0,
+            400,
+            "deep nesting"
+        );
         let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["schema_version"] = 2.into();
         let (code, msg) = post(base, Some(&node), &serde_json::to_vec(&v).unwrap());
@@ -54,15 +74,31 @@ fn status_codes_and_nothing_stored_on_any_error() {
         assert_eq!(code, 422, "duplicate finding: {msg}");
         let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["summary"]["pass"] = 99.into();
-        assert_eq!(post(base, Some(&node), &serde_json::to_vec(&v).unwrap()).0, 422, "summary");
+        assert_eq!(
+            post(base, Some(&node), &serde_json::to_vec(&v).unwrap()).0,
+            422,
+            "summary"
+        );
         let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["run"]["id"] = "not-a-uuid".into();
-        assert_eq!(post(base, Some(&node), &serde_json::to_vec(&v).unwrap()).0, 422, "run id");
+        assert_eq!(
+            post(base, Some(&node), &serde_json::to_vec(&v).unwrap()).0,
+            422,
+            "run id"
+        );
         // A duplicate JSON key is valid JSON but not a valid report.
         let text = String::from_utf8(body.clone()).unwrap();
-        let dup = text.replacen("{\"schema_version\":1,", "{\"schema_version\":1,\"schema_version\":1,", 1);
+        let dup = text.replacen(
+            "{\"schema_version\":1,",
+            "{\"schema_version\":1,\"schema_version\":1,",
+            1,
+        );
         assert_ne!(dup, text);
-        assert_eq!(post(base, Some(&node), dup.as_bytes()).0, 422, "duplicate key");
+        assert_eq!(
+            post(base, Some(&node), dup.as_bytes()).0,
+            422,
+            "duplicate key"
+        );
         assert_eq!(count_reports(&db), 0, "{}: nothing stored", db.engine);
         assert_eq!(count_findings(&db), 0);
 
@@ -77,10 +113,17 @@ fn status_codes_and_nothing_stored_on_any_error() {
         // Same run ID, other body: conflict, nothing stored.
         let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["run"]["duration_ms"] = 4242.into();
-        assert_eq!(post(base, Some(&node), &serde_json::to_vec(&v).unwrap()).0, 409);
+        assert_eq!(
+            post(base, Some(&node), &serde_json::to_vec(&v).unwrap()).0,
+            409
+        );
         // The node name comes from the token, not from the body.
         let other = enroll(&db, "ctl-2", false);
-        assert_eq!(post(base, Some(&other), &body).0, 409, "another node's run id");
+        assert_eq!(
+            post(base, Some(&other), &body).0,
+            409,
+            "another node's run id"
+        );
         assert_eq!(stored_runs(base, &viewer, "ctl-1"), vec![id.clone()]);
         assert!(stored_runs(base, &viewer, "ctl-2").is_empty());
 
@@ -102,16 +145,34 @@ fn read_endpoints_need_a_viewer_token() {
         let node = enroll(&db, "ctl-1", false);
         let viewer = enroll(&db, "secteam", true);
         let c = Collector::start(&db, &[]);
-        for path in ["/api/v1/nodes", "/api/v1/nodes/ctl-1/reports", "/api/v1/findings", "/"] {
+        for path in [
+            "/api/v1/nodes",
+            "/api/v1/nodes/ctl-1/reports",
+            "/api/v1/findings",
+            "/",
+        ] {
             assert_eq!(get(&c.base, path, None).0, 401, "{path}");
-            assert_eq!(get(&c.base, path, Some(&node)).0, 403, "{path} with a node token");
+            assert_eq!(
+                get(&c.base, path, Some(&node)).0,
+                403,
+                "{path} with a node token"
+            );
             assert_eq!(get(&c.base, path, Some(&viewer)).0, 200, "{path}");
         }
         assert_eq!(get(&c.base, "/healthz", None).0, 200);
         assert_eq!(get(&c.base, "/metrics", None).0, 200);
-        assert_eq!(get(&c.base, "/api/v1/nodes/nope/reports", Some(&viewer)).0, 404);
-        assert_eq!(get(&c.base, "/api/v1/findings?status=bogus", Some(&viewer)).0, 400);
-        assert_eq!(get(&c.base, "/api/v1/findings?colour=red", Some(&viewer)).0, 400);
+        assert_eq!(
+            get(&c.base, "/api/v1/nodes/nope/reports", Some(&viewer)).0,
+            404
+        );
+        assert_eq!(
+            get(&c.base, "/api/v1/findings?status=bogus", Some(&viewer)).0,
+            400
+        );
+        assert_eq!(
+            get(&c.base, "/api/v1/findings?colour=red", Some(&viewer)).0,
+            400
+        );
     }
 }
 
@@ -143,12 +204,22 @@ fn fleet_views_follow_the_latest_report() {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert!(failing.contains(&"BAR-001"), "{failing:?}");
-        let f = get_json(&c.base, "/api/v1/findings?status=fail&check=BAR-001", &viewer);
+        let f = get_json(
+            &c.base,
+            "/api/v1/findings?status=fail&check=BAR-001",
+            &viewer,
+        );
         let rows = f["findings"].as_array().unwrap();
         assert!(!rows.is_empty());
-        assert!(rows.iter().all(|r| r["check_id"] == "BAR-001" && r["status"] == "fail"));
+        assert!(rows
+            .iter()
+            .all(|r| r["check_id"] == "BAR-001" && r["status"] == "fail"));
         assert!(rows.iter().all(|r| r["run_id"] == new_id.as_str()));
-        let f = get_json(&c.base, "/api/v1/findings?status=pass&severity=critical", &viewer);
+        let f = get_json(
+            &c.base,
+            "/api/v1/findings?status=pass&severity=critical",
+            &viewer,
+        );
         assert!(f["findings"]
             .as_array()
             .unwrap()
@@ -168,10 +239,16 @@ fn fleet_views_follow_the_latest_report() {
         assert_eq!(cnode["state"], "stale");
         assert_eq!(cnode["stale"], true);
         let (_, metrics) = get(&c.base, "/metrics", None);
-        assert!(metrics.contains("barbican_audit_collector_nodes{state=\"stale\"} 1"), "{metrics}");
+        assert!(
+            metrics.contains("barbican_audit_collector_nodes{state=\"stale\"} 1"),
+            "{metrics}"
+        );
         assert!(metrics.contains("barbican_audit_collector_nodes{state=\"never\"} 1"));
-        assert!(metrics.contains("barbican_audit_collector_reports_received_total{result=\"created\"} 3"));
-        assert!(metrics.contains("barbican_audit_collector_check_failing_nodes{check=\"BAR-001\"} 2"));
+        assert!(metrics
+            .contains("barbican_audit_collector_reports_received_total{result=\"created\"} 3"));
+        assert!(
+            metrics.contains("barbican_audit_collector_check_failing_nodes{check=\"BAR-001\"} 2")
+        );
     }
 }
 
@@ -189,10 +266,19 @@ fn metrics_pass_promtool() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("promtool (apt-get install prometheus)");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{text}"
+    );
 }
 
 #[test]
@@ -213,7 +299,10 @@ fn dashboard_escapes_hostile_strings() {
         f["subject"] = format!("/etc/barbican/{hostile}").into();
         f["message"] = hostile.into();
         v["host"]["hostname"] = hostile.into();
-        assert_eq!(post(&c.base, Some(&node), &serde_json::to_vec(&v).unwrap()).0, 201);
+        assert_eq!(
+            post(&c.base, Some(&node), &serde_json::to_vec(&v).unwrap()).0,
+            201
+        );
         let (code, html) = get(&c.base, "/", Some(&viewer));
         assert_eq!(code, 200);
         assert!(!html.contains("<script"), "{html}");
@@ -227,7 +316,10 @@ fn dashboard_escapes_hostile_strings() {
             .call()
             .unwrap();
         assert_eq!(resp.status(), 200);
-        assert!(resp.header("Content-Security-Policy").unwrap().contains("default-src 'none'"));
+        assert!(resp
+            .header("Content-Security-Policy")
+            .unwrap()
+            .contains("default-src 'none'"));
     }
 }
 
@@ -240,7 +332,8 @@ fn slow_clients_do_not_block_others() {
     let mut slow = Vec::new();
     for _ in 0..50 {
         let mut s = TcpStream::connect(&c.addr).unwrap();
-        s.write_all(b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n").unwrap();
+        s.write_all(b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
         slow.push(s);
     }
     // One that sends headers but dribbles the body.
@@ -252,7 +345,10 @@ fn slow_clients_do_not_block_others() {
     .unwrap();
     let t = Instant::now();
     assert_eq!(post(&c.base, Some(&node), &report(1).1).0, 201);
-    assert!(t.elapsed() < Duration::from_secs(5), "served while slow clients wait");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "served while slow clients wait"
+    );
     // The slow ones are cut off after the header timeout.
     std::thread::sleep(Duration::from_millis(2500));
     for s in &mut slow {
@@ -262,7 +358,9 @@ fn slow_clients_do_not_block_others() {
         let text = String::from_utf8_lossy(&buf[..n]);
         assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
     }
-    dribble.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    dribble
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut answer = String::new();
     let _ = dribble.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
@@ -273,7 +371,9 @@ fn slow_clients_do_not_block_others() {
 fn kill_9_during_a_burst_loses_no_acknowledged_report() {
     for db in engines() {
         let viewer = enroll(&db, "secteam", true);
-        let tokens: Vec<String> = (0..8).map(|i| enroll(&db, &format!("n{i}"), false)).collect();
+        let tokens: Vec<String> = (0..8)
+            .map(|i| enroll(&db, &format!("n{i}"), false))
+            .collect();
         let mut c = Collector::start(&db, &[]);
         let base = c.base.clone();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -296,8 +396,16 @@ fn kill_9_during_a_burst_loses_no_acknowledged_report() {
         std::thread::sleep(Duration::from_millis(1500));
         c.kill9();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let acked: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
-        assert!(acked.len() > 10, "{}: only {} acknowledged", db.engine, acked.len());
+        let acked: Vec<String> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        assert!(
+            acked.len() > 10,
+            "{}: only {} acknowledged",
+            db.engine,
+            acked.len()
+        );
         let c2 = Collector::start(&db, &[]);
         let mut stored = Vec::new();
         for i in 0..tokens.len() {
@@ -312,7 +420,12 @@ fn kill_9_during_a_burst_loses_no_acknowledged_report() {
             "SELECT count(*) FROM reports r WHERE (SELECT count(*) FROM findings f WHERE f.run_id = r.run_id) <> {expected}"
         ));
         assert_eq!(partial, "0", "{}: partial reports", db.engine);
-        eprintln!("{}: {} acknowledged, {} stored", db.engine, acked.len(), stored.len());
+        eprintln!(
+            "{}: {} acknowledged, {} stored",
+            db.engine,
+            acked.len(),
+            stored.len()
+        );
     }
 }
 
@@ -324,7 +437,8 @@ fn https_and_mutual_tls() {
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let ca_cert = ca_params.self_signed(&ca).unwrap();
     let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let cert = params.signed_by(&key, &ca_cert, &ca).unwrap();
     let w = |name: &str, text: String| {
         let p = dir.path().join(name);
@@ -340,7 +454,9 @@ fn https_and_mutual_tls() {
     let c = Collector::start(&db, &["--tls-cert", &cert_pem, "--tls-key", &key_pem]);
     // A client that trusts our CA gets through.
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(&ca_pem).unwrap())) {
+    for c in rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(&ca_pem).unwrap(),
+    )) {
         roots.add(c.unwrap()).unwrap();
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -349,8 +465,13 @@ fn https_and_mutual_tls() {
         .unwrap()
         .with_root_certificates(roots.clone())
         .with_no_client_auth();
-    let agent = ureq::AgentBuilder::new().tls_config(std::sync::Arc::new(tls)).build();
-    let url = format!("https://localhost:{}/api/v1/reports", c.addr.rsplit(':').next().unwrap());
+    let agent = ureq::AgentBuilder::new()
+        .tls_config(std::sync::Arc::new(tls))
+        .build();
+    let url = format!(
+        "https://localhost:{}/api/v1/reports",
+        c.addr.rsplit(':').next().unwrap()
+    );
     let resp = agent
         .post(&url)
         .set("Authorization", &format!("Bearer {node}"))
@@ -358,15 +479,36 @@ fn https_and_mutual_tls() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     // One that does not trust it fails the handshake (system roots).
-    assert!(ureq::get(&format!("https://localhost:{}/healthz", c.addr.rsplit(':').next().unwrap())).call().is_err());
+    assert!(ureq::get(&format!(
+        "https://localhost:{}/healthz",
+        c.addr.rsplit(':').next().unwrap()
+    ))
+    .call()
+    .is_err());
     drop(c);
 
     // mTLS: without a client certificate, no connection.
-    let c = Collector::start(&db, &["--tls-cert", &cert_pem, "--tls-key", &key_pem, "--client-ca", &ca_pem]);
+    let c = Collector::start(
+        &db,
+        &[
+            "--tls-cert",
+            &cert_pem,
+            "--tls-key",
+            &key_pem,
+            "--client-ca",
+            &ca_pem,
+        ],
+    );
     let port = c.addr.rsplit(':').next().unwrap().to_string();
-    assert!(agent.get(&format!("https://localhost:{port}/healthz")).call().is_err());
+    assert!(agent
+        .get(&format!("https://localhost:{port}/healthz"))
+        .call()
+        .is_err());
     let ck = rcgen::KeyPair::generate().unwrap();
-    let client = rcgen::CertificateParams::new(vec!["ctl-1".into()]).unwrap().signed_by(&ck, &ca_cert, &ca).unwrap();
+    let client = rcgen::CertificateParams::new(vec!["ctl-1".into()])
+        .unwrap()
+        .signed_by(&ck, &ca_cert, &ca)
+        .unwrap();
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -376,8 +518,13 @@ fn https_and_mutual_tls() {
             rustls::pki_types::PrivateKeyDer::try_from(ck.serialize_der()).unwrap(),
         )
         .unwrap();
-    let agent = ureq::AgentBuilder::new().tls_config(std::sync::Arc::new(tls)).build();
-    let resp = agent.get(&format!("https://localhost:{port}/healthz")).call().unwrap();
+    let agent = ureq::AgentBuilder::new()
+        .tls_config(std::sync::Arc::new(tls))
+        .build();
+    let resp = agent
+        .get(&format!("https://localhost:{port}/healthz"))
+        .call()
+        .unwrap();
     assert_eq!(resp.status(), 200);
 }
 
@@ -400,9 +547,18 @@ fn refuses_plain_http_off_loopback_and_bad_settings() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("collector.toml") && err.contains("stale_afterr"), "{err}");
+    assert!(
+        err.contains("collector.toml") && err.contains("stale_afterr"),
+        "{err}"
+    );
     let out = std::process::Command::new(bin())
-        .args(["collector", "--database", "mysql://x/y", "--listen", "127.0.0.1:0"])
+        .args([
+            "collector",
+            "--database",
+            "mysql://x/y",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -79,15 +79,16 @@ pub fn decode(body: &[u8]) -> Result<NewReport, Rejection> {
     let report: Report = match serde_json::from_str(text) {
         Ok(r) => r,
         Err(e) => {
-            use serde_json::error::Category;
-            return Err(match e.classify() {
-                Category::Data => match peek_version(text) {
-                    Some(v) if v != u64::from(SCHEMA_VERSION) => unsupported(v),
-                    _ => Rejection::Invalid(e.to_string()),
-                },
-                Category::Syntax | Category::Eof | Category::Io => {
-                    Rejection::Malformed(e.to_string())
-                }
+            // The typed parse stops at the first problem, which may be a
+            // wrong type before a syntax error further on (or a syntax
+            // error serde reports as a type error, e.g. `[` where an enum
+            // goes). Only a plain syntax pass tells 400 from 422 exactly.
+            if let Err(syntax) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                return Err(Rejection::Malformed(syntax.to_string()));
+            }
+            return Err(match peek_version(text) {
+                Some(v) if v != u64::from(SCHEMA_VERSION) => unsupported(v),
+                _ => Rejection::Invalid(e.to_string()),
             });
         }
     };

@@ -151,7 +151,11 @@ pub fn revoke(db: &Db, name: &str) {
         .args(["collector", "revoke", name, "--database", &db.url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A collector child process.

@@ -1,0 +1,273 @@
+//! Load generator for the collector (issue #7's benchmark). Loopback only,
+//! bounded in count and in time.
+//!
+//! ```text
+//! cargo bench --bench collector_load -- [--db sqlite|postgres://user@host:port]
+//!     [--nodes 10000] [--reports 60000] [--seconds 30] [--concurrency 32]
+//! ```
+//!
+//! It enrols `--nodes` nodes (through the library, in one transaction),
+//! starts the real collector binary as a child process, and posts
+//! realistic reports (the demo root's real audit, one finding per check:
+//! 13 checks, about 7.6 KB) from all nodes round-robin over keep-alive
+//! connections until `--reports` are sent or `--seconds` pass. It prints
+//! throughput, latency percentiles, the time of `GET /api/v1/nodes` over
+//! all nodes, and the collector's peak RSS.
+//!
+//! Without arguments (as `cargo test --all-targets` runs it) it is a smoke
+//! test: 20 nodes, 200 reports, every answer must be 201.
+#![allow(clippy::disallowed_macros, clippy::unwrap_used)] // a benchmark prints its results
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use barbican_audit::collector::store::{Role, Store};
+
+struct Opts {
+    db: String,
+    nodes: usize,
+    reports: u64,
+    seconds: u64,
+    concurrency: usize,
+    smoke: bool,
+}
+
+fn opts() -> Opts {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mut o = Opts {
+        db: "sqlite".into(),
+        nodes: 10_000,
+        reports: 60_000,
+        seconds: 30,
+        concurrency: 32,
+        smoke: args.is_empty(),
+    };
+    if o.smoke {
+        o.nodes = 20;
+        o.reports = 200;
+        o.concurrency = 4;
+    }
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().cloned().unwrap_or_default();
+        match a.as_str() {
+            "--db" => o.db = v,
+            "--nodes" => o.nodes = v.parse().unwrap(),
+            "--reports" => o.reports = v.parse().unwrap(),
+            "--seconds" => o.seconds = v.parse().unwrap(),
+            "--concurrency" => o.concurrency = v.parse().unwrap(),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    o
+}
+
+/// The real audit of the demo root, one finding per check, as a template.
+fn template() -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+        .args(["audit", "--format", "json", "--root"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/root"))
+        .output()
+        .unwrap();
+    let mut r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let findings: Vec<serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| seen.insert(f["check_id"].as_str().unwrap().to_string()))
+        .cloned()
+        .collect();
+    let mut summary = serde_json::json!({"pass": 0, "fail": 0, "error": 0, "na": 0, "waived": 0});
+    for f in &findings {
+        let s = f["status"].as_str().unwrap();
+        summary[s] = (summary[s].as_u64().unwrap() + 1).into();
+    }
+    r["findings"] = findings.into();
+    r["summary"] = summary;
+    r
+}
+
+fn main() {
+    let o = opts();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg_cleanup) = if o.db == "sqlite" {
+        (
+            format!("sqlite://{}", dir.path().join("load.db").display()),
+            None,
+        )
+    } else {
+        let name = format!("bat_load_{}", uuid::Uuid::new_v4().simple());
+        let server = o.db.trim_end_matches('/').to_string();
+        psql(
+            &format!("{server}/postgres"),
+            &format!("CREATE DATABASE {name}"),
+        );
+        (format!("{server}/{name}"), Some((server, name)))
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = Instant::now();
+    let names: Vec<String> = (0..o.nodes).map(|i| format!("node-{i:05}")).collect();
+    let (tokens, viewer) = rt.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let tokens = store.enroll_many(&names, Role::Node).await.unwrap();
+        let viewer = store.enroll("bench-viewer", Role::Viewer).await.unwrap();
+        (tokens, viewer)
+    });
+    let enroll_s = t.elapsed().as_secs_f64();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+        .args(["collector", "--listen", "127.0.0.1:0", "--database", &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let l = lines.next().expect("collector exited").unwrap();
+        if let Some(a) = l.strip_prefix("listening on ") {
+            break a.to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let base = format!("http://{addr}");
+
+    let tmpl = template();
+    let sample = serde_json::to_vec(&tmpl).unwrap().len();
+    let tokens = Arc::new(tokens);
+    let sent = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let bad = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..o.concurrency)
+        .map(|_| {
+            let (tokens, sent, latencies, bad, base) = (
+                tokens.clone(),
+                sent.clone(),
+                latencies.clone(),
+                bad.clone(),
+                base.clone(),
+            );
+            let mut report = tmpl.clone();
+            let reports = o.reports;
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(30))
+                    .build();
+                let mut mine = Vec::new();
+                loop {
+                    let n = sent.fetch_add(1, Ordering::Relaxed);
+                    if n >= reports || Instant::now() >= deadline {
+                        break;
+                    }
+                    let token = &tokens[(n as usize) % tokens.len()];
+                    report["run"]["id"] = uuid::Uuid::new_v4().to_string().into();
+                    let body = serde_json::to_vec(&report).unwrap();
+                    let t = Instant::now();
+                    let r = agent
+                        .post(&format!("{base}/api/v1/reports"))
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .set("Content-Type", "application/json")
+                        .send_bytes(&body);
+                    mine.push(t.elapsed().as_secs_f64() * 1000.0);
+                    if !matches!(&r, Ok(resp) if resp.status() == 201) {
+                        bad.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                latencies.lock().unwrap().extend(mine);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    let done = lat.len();
+
+    // GET /api/v1/nodes over every node, ten times.
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
+    let mut node_times = Vec::new();
+    let mut node_bytes = 0;
+    for _ in 0..10 {
+        let t = Instant::now();
+        let resp = agent
+            .get(&format!("{base}/api/v1/nodes"))
+            .set("Authorization", &format!("Bearer {viewer}"))
+            .call()
+            .unwrap();
+        let body = resp.into_string().unwrap();
+        node_times.push(t.elapsed().as_secs_f64() * 1000.0);
+        node_bytes = body.len();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["nodes"].as_array().unwrap().len(), o.nodes);
+    }
+    node_times.sort_by(|a, b| a.total_cmp(b));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        .unwrap_or_default();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    if let Some((server, name)) = pg_cleanup {
+        psql(
+            &format!("{server}/postgres"),
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+    }
+    let engine = if o.db == "sqlite" {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    println!(
+        "collector_load engine={engine} cores={} nodes={} enroll_s={enroll_s:.2} report_bytes={sample} concurrency={}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        o.nodes,
+        o.concurrency
+    );
+    println!(
+        "  ingest: {done} reports in {elapsed:.2} s = {:.0} reports/s; latency ms p50={:.2} p90={:.2} p99={:.2} max={:.2}; non-201={}",
+        done as f64 / elapsed,
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(1.0),
+        bad.load(Ordering::Relaxed)
+    );
+    println!(
+        "  GET /api/v1/nodes ({} nodes, {node_bytes} bytes): median {:.1} ms, min {:.1} ms",
+        o.nodes,
+        node_times[node_times.len() / 2],
+        node_times[0]
+    );
+    println!("  collector peak RSS: {hwm} KiB");
+    if o.smoke {
+        assert_eq!(bad.load(Ordering::Relaxed), 0, "every smoke report is 201");
+        assert_eq!(done as u64, o.reports);
+    }
+}
+
+fn psql(url: &str, q: &str) {
+    let st = Command::new("psql")
+        .args([url, "-qAtc", q])
+        .status()
+        .unwrap();
+    assert!(st.success(), "psql {q}");
+}
