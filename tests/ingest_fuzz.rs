@@ -2,7 +2,7 @@
 //! arrive, `decode` answers (never panics), and its answer is consistent:
 //! bytes that are not JSON are `Malformed` (400), JSON that is not a valid
 //! report is `Invalid` (422), and an accepted report round-trips.
-//! (The long coverage-guided run is `fuzz/`, see its README.)
+//! A long run: `FUZZ_CASES=1000000 cargo test --release --test ingest_fuzz`.
 #[path = "common/fleet.rs"]
 mod fleet;
 
@@ -41,7 +41,12 @@ fn classify(bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+    // FUZZ_CASES=1000000 for a long run; CI runs 3,000 of each.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn byte_mutations_of_a_real_report(ops in prop::collection::vec((any::<usize>(), any::<u8>(), 0u8..4), 1..8)) {
