@@ -83,6 +83,10 @@ struct ScanArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Be gentle on a busy host: nice 19 and the idle I/O class (like
+    /// `nice -n 19 ionice -c3`), for the scan's reading threads too.
+    #[arg(long)]
+    nice: bool,
     /// Use the check definitions in DIR instead of the built-in catalog.
     #[arg(long, value_name = "DIR")]
     checks: Option<PathBuf>,
@@ -135,6 +139,9 @@ struct AuditArgs {
     /// default because it reads the whole filesystem.
     #[arg(long)]
     scan: bool,
+    /// With --scan: nice 19 and the idle I/O class for the whole run.
+    #[arg(long, requires = "scan")]
+    nice: bool,
     /// Lowest severity whose failure makes the exit status 1; `none` never fails.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     fail_on: FailOn,
@@ -281,6 +288,9 @@ fn audit(a: AuditArgs) -> Result<u8, Fatal> {
 }
 
 fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
+    if a.nice {
+        crate::scan::gentle::lower_priority().map_err(Fatal::Usage)?;
+    }
     let scan = a
         .scan
         .then(|| scan_request(Vec::new(), Vec::new(), 0, None, false));
@@ -402,6 +412,9 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
         }
     }
     let host = Host::open(&s.root)?;
+    if s.nice {
+        crate::scan::gentle::lower_priority().map_err(Fatal::Usage)?;
+    }
     let settings = RunSettings {
         now,
         hostname: crate::audit::hostname(&host),

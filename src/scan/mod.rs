@@ -17,6 +17,7 @@ Memory is bounded by `threads × levels × (chunk_size + overlap)` plus the
 decoder states, whatever the file sizes; findings are capped per file.
 */
 
+pub mod gentle;
 mod gz;
 mod matcher;
 mod needle;
