@@ -1,6 +1,8 @@
 //! The collector as a real process on loopback, against each storage
 //! engine (SQLite always; PostgreSQL when BARBICAN_AUDIT_TEST_PG is set,
 //! and always under CI).
+#![allow(clippy::unwrap_used, clippy::disallowed_macros)] // helpers; progress on stderr
+
 #[path = "common/fleet.rs"]
 mod fleet;
 

@@ -3,6 +3,8 @@
 //! bytes that are not JSON are `Malformed` (400), JSON that is not a valid
 //! report is `Invalid` (422), and an accepted report round-trips.
 //! A long run: `FUZZ_CASES=1000000 cargo test --release --test ingest_fuzz`.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 #[path = "common/fleet.rs"]
 mod fleet;
 

@@ -2,7 +2,7 @@
 //! databases (a SQLite file; PostgreSQL when `BARBICAN_AUDIT_TEST_PG` names
 //! a server, e.g. `postgres://postgres@127.0.0.1:55432`), and realistic
 //! reports from a real audit of the demo root.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::disallowed_macros)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
