@@ -226,3 +226,46 @@ pub fn resolve(a: &CollectorArgs) -> Result<Settings, String> {
         max_connections: 1024,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: CollectorArgs,
+    }
+
+    fn args(v: &[&str]) -> CollectorArgs {
+        T::parse_from(std::iter::once("t").chain(v.iter().copied())).a
+    }
+
+    #[test]
+    fn shipped_example_resolves() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/collector.toml");
+        let s = resolve(&args(&["--config", p])).expect("packaging/collector.toml");
+        assert_eq!(s.listen.port(), 9747);
+        assert!(s.tls.is_some());
+        assert_eq!(s.stale_after, Duration::from_secs(3 * 3600));
+    }
+
+    #[test]
+    fn flags_override_the_file_and_defaults_hold() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "listen = \"127.0.0.1:1\"\nstale_after = \"2h\"\n").expect("write");
+        let ps = p.to_str().expect("utf-8");
+        let s = resolve(&args(&["--config", ps, "--listen", "127.0.0.1:2"])).expect("resolve");
+        assert_eq!(s.listen.port(), 2);
+        assert_eq!(s.stale_after, Duration::from_secs(7200));
+        assert_eq!(s.database, DEFAULT_DATABASE);
+        assert_eq!(s.max_body_bytes, 1 << 20);
+        assert!(
+            resolve(&args(&["--tls-cert", "/x"])).is_err(),
+            "cert without key"
+        );
+        assert!(resolve(&args(&["--stale-after", "soon"])).is_err());
+    }
+}
