@@ -181,3 +181,27 @@ fn with_kek_copy() -> Root {
     );
     r
 }
+
+#[test]
+fn nice_scan_finds_the_same_copy() {
+    let r = with_kek_copy();
+    let o = run(&[
+        "scan",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--nice",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status_of(&rep, "BAR-013", "/root/.bash_history"), "fail");
+    // --nice belongs to the scan: without --scan, audit refuses it.
+    let o = run(&["audit", "--root", r.path().to_str().unwrap(), "--nice"]);
+    assert_eq!(o.status.code(), Some(2));
+}
