@@ -10,6 +10,8 @@ use crate::collector::ingest::NewReport;
 pub mod postgres;
 mod schema;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 /// Who a token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
