@@ -8,7 +8,10 @@
 use crate::collector::ingest::NewReport;
 
 pub mod postgres;
+mod schema;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 /// Who a token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,8 +172,14 @@ impl Store {
         role: Role,
     ) -> Result<Vec<String>, StoreError> {
         let mut tokens = Vec::with_capacity(names.len());
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
         for n in names {
             check_name(n)?;
+            // A name twice in one call would hand out two tokens of which
+            // only the last works.
+            if !seen.insert(n.as_str()) {
+                return Err(StoreError::Name(format!("name {n:?} is given twice")));
+            }
             tokens.push(token::generate()?);
         }
         let rows: Vec<(&str, &token::NewToken)> = names

@@ -1,57 +1,495 @@
-//! postgres engine (to be written: see the contract in mod.rs).
+//! PostgreSQL engine: a small pool of tokio-postgres clients (no TLS: run
+//! it on a trusted network or a Unix socket), each with its statements
+//! prepared once.
+//!
+//! Concurrency is the server's job here: each ingest is its own short
+//! transaction, and the `ON CONFLICT` forms make two collectors (or two
+//! retries) racing on the same run ID end as one `Created` and one
+//! `Duplicate`/`Conflict`, never an error.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+
+use super::schema::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::{
     FindingQuery, FleetFinding, IngestOutcome, NodeRow, ReportRow, Role, StoreError, TokenRow,
 };
-use crate::collector::ingest::NewReport;
+use crate::collector::ingest::{FindingRow, NewReport};
+
+/// Clients in the pool (and concurrent statements against the server).
+const POOL: usize = 8;
+/// Key of the advisory lock that serialises migrations ("bataudit").
+const MIGRATION_LOCK: i64 = 0x6261_7461_7564_6974;
 
 /// The postgres engine.
-pub struct PgStore {}
+pub struct PgStore {
+    pool: Arc<Pool>,
+}
 
-#[allow(clippy::unused_async, unused_variables)]
-impl PgStore {
-    /// Opens and migrates.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        Err(StoreError::Other("postgres engine not built yet".into()))
+struct Pool {
+    config: Config,
+    idle: Mutex<Vec<Conn>>,
+    permits: Arc<Semaphore>,
+}
+
+/// A client and the statements it has prepared (they live per session).
+struct Conn {
+    client: Client,
+    stmts: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    async fn stmt(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).await?;
+        self.stmts.insert(sql, s.clone());
+        Ok(s)
     }
+}
+
+/// A checked-out client; goes back to the pool on drop unless its
+/// connection has closed (the next checkout then connects afresh).
+struct Lease {
+    pool: Arc<Pool>,
+    conn: Option<Conn>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Lease {
+    fn conn(&mut self) -> Result<&mut Conn, StoreError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Other("postgres client already returned".into()))
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            if !c.client.is_closed() {
+                lock(&self.pool.idle).push(c);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn connect(config: &Config) -> Result<Conn, StoreError> {
+    let (client, connection) = config.connect(NoTls).await?;
+    // The connection task ends when the client is dropped or the server
+    // goes away; the client then reports is_closed() and is replaced.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn {
+        client,
+        stmts: HashMap::new(),
+    })
+}
+
+impl Pool {
+    async fn get(self: &Arc<Self>) -> Result<Lease, StoreError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Other(format!("postgres pool: {e}")))?;
+        let idle = {
+            let mut idle = lock(&self.idle);
+            let mut found = None;
+            while let Some(c) = idle.pop() {
+                if !c.client.is_closed() {
+                    found = Some(c);
+                    break;
+                }
+            }
+            found
+        };
+        let conn = match idle {
+            Some(c) => c,
+            None => connect(&self.config).await?,
+        };
+        Ok(Lease {
+            pool: Arc::clone(self),
+            conn: Some(conn),
+            _permit: permit,
+        })
+    }
+}
+
+macro_rules! report_cols {
+    () => {
+        "r.run_id, r.node, r.started_at, r.received_at, r.hostname, r.barbican_version, \
+         r.tool_version, r.status, r.pass, r.fail, r.error, r.na, r.waived, r.failing"
+    };
+}
+
+const TOKEN_ROW: &str = "SELECT name, role, token_hash FROM principals \
+     WHERE token_id = $1 AND revoked_at IS NULL AND token_hash IS NOT NULL";
+
+const ENROLL: &str =
+    "INSERT INTO principals (name, role, token_id, token_hash, enrolled_at, revoked_at) \
+     SELECT n, $2::TEXT, i, h, $5::BIGINT, NULL \
+     FROM UNNEST($1::TEXT[], $3::TEXT[], $4::TEXT[]) AS u (n, i, h) \
+     ON CONFLICT (name) DO UPDATE SET token_id = excluded.token_id, \
+        token_hash = excluded.token_hash, revoked_at = NULL \
+     WHERE principals.role = excluded.role \
+     RETURNING name";
+
+const REVOKE: &str = "UPDATE principals SET revoked_at = COALESCE(revoked_at, $2), \
+     token_id = NULL, token_hash = NULL WHERE name = $1";
+
+const INSERT_REPORT: &str = "INSERT INTO reports (run_id, node, started_at, received_at, \
+        body_sha256, body, hostname, barbican_version, tool_version, catalog_sha256, \
+        pass, fail, error, na, waived, status, failing) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+     ON CONFLICT (run_id) DO NOTHING RETURNING run_id";
+
+const STORED_REPORT: &str = "SELECT node, body_sha256 FROM reports WHERE run_id = $1";
+
+const INSERT_FINDINGS: &str = "INSERT INTO findings \
+        (run_id, seq, check_id, severity, status, subject, title, message) \
+     SELECT $1, s, c, sv, st, sb, t, m \
+     FROM UNNEST($2::INTEGER[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], \
+                 $7::TEXT[], $8::TEXT[]) AS u (s, c, sv, st, sb, t, m)";
+
+const UPSERT_LATEST: &str = "INSERT INTO node_latest (node, run_id, started_at, received_at) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
+        started_at = excluded.started_at, received_at = excluded.received_at \
+     WHERE excluded.started_at > node_latest.started_at \
+        OR (excluded.started_at = node_latest.started_at \
+            AND excluded.run_id > node_latest.run_id)";
+
+// COLLATE "C": byte order, the same order SQLite gives, whatever the
+// database's default collation.
+const NODES: &str = concat!(
+    "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, ",
+    report_cols!(),
+    " FROM principals p \
+     LEFT JOIN node_latest l ON l.node = p.name \
+     LEFT JOIN reports r ON r.run_id = l.run_id \
+     WHERE p.role = 'node' ORDER BY p.name COLLATE \"C\""
+);
+
+const NODE_KNOWN: &str = "SELECT 1 FROM principals WHERE name = $1 AND role = 'node'";
+
+const NODE_REPORTS: &str = concat!(
+    "SELECT ",
+    report_cols!(),
+    " FROM reports r WHERE r.node = $1 \
+     ORDER BY r.started_at DESC, r.run_id DESC LIMIT $2"
+);
+
+const FINDINGS: &str = "SELECT l.node, l.run_id, r.started_at, \
+        f.check_id, f.severity, f.status, f.subject, f.title, f.message \
+     FROM node_latest l \
+     JOIN reports r ON r.run_id = l.run_id \
+     JOIN findings f ON f.run_id = l.run_id \
+     WHERE ($1::TEXT IS NULL OR f.check_id = $1) \
+       AND ($2::TEXT IS NULL OR f.status = $2) \
+       AND ($3::TEXT IS NULL OR f.severity = $3) \
+       AND ($4::TEXT IS NULL OR l.node = $4) \
+     ORDER BY l.node COLLATE \"C\", f.check_id COLLATE \"C\", f.subject COLLATE \"C\", f.seq \
+     LIMIT $5";
+
+impl PgStore {
+    /// Connects, migrates (under an advisory lock) and keeps the client.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let config: Config = url
+            .parse()
+            .map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
+        let mut first = connect(&config).await?;
+        migrate(&mut first.client).await?;
+        Ok(PgStore {
+            pool: Arc::new(Pool {
+                config,
+                idle: Mutex::new(vec![first]),
+                permits: Arc::new(Semaphore::new(POOL)),
+            }),
+        })
+    }
+
     /// Inserts or replaces the tokens of these names, in one transaction.
     pub async fn enroll(
         &self,
         rows: &[(&str, &super::token::NewToken)],
         role: Role,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.1.id.as_str()).collect();
+        let hashes: Vec<&str> = rows.iter().map(|r| r.1.hash.as_str()).collect();
+        let now = super::now_ms();
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let st = c.stmt(ENROLL).await?;
+        let tx = c.client.transaction().await?;
+        let done = tx
+            .query(&st, &[&names, &role.as_str(), &ids, &hashes, &now])
+            .await?;
+        if done.len() != names.len() {
+            // Names whose upsert the role check skipped: already the other role.
+            let done: std::collections::HashSet<String> = done
+                .iter()
+                .filter_map(|r| r.try_get::<_, String>(0).ok())
+                .collect();
+            let clash = names
+                .iter()
+                .find(|n| !done.contains(**n))
+                .copied()
+                .unwrap_or_default();
+            // Dropping `tx` rolls the whole call back.
+            return Err(schema::name_taken(clash, role));
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    /// Marks the name's token revoked.
+
+    /// Marks the name's token revoked; false when the name is unknown.
     pub async fn revoke(&self, name: &str) -> Result<bool, StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let st = c.stmt(REVOKE).await?;
+        let n = c.client.execute(&st, &[&name, &super::now_ms()]).await?;
+        Ok(n > 0)
     }
+
     /// The unrevoked token row with this ID.
     pub async fn token_row(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let st = c.stmt(TOKEN_ROW).await?;
+        let row = c.client.query_opt(&st, &[&id]).await?;
+        row.map(|r| {
+            Ok(TokenRow {
+                name: r.try_get(0)?,
+                role: if r.try_get::<_, &str>(1)? == "viewer" {
+                    Role::Viewer
+                } else {
+                    Role::Node
+                },
+                hash: r.try_get(2)?,
+            })
+        })
+        .transpose()
     }
-    /// Stores one report.
+
+    /// Stores one report in one transaction.
     pub async fn ingest(
         &self,
         node: &str,
         r: &NewReport,
         now_ms: i64,
     ) -> Result<IngestOutcome, StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let s = &r.summary;
+        let counts =
+            [s.pass, s.fail, s.error, s.na, s.waived].map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        let failing = schema::join_failing(&r.failing);
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let ins = c.stmt(INSERT_REPORT).await?;
+        let stored = c.stmt(STORED_REPORT).await?;
+        let fins = c.stmt(INSERT_FINDINGS).await?;
+        let latest = c.stmt(UPSERT_LATEST).await?;
+        let tx = c.client.transaction().await?;
+        let params: [&(dyn ToSql + Sync); 17] = [
+            &r.run_id,
+            &node,
+            &r.started_at_ms,
+            &now_ms,
+            &r.body_sha256,
+            &r.body,
+            &r.hostname,
+            &r.barbican_version,
+            &r.tool_version,
+            &r.catalog_sha256,
+            &counts[0],
+            &counts[1],
+            &counts[2],
+            &counts[3],
+            &counts[4],
+            &r.status,
+            &failing,
+        ];
+        // A concurrent insert of the same run ID makes this wait for the
+        // other transaction; if that one commits, DO NOTHING returns no row
+        // and the SELECT below sees its committed row.
+        if tx.query_opt(&ins, &params).await?.is_none() {
+            let row = tx.query_opt(&stored, &[&r.run_id]).await?.ok_or_else(|| {
+                StoreError::Other(format!("run {} conflicted but is not stored", r.run_id))
+            })?;
+            let same =
+                row.try_get::<_, &str>(0)? == node && row.try_get::<_, &str>(1)? == r.body_sha256;
+            tx.commit().await?;
+            return Ok(if same {
+                IngestOutcome::Duplicate
+            } else {
+                IngestOutcome::Conflict
+            });
+        }
+        let n = r.findings.len();
+        let seq: Vec<i32> = (0..n)
+            .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+            .collect();
+        let fs = &r.findings;
+        let check: Vec<&str> = fs.iter().map(|f| f.check_id.as_str()).collect();
+        let severity: Vec<&str> = fs.iter().map(|f| f.severity.as_str()).collect();
+        let status: Vec<&str> = fs.iter().map(|f| f.status.as_str()).collect();
+        let subject: Vec<&str> = fs.iter().map(|f| f.subject.as_str()).collect();
+        let title: Vec<&str> = fs.iter().map(|f| f.title.as_str()).collect();
+        let message: Vec<&str> = fs.iter().map(|f| f.message.as_str()).collect();
+        // All findings in one statement: one round trip, not one per finding.
+        tx.execute(
+            &fins,
+            &[
+                &r.run_id, &seq, &check, &severity, &status, &subject, &title, &message,
+            ],
+        )
+        .await?;
+        tx.execute(&latest, &[&node, &r.run_id, &r.started_at_ms, &now_ms])
+            .await?;
+        tx.commit().await?;
+        Ok(IngestOutcome::Created)
     }
-    /// Nodes with their latest report.
+
+    /// Nodes with their latest report, in one query.
     pub async fn nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let st = c.stmt(NODES).await?;
+        let rows = c.client.query(&st, &[]).await?;
+        rows.iter()
+            .map(|row| {
+                let latest = match row.try_get::<_, Option<&str>>(3)? {
+                    Some(_) => Some(report_row(row, 3)?),
+                    None => None,
+                };
+                Ok(NodeRow {
+                    name: row.try_get(0)?,
+                    enrolled_ms: row.try_get(1)?,
+                    revoked: row.try_get(2)?,
+                    latest,
+                })
+            })
+            .collect()
     }
-    /// A node's reports.
+
+    /// A node's reports, newest first; `None` when no node has this name.
     pub async fn node_reports(
         &self,
         node: &str,
         limit: u32,
     ) -> Result<Option<Vec<ReportRow>>, StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let known = c.stmt(NODE_KNOWN).await?;
+        let list = c.stmt(NODE_REPORTS).await?;
+        // REPEATABLE READ: the node check and the list see one snapshot.
+        let tx = c
+            .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        if tx.query_opt(&known, &[&node]).await?.is_none() {
+            return Ok(None);
+        }
+        let rows = tx.query(&list, &[&node, &schema::limit(limit)]).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| report_row(r, 0))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
-    /// Fleet findings.
+
+    /// Findings of every node's latest report, filtered and sorted.
     pub async fn findings(&self, q: &FindingQuery) -> Result<Vec<FleetFinding>, StoreError> {
-        Err(StoreError::Other("not built".into()))
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let st = c.stmt(FINDINGS).await?;
+        let rows = c
+            .client
+            .query(
+                &st,
+                &[
+                    &q.check,
+                    &q.status,
+                    &q.severity,
+                    &q.node,
+                    &schema::limit(q.limit),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FleetFinding {
+                    node: row.try_get(0)?,
+                    run_id: row.try_get(1)?,
+                    started_at_ms: row.try_get(2)?,
+                    finding: FindingRow {
+                        check_id: row.try_get(3)?,
+                        severity: row.try_get(4)?,
+                        status: row.try_get(5)?,
+                        subject: row.try_get(6)?,
+                        title: row.try_get(7)?,
+                        message: row.try_get(8)?,
+                    },
+                })
+            })
+            .collect()
     }
+}
+
+fn report_row(row: &Row, at: usize) -> Result<ReportRow, StoreError> {
+    let n = |i: usize| -> Result<i64, StoreError> { Ok(i64::from(row.try_get::<_, i32>(at + i)?)) };
+    Ok(ReportRow {
+        run_id: row.try_get(at)?,
+        node: row.try_get(at + 1)?,
+        started_at_ms: row.try_get(at + 2)?,
+        received_at_ms: row.try_get(at + 3)?,
+        hostname: row.try_get(at + 4)?,
+        barbican_version: row.try_get(at + 5)?,
+        tool_version: row.try_get(at + 6)?,
+        status: row.try_get(at + 7)?,
+        summary: [n(8)?, n(9)?, n(10)?, n(11)?, n(12)?],
+        failing: schema::split_failing(row.try_get(at + 13)?),
+    })
+}
+
+/// Applies the missing migrations in one transaction that first takes an
+/// advisory lock: two collectors starting together migrate one after the
+/// other, and the second finds nothing left to do.
+async fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(MIGRATIONS_TABLE).await?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    if current > schema::latest() {
+        return Err(schema::too_new(current));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[version, &super::now_ms()],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -1,0 +1,125 @@
+//! The schema both engines share, as an ordered list of migrations.
+//!
+//! The DDL is written in the common subset of SQLite and PostgreSQL
+//! (`TEXT`, `BIGINT`, `INTEGER`, `CHECK`, `REFERENCES`) so one list serves
+//! both and the engines cannot drift apart. A later version appends a step
+//! (never edits a shipped one): a database records each applied version in
+//! `schema_migrations`, and opening it applies only the missing ones.
+
+/// `(version, SQL)` in ascending version order; each step runs in the same
+/// transaction as its `schema_migrations` row, so a crash mid-migration
+/// leaves the previous version intact.
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+/// The newest schema version this build knows.
+pub(super) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Bookkeeping table, created before anything else.
+pub(super) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    applied_at BIGINT NOT NULL
+)";
+
+/// Version 1: tokens, reports, findings, and the per-node latest pointer.
+///
+/// No foreign key from `reports.node` to `principals`: a report is stored
+/// after the server has authenticated its node, and a revoked (or later
+/// renamed) node's history must stay. `node_latest` exists so the fleet
+/// view is one join instead of a per-node "newest report" subquery.
+const V1: &str = "
+CREATE TABLE principals (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('node', 'viewer')),
+    token_id TEXT UNIQUE,
+    token_hash TEXT,
+    enrolled_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE TABLE reports (
+    run_id TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    received_at BIGINT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    body TEXT NOT NULL,
+    hostname TEXT,
+    barbican_version TEXT,
+    tool_version TEXT NOT NULL,
+    catalog_sha256 TEXT NOT NULL,
+    pass INTEGER NOT NULL,
+    fail INTEGER NOT NULL,
+    error INTEGER NOT NULL,
+    na INTEGER NOT NULL,
+    waived INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    failing TEXT NOT NULL
+);
+CREATE INDEX reports_node_started ON reports (node, started_at DESC);
+CREATE TABLE findings (
+    run_id TEXT NOT NULL REFERENCES reports (run_id),
+    seq INTEGER NOT NULL,
+    check_id TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE node_latest (
+    node TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    received_at BIGINT NOT NULL
+);
+";
+
+/// Error for a database migrated by a newer collector than this one.
+pub(super) fn too_new(found: i64) -> super::StoreError {
+    super::StoreError::Other(format!(
+        "database schema version {found} is newer than this collector knows ({}); upgrade the collector",
+        latest()
+    ))
+}
+
+/// Failing check IDs as stored: comma-joined (check IDs cannot hold a comma).
+pub(super) fn join_failing(ids: &[String]) -> String {
+    ids.join(",")
+}
+
+/// The stored comma column back into IDs.
+pub(super) fn split_failing(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Row cap of the list queries: 0 would mean "everything", which a fleet of
+/// 10,000 nodes turns into a very large answer, so it means the default.
+pub(super) fn limit(n: u32) -> i64 {
+    if n == 0 {
+        1000
+    } else {
+        i64::from(n)
+    }
+}
+
+/// A count as the database stores it.
+pub(super) fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Enrolling `name` as `role` when it exists with the other role.
+pub(super) fn name_taken(name: &str, role: super::Role) -> super::StoreError {
+    let other = match role {
+        super::Role::Node => super::Role::Viewer,
+        super::Role::Viewer => super::Role::Node,
+    };
+    super::StoreError::Name(format!(
+        "name {name:?} is already enrolled as a {} (names are unique across roles; pick another)",
+        other.as_str()
+    ))
+}
