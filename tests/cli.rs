@@ -410,7 +410,11 @@ fn checks_list_and_explain() {
 fn help_shows_only_built_subcommands() {
     let t = stdout(&run(&["--help"]));
     assert!(t.contains("audit") && t.contains("checks"));
-    for absent in ["agent", "collector"] {
+    assert!(
+        t.lines().any(|l| l.trim_start().starts_with("agent")),
+        "agent missing from --help:\n{t}"
+    );
+    for absent in ["collector"] {
         assert!(
             !t.lines().any(|l| l.trim_start().starts_with(absent)),
             "{absent} listed in --help:\n{t}"
