@@ -46,6 +46,9 @@ enum Command {
     /// Scan the disk for copies of the master KEK (BAR-013): base64, hex and raw
     /// bytes, inside gzip and tar archives too. Shows progress on a terminal.
     Scan(ScanArgs),
+    /// Run on a timer: audit, write the textfile metrics, send the report to
+    /// the collector (spooled while it is down); --once for one round.
+    Agent(crate::agent::AgentArgs),
     /// List, explain and validate check definitions.
     #[command(subcommand)]
     Checks(ChecksCommand),
@@ -197,6 +200,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
         Command::Audit(a) => audit(a),
         Command::Scan(s) => scan_command(s),
         Command::Collector(c) => Ok(crate::collector::main(c)),
+        Command::Agent(a) => Ok(crate::agent::main(a)),
         Command::Checks(ChecksCommand::List { checks }) => {
             let cat = load_catalog(checks.as_deref())?;
             let mut out = String::new();

@@ -10,7 +10,12 @@ use std::process::Command;
 /// (verify checks that the executable exists).
 fn staged_units() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    for name in ["barbican-audit.service", "barbican-audit.timer"] {
+    for name in [
+        "barbican-audit.service",
+        "barbican-audit.timer",
+        "barbican-audit-agent.service",
+        "barbican-audit-agent.timer",
+    ] {
         let text = std::fs::read_to_string(Path::new("systemd").join(name)).unwrap();
         let text = text.replace(
             "/usr/bin/barbican-audit",
@@ -35,11 +40,28 @@ fn units_verify_without_warnings() {
 }
 
 #[test]
-fn service_exposure_score_is_at_most_2_5() {
+fn agent_units_verify_without_warnings() {
     let d = staged_units();
     let out = Command::new("systemd-analyze")
         .current_dir(d.path())
-        .args(["security", "--offline=true", "barbican-audit.service"])
+        .args([
+            "verify",
+            "barbican-audit-agent.service",
+            "barbican-audit-agent.timer",
+        ])
+        .output()
+        .expect("systemd-analyze (apt-get install systemd)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "systemd-analyze verify printed warnings");
+}
+
+/// `systemd-analyze security --offline=true UNIT`'s overall exposure.
+fn exposure(unit: &str) -> (f64, String) {
+    let d = staged_units();
+    let out = Command::new("systemd-analyze")
+        .current_dir(d.path())
+        .args(["security", "--offline=true", unit])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -53,7 +75,36 @@ fn service_exposure_score_is_at_most_2_5() {
         .and_then(|r| r.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap();
-    println!("systemd-analyze security --offline=true barbican-audit.service: {score}");
+    println!("systemd-analyze security --offline=true {unit}: {score}");
+    (score, line.to_string())
+}
+
+#[test]
+fn agent_service_exposure_score_is_at_most_2_5() {
+    // Network access (to reach the collector) costs over the audit unit's
+    // score (2.2 against 1.3 on systemd 252); the IPAddressAllow= drop-in
+    // the unit describes brings part of it back.
+    let (score, line) = exposure("barbican-audit-agent.service");
+    assert!(score <= 2.5, "{line}");
+}
+
+#[test]
+fn agent_unit_runs_one_round_with_the_packaged_config() {
+    let text = std::fs::read_to_string("systemd/barbican-audit-agent.service").unwrap();
+    assert!(text.contains(
+        "ExecStart=/usr/bin/barbican-audit agent --once --config /etc/barbican-audit/agent.toml\n"
+    ));
+    assert!(text.contains("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"));
+    assert!(text.contains("StateDirectory=barbican-audit\n"));
+    assert!(text.contains("CapabilityBoundingSet=CAP_DAC_READ_SEARCH\n"));
+    assert!(!text.contains("PrivateNetwork=yes"));
+    let timer = std::fs::read_to_string("systemd/barbican-audit-agent.timer").unwrap();
+    assert!(timer.contains("OnCalendar=hourly") && timer.contains("RandomizedDelaySec="));
+}
+
+#[test]
+fn service_exposure_score_is_at_most_2_5() {
+    let (score, line) = exposure("barbican-audit.service");
     assert!(score <= 2.5, "{line}");
 }
 
