@@ -58,12 +58,27 @@ fn status_codes_and_nothing_stored_on_any_error() {
             400,
             "garbage"
         );
-        let deep = "[".repeat(5000) + &"]".repeat(5000);
+        // Deep nesting is well-formed JSON but no report: 422, and the
+        // collector neither recurses nor falls over (30,000 levels here).
+        let deep = "[".repeat(30_000) + &"]".repeat(30_000);
         assert_eq!(
             post(base, Some(&node), deep.as_bytes()).0,
-            400,
+            422,
             "deep nesting"
         );
+        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["findings"][0]["evidence"] = serde_json::json!({"x": 1});
+        let text = serde_json::to_string(&v).unwrap().replacen(
+            "{\"x\":1}",
+            &("[".repeat(20_000) + &"]".repeat(20_000)),
+            1,
+        );
+        assert_eq!(
+            post(base, Some(&node), text.as_bytes()).0,
+            422,
+            "deep evidence"
+        );
+        assert_eq!(get(base, "/healthz", None).0, 200);
         let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["schema_version"] = 2.into();
         let (code, msg) = post(base, Some(&node), &serde_json::to_vec(&v).unwrap());
@@ -257,7 +272,7 @@ fn fleet_views_follow_the_latest_report() {
 #[test]
 fn metrics_pass_promtool() {
     let db = Db::sqlite();
-    let node = enroll(&db, "ctl \"1\"", false);
+    let node = enroll(&db, "ctl-1.example.org", false);
     let c = Collector::start(&db, &[]);
     assert_eq!(post(&c.base, Some(&node), &report(1).1).0, 201);
     let (_, text) = get(&c.base, "/metrics", None);
