@@ -1,0 +1,312 @@
+//! Agents and a collector as real processes on loopback: reports wait in
+//! the spool while the collector is down and arrive exactly once when it
+//! is back; an agent killed with SIGKILL mid-round never sends a corrupt
+//! report. Run against each storage engine.
+#![allow(clippy::unwrap_used, clippy::disallowed_macros)] // test helpers; progress on stderr
+
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use fleet::*;
+
+struct Node {
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new(token: &str) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("token");
+        std::fs::write(&t, format!("{token}\n")).unwrap();
+        std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Node { dir }
+    }
+
+    fn spool(&self) -> PathBuf {
+        self.dir.path().join("spool")
+    }
+
+    fn args(&self, port: u16) -> Vec<String> {
+        vec![
+            "agent".into(),
+            "--once".into(),
+            "--retries".into(),
+            "0".into(),
+            "--collector".into(),
+            format!("http://127.0.0.1:{port}"),
+            "--token-file".into(),
+            path_str(&self.dir.path().join("token")),
+            "--spool-dir".into(),
+            path_str(&self.spool()),
+            "--root".into(),
+            path_str(&manifest_dir().join("demo/root")),
+            "--textfile".into(),
+            path_str(&self.dir.path().join("agent.prom")),
+        ]
+    }
+
+    fn run(&self, port: u16) -> Output {
+        Command::new(bin()).args(self.args(port)).output().unwrap()
+    }
+
+    /// Spooled report files (not the state file, not rejected/).
+    fn spooled(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.spool())
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| {
+                        p.extension().is_some_and(|x| x == "json")
+                            && !p
+                                .file_name()
+                                .unwrap()
+                                .to_string_lossy()
+                                .starts_with("agent-state")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    fn rejected(&self) -> usize {
+        std::fs::read_dir(self.spool().join("rejected"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Time passes: the backoff after failed rounds is over.
+    fn backoff_over(&self) {
+        let p = self.spool().join("agent-state.json");
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            v["next_attempt_at"] = 0.0.into();
+            std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run_id(file: &Path) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    v["run"]["id"].as_str().unwrap().to_string()
+}
+
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).map(|v| v.trim().parse().unwrap()))
+        .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+}
+
+#[test]
+fn collector_down_then_up_delivers_every_report_exactly_once() {
+    for db in engines() {
+        let viewer = enroll(&db, "secteam", true);
+        let node = Node::new(&enroll(&db, "ctl-1", false));
+        let port = free_port();
+
+        // Collector down: three rounds, three reports in the spool, exit 0.
+        for i in 1..=3 {
+            let o = node.run(port);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert_eq!(node.spooled().len(), i);
+        }
+        let prom = std::fs::read_to_string(node.dir.path().join("agent.prom")).unwrap();
+        assert_eq!(metric(&prom, "barbican_audit_spool_reports"), 3.0);
+        let mut expected: Vec<String> = node.spooled().iter().map(|p| run_id(p)).collect();
+
+        // Collector up: the next round delivers the three and its own.
+        let c = Collector::start_at(&db, &format!("127.0.0.1:{port}"), &[]);
+        node.backoff_over();
+        let o = node.run(port);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(node.spooled().is_empty(), "spool drained");
+        let stored = stored_runs(&c.base, &viewer, "ctl-1");
+        assert_eq!(stored.len(), 4, "{stored:?}");
+        for id in &expected {
+            assert!(stored.contains(id), "{}: {id} not delivered", db.engine);
+        }
+        expected = stored.clone();
+
+        // A crash between the collector's 200 and the agent's delete means
+        // a resend: stored once all the same.
+        let (_, body) = report(1);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let id = v["run"]["id"].as_str().unwrap().to_string();
+        let token = std::fs::read_to_string(node.dir.path().join("token")).unwrap();
+        assert_eq!(post(&c.base, Some(token.trim()), &body).0, 201);
+        std::fs::write(
+            node.spool().join(format!("0000000000000001-{id}.json")),
+            &body,
+        )
+        .unwrap();
+        let o = node.run(port);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(node.spooled().is_empty());
+        let stored = stored_runs(&c.base, &viewer, "ctl-1");
+        assert_eq!(
+            stored.len(),
+            expected.len() + 2,
+            "resend stored once + this round"
+        );
+        assert_eq!(stored.iter().filter(|s| **s == id).count(), 1);
+        let (_, m) = get(&c.base, "/metrics", None);
+        assert_eq!(
+            metric(
+                &m,
+                "barbican_audit_collector_reports_received_total{result=\"duplicate\"}"
+            ),
+            1.0
+        );
+        let prom = std::fs::read_to_string(node.dir.path().join("agent.prom")).unwrap();
+        assert_eq!(metric(&prom, "barbican_audit_spool_reports"), 0.0);
+        assert!(
+            metric(
+                &prom,
+                "barbican_audit_last_upload_success_timestamp_seconds"
+            ) > 1.7e9
+        );
+    }
+}
+
+#[test]
+fn agent_killed_mid_round_never_sends_a_corrupt_report() {
+    for db in engines() {
+        let viewer = enroll(&db, "secteam", true);
+        let node = Node::new(&enroll(&db, "ctl-1", false));
+        let port = free_port();
+        // SIGKILL at spread-out moments of rounds against a dead collector.
+        let mut killed = 0;
+        for i in 0..24u64 {
+            let mut child = Command::new(bin())
+                .args(node.args(port))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_micros(500 + i * 900));
+            if child.try_wait().unwrap().is_none() {
+                killed += 1;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let spooled_before = node.spooled();
+        eprintln!(
+            "{}: {killed} of 24 rounds killed mid-run, {} reports spooled",
+            db.engine,
+            spooled_before.len()
+        );
+        // Every spool file a reader can see is whole (rename is atomic).
+        for f in &spooled_before {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap())
+                .unwrap_or_else(|e| panic!("{}: half-written spool file: {e}", f.display()));
+            assert_eq!(v["schema_version"], 1);
+        }
+        let c = Collector::start_at(&db, &format!("127.0.0.1:{port}"), &[]);
+        node.backoff_over();
+        let o = node.run(port);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(node.spooled().is_empty());
+        assert_eq!(node.rejected(), 0, "nothing had to be quarantined");
+        // No dot-temp leftovers.
+        let leftovers: Vec<_> = std::fs::read_dir(node.spool())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        let (_, m) = get(&c.base, "/metrics", None);
+        for bad in ["malformed", "invalid", "conflict"] {
+            assert_eq!(
+                metric(
+                    &m,
+                    &format!("barbican_audit_collector_reports_received_total{{result=\"{bad}\"}}")
+                ),
+                0.0,
+                "{bad}"
+            );
+        }
+        let stored = stored_runs(&c.base, &viewer, "ctl-1");
+        assert_eq!(stored.len(), spooled_before.len() + 1);
+    }
+}
+
+#[test]
+fn agent_speaks_https_to_the_collector_with_its_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca)
+        .unwrap();
+    let w = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        path_str(&p)
+    };
+    let ca_pem = w("ca.pem", ca_cert.pem());
+    let cert_pem = w("cert.pem", cert.pem());
+    let key_pem = w("key.pem", key.serialize_pem());
+    let db = Db::sqlite();
+    let viewer = enroll(&db, "secteam", true);
+    let node = Node::new(&enroll(&db, "ctl-1", false));
+    let c = Collector::start(&db, &["--tls-cert", &cert_pem, "--tls-key", &key_pem]);
+    let port = c.addr.rsplit(':').next().unwrap().to_string();
+    let mut args = node.args(0);
+    let i = args.iter().position(|a| a == "--collector").unwrap();
+    args[i + 1] = format!("https://localhost:{port}");
+    // Without the CA: the handshake fails, the report waits in the spool.
+    let o = Command::new(bin()).args(&args).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(node.spooled().len(), 1);
+    node.backoff_over();
+    args.extend(["--ca-file".to_string(), ca_pem]);
+    let o = Command::new(bin()).args(&args).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(node.spooled().is_empty());
+    assert_eq!(
+        db.sql("SELECT count(*) FROM reports WHERE node = 'ctl-1'"),
+        "2"
+    );
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let (code, _) = get(&c.base.replace("https://", "http://"), "/healthz", None);
+    assert_eq!(code, 0, "no plain HTTP on a TLS port");
+    drop(viewer);
+}
