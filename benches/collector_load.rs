@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench collector_load -- [--db sqlite|postgres://user@host:port]
 //!     [--nodes 10000] [--reports 60000] [--seconds 30] [--concurrency 32]
+//!     [--malloc-arena-max 2|""]
 //! ```
 //!
 //! It enrols `--nodes` nodes (through the library, in one transaction),
@@ -32,6 +33,7 @@ struct Opts {
     reports: u64,
     seconds: u64,
     concurrency: usize,
+    arena_max: String,
     smoke: bool,
 }
 
@@ -46,6 +48,7 @@ fn opts() -> Opts {
         reports: 60_000,
         seconds: 30,
         concurrency: 32,
+        arena_max: "2".into(),
         smoke: args.is_empty(),
     };
     if o.smoke {
@@ -62,6 +65,7 @@ fn opts() -> Opts {
             "--reports" => o.reports = v.parse().unwrap(),
             "--seconds" => o.seconds = v.parse().unwrap(),
             "--concurrency" => o.concurrency = v.parse().unwrap(),
+            "--malloc-arena-max" => o.arena_max = v,
             other => panic!("unknown option {other}"),
         }
     }
@@ -122,7 +126,15 @@ fn main() {
     });
     let enroll_s = t.elapsed().as_secs_f64();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+    // As systemd/barbican-audit-collector.service runs it: glibc's per-thread
+    // arenas otherwise keep freed fleet views of every thread (140 MB).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barbican-audit"));
+    if o.arena_max.is_empty() {
+        cmd.env_remove("MALLOC_ARENA_MAX");
+    } else {
+        cmd.env("MALLOC_ARENA_MAX", &o.arena_max);
+    }
+    let mut child = cmd
         .args(["collector", "--listen", "127.0.0.1:0", "--database", &url])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -195,6 +207,7 @@ fn main() {
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     let done = lat.len();
 
+    let rss_after_ingest = peak_rss(pid);
     // GET /api/v1/nodes over every node, ten times.
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(60))
@@ -215,12 +228,7 @@ fn main() {
         assert_eq!(v["nodes"].as_array().unwrap().len(), o.nodes);
     }
     node_times.sort_by(|a, b| a.total_cmp(b));
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
-        .unwrap_or_default();
+    let hwm = peak_rss(pid);
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
@@ -237,10 +245,11 @@ fn main() {
         "postgres"
     };
     println!(
-        "collector_load engine={engine} cores={} nodes={} enroll_s={enroll_s:.2} report_bytes={sample} concurrency={}",
+        "collector_load engine={engine} cores={} nodes={} enroll_s={enroll_s:.2} report_bytes={sample} concurrency={} MALLOC_ARENA_MAX={}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         o.nodes,
-        o.concurrency
+        o.concurrency,
+        if o.arena_max.is_empty() { "unset" } else { &o.arena_max }
     );
     println!(
         "  ingest: {done} reports in {elapsed:.2} s = {:.0} reports/s; latency ms p50={:.2} p90={:.2} p99={:.2} max={:.2}; non-201={}",
@@ -257,11 +266,21 @@ fn main() {
         node_times[node_times.len() / 2],
         node_times[0]
     );
-    println!("  collector peak RSS: {hwm} KiB");
+    println!("  collector peak RSS: {rss_after_ingest} KiB after the ingest, {hwm} KiB at the end");
     if o.smoke {
         assert_eq!(bad.load(Ordering::Relaxed), 0, "every smoke report is 201");
         assert_eq!(done as u64, o.reports);
     }
+}
+
+/// VmHWM of a process, KiB.
+fn peak_rss(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        .unwrap_or_default()
 }
 
 fn psql(url: &str, q: &str) {

@@ -15,6 +15,7 @@ fn staged_units() -> tempfile::TempDir {
         "barbican-audit.timer",
         "barbican-audit-agent.service",
         "barbican-audit-agent.timer",
+        "barbican-audit-collector.service",
     ] {
         let text = std::fs::read_to_string(Path::new("systemd").join(name)).unwrap();
         let text = text.replace(
@@ -54,6 +55,22 @@ fn agent_units_verify_without_warnings() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr, "", "systemd-analyze verify printed warnings");
+}
+
+#[test]
+fn collector_unit_verifies_and_is_confined() {
+    let d = staged_units();
+    let out = Command::new("systemd-analyze")
+        .current_dir(d.path())
+        .args(["verify", "barbican-audit-collector.service"])
+        .output()
+        .expect("systemd-analyze (apt-get install systemd)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "systemd-analyze verify printed warnings");
+    let (score, line) = exposure("barbican-audit-collector.service");
+    eprintln!("collector unit: {line}");
+    assert!(score <= 2.5, "{line}");
 }
 
 /// `systemd-analyze security --offline=true UNIT`'s overall exposure.

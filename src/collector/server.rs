@@ -247,12 +247,18 @@ async fn post_report(State(app): State<Arc<App>>, headers: HeaderMap, body: Body
 }
 
 async fn ingest_request(app: &App, headers: &HeaderMap, body: Body) -> (IngestResult, Response) {
-    // Authenticate before reading a byte of the body.
+    // Authenticate before looking at the body. The body is still drained
+    // (bounded by the size limit and the body timeout) before answering:
+    // a client still sending when the connection closes sees a reset, not
+    // the 401, and an agent must learn that its token is the problem.
+    let limit = app.settings.max_body_bytes;
     let node = match require(app, headers, Role::Node, false).await {
         Ok(p) => p.name,
-        Err(r) => return (IngestResult::Unauthorized, r),
+        Err(r) => {
+            drain(body, limit as u64, app.settings.body_timeout).await;
+            return (IngestResult::Unauthorized, r);
+        }
     };
-    let limit = app.settings.max_body_bytes;
     let too_large = || {
         (
             IngestResult::TooLarge,
@@ -266,7 +272,12 @@ async fn ingest_request(app: &App, headers: &HeaderMap, body: Body) -> (IngestRe
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if let Some(n) = declared.filter(|n| *n > limit as u64) {
+        // Read (and drop) a moderately oversized body so the client sees
+        // the 413; a huge one is cut off.
+        if n <= 8 * limit as u64 {
+            drain(body, n, app.settings.body_timeout).await;
+        }
         return too_large();
     }
     let limited = http_body_util::Limited::new(body, limit);
@@ -339,6 +350,22 @@ async fn ingest_request(app: &App, headers: &HeaderMap, body: Body) -> (IngestRe
     }
 }
 
+/// Reads and discards up to `max` bytes of a body, for at most `within`.
+async fn drain(mut body: Body, max: u64, within: Duration) {
+    let _ = tokio::time::timeout(within, async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen += data.len() as u64;
+                if seen > max {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 async fn get_nodes(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = require(&app, &headers, Role::Viewer, false).await {
         return r;
@@ -346,11 +373,21 @@ async fn get_nodes(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
     match app.store.nodes().await {
         Ok(nodes) => {
             let now = super::store::now_ms();
-            let list: Vec<_> = nodes
-                .iter()
-                .map(|n| views::node_json(n, now, app.settings.stale_after))
-                .collect();
-            axum::Json(json!({ "nodes": list })).into_response()
+            #[derive(serde::Serialize)]
+            struct Nodes<'a> {
+                nodes: Vec<views::NodeView<'a>>,
+            }
+            let body = Nodes {
+                nodes: nodes
+                    .iter()
+                    .map(|n| views::node_view(n, now, app.settings.stale_after))
+                    .collect(),
+            };
+            let mut buf = Vec::with_capacity(256 * nodes.len() + 16);
+            match serde_json::to_writer(&mut buf, &body) {
+                Ok(()) => ([(header::CONTENT_TYPE, "application/json")], buf).into_response(),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
         }
         Err(e) => store_failed(&e),
     }

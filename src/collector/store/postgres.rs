@@ -147,10 +147,12 @@ const REVOKE: &str = "UPDATE principals SET revoked_at = COALESCE(revoked_at, $2
      token_id = NULL, token_hash = NULL WHERE name = $1";
 
 const INSERT_REPORT: &str = "INSERT INTO reports (run_id, node, started_at, received_at, \
-        body_sha256, body, hostname, barbican_version, tool_version, catalog_sha256, \
+        body_sha256, hostname, barbican_version, tool_version, catalog_sha256, \
         pass, fail, error, na, waived, status, failing) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
      ON CONFLICT (run_id) DO NOTHING RETURNING run_id";
+
+const INSERT_BODY: &str = "INSERT INTO report_bodies (run_id, body) VALUES ($1, $2)";
 
 const STORED_REPORT: &str = "SELECT node, body_sha256 FROM reports WHERE run_id = $1";
 
@@ -299,13 +301,12 @@ impl PgStore {
         let fins = c.stmt(INSERT_FINDINGS).await?;
         let latest = c.stmt(UPSERT_LATEST).await?;
         let tx = c.client.transaction().await?;
-        let params: [&(dyn ToSql + Sync); 17] = [
+        let params: [&(dyn ToSql + Sync); 16] = [
             &r.run_id,
             &node,
             &r.started_at_ms,
             &now_ms,
             &r.body_sha256,
-            &r.body,
             &r.hostname,
             &r.barbican_version,
             &r.tool_version,
@@ -334,6 +335,7 @@ impl PgStore {
                 IngestOutcome::Conflict
             });
         }
+        tx.execute(INSERT_BODY, &[&r.run_id, &r.body]).await?;
         let n = r.findings.len();
         let seq: Vec<i32> = (0..n)
             .map(|i| i32::try_from(i).unwrap_or(i32::MAX))

