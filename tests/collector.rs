@@ -449,31 +449,16 @@ fn kill_9_during_a_burst_loses_no_acknowledged_report() {
 
 #[test]
 fn https_and_mutual_tls() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params =
-        rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = params.signed_by(&key, &ca_cert, &ca).unwrap();
-    let w = |name: &str, text: String| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        path_str(&p)
-    };
-    let ca_pem = w("ca.pem", ca_cert.pem());
-    let cert_pem = w("cert.pem", cert.pem());
-    let key_pem = w("key.pem", key.serialize_pem());
+    let pki = Pki::new();
+    let (ca_pem, cert_pem, key_pem) = (&pki.ca_pem, &pki.cert_pem, &pki.key_pem);
 
     let db = Db::sqlite();
     let node = enroll(&db, "ctl-1", false);
-    let c = Collector::start(&db, &["--tls-cert", &cert_pem, "--tls-key", &key_pem]);
+    let c = Collector::start(&db, &["--tls-cert", cert_pem, "--tls-key", key_pem]);
     // A client that trusts our CA gets through.
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(&ca_pem).unwrap(),
+        std::fs::File::open(ca_pem).unwrap(),
     )) {
         roots.add(c.unwrap()).unwrap();
     }
@@ -510,11 +495,11 @@ fn https_and_mutual_tls() {
         &db,
         &[
             "--tls-cert",
-            &cert_pem,
+            cert_pem,
             "--tls-key",
-            &key_pem,
+            key_pem,
             "--client-ca",
-            &ca_pem,
+            ca_pem,
         ],
     );
     let port = c.addr.rsplit(':').next().unwrap().to_string();
@@ -522,18 +507,14 @@ fn https_and_mutual_tls() {
         .get(&format!("https://localhost:{port}/healthz"))
         .call()
         .is_err());
-    let ck = rcgen::KeyPair::generate().unwrap();
-    let client = rcgen::CertificateParams::new(vec!["ctl-1".into()])
-        .unwrap()
-        .signed_by(&ck, &ca_cert, &ca)
-        .unwrap();
+    let (client_der, client_key) = pki.client("ctl-1");
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
         .with_client_auth_cert(
-            vec![client.der().clone()],
-            rustls::pki_types::PrivateKeyDer::try_from(ck.serialize_der()).unwrap(),
+            vec![client_der.into()],
+            rustls::pki_types::PrivateKeyDer::try_from(client_key).unwrap(),
         )
         .unwrap();
     let agent = ureq::AgentBuilder::new()

@@ -261,28 +261,12 @@ fn agent_killed_mid_round_never_sends_a_corrupt_report() {
 
 #[test]
 fn agent_speaks_https_to_the_collector_with_its_ca_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
-        .unwrap()
-        .signed_by(&key, &ca_cert, &ca)
-        .unwrap();
-    let w = |name: &str, text: String| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        path_str(&p)
-    };
-    let ca_pem = w("ca.pem", ca_cert.pem());
-    let cert_pem = w("cert.pem", cert.pem());
-    let key_pem = w("key.pem", key.serialize_pem());
+    let pki = Pki::new();
+    let (ca_pem, cert_pem, key_pem) = (pki.ca_pem.clone(), &pki.cert_pem, &pki.key_pem);
     let db = Db::sqlite();
     let viewer = enroll(&db, "secteam", true);
     let node = Node::new(&enroll(&db, "ctl-1", false));
-    let c = Collector::start(&db, &["--tls-cert", &cert_pem, "--tls-key", &key_pem]);
+    let c = Collector::start(&db, &["--tls-cert", cert_pem, "--tls-key", key_pem]);
     let port = c.addr.rsplit(':').next().unwrap().to_string();
     let mut args = node.args(0);
     let i = args.iter().position(|a| a == "--collector").unwrap();

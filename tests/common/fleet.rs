@@ -326,3 +326,51 @@ pub fn stored_runs(base: &str, viewer: &str, node: &str) -> Vec<String> {
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// A throwaway CA with a server certificate for `localhost`/127.0.0.1, as PEM files.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    ca_cert: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+            .unwrap()
+            .signed_by(&key, &ca_cert, &ca_key)
+            .unwrap();
+        let w = |name: &str, text: String| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            path_str(&p)
+        };
+        Pki {
+            ca_pem: w("ca.pem", ca_cert.pem()),
+            cert_pem: w("cert.pem", cert.pem()),
+            key_pem: w("key.pem", key.serialize_pem()),
+            dir,
+            ca_cert,
+            ca_key,
+        }
+    }
+
+    /// A client certificate for `name` signed by the CA: (certificate DER, key DER).
+    pub fn client(&self, name: &str) -> (Vec<u8>, Vec<u8>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.into()])
+            .unwrap()
+            .signed_by(&key, &self.ca_cert, &self.ca_key)
+            .unwrap();
+        (cert.der().to_vec(), key.serialize_der())
+    }
+}
