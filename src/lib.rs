@@ -15,6 +15,10 @@
 //!   order and ini dialect, the effective file set, the installed version.
 //! * [`probe`] turns declared expectations into observations, one probe kind a file.
 //! * [`engine`] runs every check and applies waivers; [`report`] is the model and its views.
+//! * [`audit`] is one audit run as a library call (used by `audit` and the agent).
+//! * [`agent`] sends each report to the [`collector`], spooling it while the
+//!   collector is down; the collector stores reports (SQLite or PostgreSQL)
+//!   and serves the fleet view.
 #![deny(missing_docs)]
 
 pub mod agent;
