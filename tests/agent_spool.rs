@@ -4,11 +4,14 @@
 //! end elsewhere), and the settings errors that must stop the agent.
 #![allow(clippy::unwrap_used, clippy::disallowed_macros)]
 
+#[path = "common/promtool.rs"]
+mod promtool;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -178,29 +181,6 @@ fn stderr(out: &Output) -> String {
 
 const DOWN: &str = "http://127.0.0.1:1";
 
-fn promtool_check(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (apt-get install prometheus)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success() && said.is_empty(), "promtool: {said}");
-}
-
 #[test]
 fn collector_down_report_spooled_exit_0() {
     let node = Node::new();
@@ -217,7 +197,7 @@ fn collector_down_report_spooled_exit_0() {
     assert!(node.metric("barbican_audit_spool_bytes") > 100.0);
     let text = std::fs::read_to_string(node.textfile()).unwrap();
     assert!(text.contains("barbican_audit_check_status{"), "{text}");
-    promtool_check(&text);
+    promtool::assert_clean(&text);
     // The spooled file is the JSON report, whole, readable by root only.
     let path = node.spool().join(&first[0]);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -317,7 +297,7 @@ fn spool_drains_oldest_first_and_each_answer_decides_the_file() {
     assert_eq!(names(&node.spool().join("rejected")), vec![old[1].clone()]);
     assert_eq!(node.metric("barbican_audit_spool_reports"), 1.0);
     assert!(node.metric("barbican_audit_last_upload_success_timestamp_seconds") > 1.6e9);
-    promtool_check(&std::fs::read_to_string(node.textfile()).unwrap());
+    promtool::assert_clean(&std::fs::read_to_string(node.textfile()).unwrap());
 
     // A refused token: stop at the first file, keep everything, say why.
     node.reset_backoff();
@@ -437,5 +417,5 @@ fn without_a_collector_only_the_textfile_is_written() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!node.spool().exists());
     assert_eq!(node.metric("barbican_audit_spool_reports"), 0.0);
-    promtool_check(&std::fs::read_to_string(node.textfile()).unwrap());
+    promtool::assert_clean(&std::fs::read_to_string(node.textfile()).unwrap());
 }

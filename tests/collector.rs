@@ -5,6 +5,8 @@
 
 #[path = "common/fleet.rs"]
 mod fleet;
+#[path = "common/promtool.rs"]
+mod promtool;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -277,26 +279,7 @@ fn metrics_pass_promtool() {
     let c = Collector::start(&db, &[]);
     assert_eq!(post(&c.base, Some(&node), &report(1).1).0, 201);
     let (_, text) = get(&c.base, "/metrics", None);
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (apt-get install prometheus)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool: {said}\n{text}"
-    );
+    promtool::assert_clean(&text);
 }
 
 #[test]

@@ -4,37 +4,14 @@
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
+#[path = "common/promtool.rs"]
+mod promtool;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-
-fn promtool_check(text: &str) -> (i32, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (apt-get install prometheus)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 fn textfile_of(root: &Root, extra: &[&str]) -> (i32, String, tempfile::TempDir) {
     let d = tempfile::tempdir().unwrap();
@@ -71,7 +48,7 @@ fn promtool_accepts_the_textfile_of_several_fixtures() {
             text.contains("barbican_audit_check_status{check=\"BAR-001\""),
             "{name}: {text}"
         );
-        let (code, out) = promtool_check(&text);
+        let (code, out) = promtool::check(&text);
         assert_eq!(
             (code, out.as_str()),
             (0, ""),
@@ -114,7 +91,7 @@ fn hostile_label_values_are_escaped_for_promtool() {
     report.findings.push(f);
     let text = barbican_audit::report::prometheus::render(&report, 1.7e9);
     assert!(text.contains(r#"check="BAR-\"0\\0\n1""#), "{text}");
-    let (code, out) = promtool_check(&text);
+    let (code, out) = promtool::check(&text);
     assert_eq!((code, out.as_str()), (0, ""), "{text}");
 }
 
@@ -159,7 +136,7 @@ fn failed_audit_keeps_series_and_moves_only_last_run() {
             .collect::<Vec<_>>()
     };
     assert_eq!(series(&after), series(&before));
-    assert_eq!(promtool_check(&after), (0, String::new()));
+    assert_eq!(promtool::check(&after), (0, String::new()));
     let names: Vec<_> = std::fs::read_dir(d.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
