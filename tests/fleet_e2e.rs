@@ -54,6 +54,17 @@ impl Node {
         Command::new(bin()).args(self.args(port)).output().unwrap()
     }
 
+    /// One round that must exit 0 (delivered or spooled).
+    fn round_ok(&self, port: u16) {
+        let o = self.run(port);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
     /// Spooled report files (not the state file, not rejected/).
     fn spooled(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.spool())
@@ -119,13 +130,7 @@ fn collector_down_then_up_delivers_every_report_exactly_once() {
 
         // Collector down: three rounds, three reports in the spool, exit 0.
         for i in 1..=3 {
-            let o = node.run(port);
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            node.round_ok(port);
             assert_eq!(node.spooled().len(), i);
         }
         let prom = std::fs::read_to_string(node.dir.path().join("agent.prom")).unwrap();
@@ -135,13 +140,7 @@ fn collector_down_then_up_delivers_every_report_exactly_once() {
         // Collector up: the next round delivers the three and its own.
         let c = Collector::start_at(&db, &format!("127.0.0.1:{port}"), &[]);
         node.backoff_over();
-        let o = node.run(port);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        node.round_ok(port);
         assert!(node.spooled().is_empty(), "spool drained");
         let stored = stored_runs(&c.base, &viewer, "ctl-1");
         assert_eq!(stored.len(), 4, "{stored:?}");
@@ -162,8 +161,7 @@ fn collector_down_then_up_delivers_every_report_exactly_once() {
             &body,
         )
         .unwrap();
-        let o = node.run(port);
-        assert_eq!(o.status.code(), Some(0));
+        node.round_ok(port);
         assert!(node.spooled().is_empty());
         let stored = stored_runs(&c.base, &viewer, "ctl-1");
         assert_eq!(
@@ -227,13 +225,7 @@ fn agent_killed_mid_round_never_sends_a_corrupt_report() {
         }
         let c = Collector::start_at(&db, &format!("127.0.0.1:{port}"), &[]);
         node.backoff_over();
-        let o = node.run(port);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        node.round_ok(port);
         assert!(node.spooled().is_empty());
         assert_eq!(node.rejected(), 0, "nothing had to be quarantined");
         // No dot-temp leftovers.
