@@ -90,6 +90,13 @@ struct ScanArgs {
     /// `nice -n 19 ionice -c3`), for the scan's reading threads too.
     #[arg(long)]
     nice: bool,
+    /// Remember in FILE which files were read in full and found clean, and
+    /// do not read them again while they are unchanged (same inode, size,
+    /// mtime and ctime) and the KEKs are the same. For a timer, e.g.
+    /// /var/cache/barbican-audit/scan-cache. FILE holds hashes only; a
+    /// damaged one, or one others could write, is ignored with a warning.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
     /// Use the check definitions in DIR instead of the built-in catalog.
     #[arg(long, value_name = "DIR")]
     checks: Option<PathBuf>,
@@ -145,6 +152,9 @@ struct AuditArgs {
     /// With --scan: nice 19 and the idle I/O class for the whole run.
     #[arg(long, requires = "scan")]
     nice: bool,
+    /// With --scan: the scan cache FILE (as `scan --cache`).
+    #[arg(long, value_name = "FILE", requires = "scan")]
+    scan_cache: Option<PathBuf>,
     /// Lowest severity whose failure makes the exit status 1; `none` never fails.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     fail_on: FailOn,
@@ -297,7 +307,7 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     }
     let scan = a
         .scan
-        .then(|| scan_request(Vec::new(), Vec::new(), 0, None, false));
+        .then(|| scan_request(Vec::new(), Vec::new(), 0, None, false, a.scan_cache.clone()));
     let opts = crate::audit::AuditOptions {
         root: a.root.clone(),
         checks: a.checks.clone(),
@@ -366,6 +376,7 @@ fn scan_request(
     threads: usize,
     fingerprint: Option<String>,
     quiet: bool,
+    cache: Option<PathBuf>,
 ) -> crate::probe::ScanRequest {
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new_spinner();
@@ -393,6 +404,7 @@ fn scan_request(
         excludes,
         threads,
         fingerprint,
+        cache,
         progress,
     }
 }
@@ -425,8 +437,18 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
         run_id: uuid::Uuid::new_v4().to_string(),
         waivers: Vec::new(),
     };
-    let req = scan_request(s.paths, s.excludes, s.threads, s.fingerprint, s.quiet);
+    let req = scan_request(
+        s.paths,
+        s.excludes,
+        s.threads,
+        s.fingerprint,
+        s.quiet,
+        s.cache,
+    );
     let report = engine::run(&catalog, &host, &settings, Some(req));
+    for w in &report.warnings {
+        eprintln!("barbican-audit: warning: {}: {w}", s.root.display());
+    }
     deliver(&report, s.format, s.output.as_deref(), None)?;
     // A copy found, or a path that could not be read (incomplete scan): 1.
     Ok(report.exit_code(Some(Severity::Info)))

@@ -74,7 +74,13 @@ pub fn run(
         findings,
         waivers,
         scan: ctx.scan_summary.get().cloned(),
-        warnings: host.users.warnings.clone(),
+        warnings: host
+            .users
+            .warnings
+            .iter()
+            .chain(ctx.scan_warnings.get().into_iter().flatten())
+            .cloned()
+            .collect(),
     };
     for (_, _, s) in report.check_statuses() {
         summary.count(s);

@@ -14,7 +14,7 @@ use serde::Deserialize;
 const AFTER_HELP: &str = "\
 Every setting can also come from the --config file (TOML, the same names with underscores: \
 collector, token_file, ca_file, spool_dir, spool_max_files, spool_max_bytes, root, scan, \
-textfile, interval, retries, checks, waivers); a flag beats the file, the file beats the default.
+scan_cache, textfile, interval, retries, checks, waivers); a flag beats the file, the file beats the default.
 
 Each round audits the host, writes the report into the spool directory first (atomically), \
 then sends the spooled reports oldest-first to COLLECTOR/api/v1/reports and deletes each one \
@@ -77,6 +77,11 @@ pub struct AgentArgs {
     /// Do not run the disk scan even if the config file turns it on.
     #[arg(long, conflicts_with = "scan")]
     pub(crate) no_scan: bool,
+    /// With the scan: remember the files found clean in FILE and read only
+    /// what changed next round, e.g. /var/cache/barbican-audit/scan-cache
+    /// (see `barbican-audit scan --help`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) scan_cache: Option<PathBuf>,
     /// Write Prometheus metrics here each round (atomically), with the spool
     /// and upload series added, e.g. /var/lib/prometheus/node-exporter/barbican-audit.prom.
     #[arg(long, value_name = "FILE")]
@@ -108,6 +113,7 @@ struct FileConfig {
     spool_max_bytes: Option<u64>,
     root: Option<PathBuf>,
     scan: Option<bool>,
+    scan_cache: Option<PathBuf>,
     textfile: Option<PathBuf>,
     interval: Option<String>,
     retries: Option<u32>,
@@ -143,6 +149,8 @@ pub struct Settings {
     pub root: PathBuf,
     /// Run BAR-013's disk scan.
     pub scan: bool,
+    /// The scan cache file.
+    pub scan_cache: Option<PathBuf>,
     /// Prometheus textfile.
     pub textfile: Option<PathBuf>,
     /// One round only.
@@ -241,6 +249,7 @@ impl Settings {
                 .or(file.root)
                 .unwrap_or_else(|| PathBuf::from("/")),
             scan,
+            scan_cache: args.scan_cache.or(file.scan_cache),
             textfile: args.textfile.or(file.textfile),
             once: args.once,
             interval,

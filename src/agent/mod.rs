@@ -134,6 +134,7 @@ fn round(s: &Settings, uploader: Option<&Uploader>) -> u8 {
         excludes: Vec::new(),
         threads: 0,
         fingerprint: None,
+        cache: s.scan_cache.clone(),
         // Unattended: no progress output.
         progress: Box::new(|_, _| {}),
     });

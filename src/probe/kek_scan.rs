@@ -90,6 +90,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         exclude_globs: req.excludes.clone(),
         exclude_paths,
         threads: req.threads,
+        cache: req.cache.clone(),
         ..ScanOptions::default()
     };
     let progress = |p: Progress| (req.progress)(p.files, p.bytes);
@@ -98,8 +99,11 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         files: report.files,
         bytes: report.bytes,
         errors: report.errors.len() as u64,
+        unchanged_files: report.unchanged_files,
+        unchanged_bytes: report.unchanged_bytes,
         keks: fingerprints.clone(),
     });
+    let _ = ctx.scan_warnings.set(report.warnings.clone());
     let inner = |p: &std::path::Path| -> String {
         match p.strip_prefix(&root) {
             Ok(rel) => format!("/{}", rel.display()),
@@ -165,10 +169,18 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 "disk",
                 Status::Pass,
                 format!(
-                    "no copy of {} in {} files ({} bytes){}",
+                    "no copy of {} in {} files ({} bytes){}{}",
                     fingerprints.join(", "),
                     report.files,
-                    report.bytes,
+                    report.bytes + report.unchanged_bytes,
+                    if report.unchanged_files == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            "; {} of them ({} bytes) clean in an earlier scan and unchanged since, not read again",
+                            report.unchanged_files, report.unchanged_bytes
+                        )
+                    },
                     if report.errors.is_empty() {
                         String::new()
                     } else {

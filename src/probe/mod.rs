@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub scan: Option<ScanRequest>,
     /// What the scan covered, once it ran (for the report and metrics).
     pub scan_summary: std::sync::OnceLock<crate::report::ScanSummary>,
+    /// Problems with the scan cache, for the report's warnings.
+    pub scan_warnings: std::sync::OnceLock<Vec<String>>,
 }
 
 /// How to run the disk scan (BAR-013).
@@ -53,6 +55,8 @@ pub struct ScanRequest {
     pub threads: usize,
     /// Only the KEK with this fingerprint (`sha256:...`), if set.
     pub fingerprint: Option<String>,
+    /// The scan cache file (`scan --cache`), if any.
+    pub cache: Option<std::path::PathBuf>,
     /// Progress callback (files, bytes), e.g. a progress bar.
     pub progress: Box<dyn Fn(u64, u64) + Sync>,
 }
@@ -95,6 +99,7 @@ impl<'a> Context<'a> {
             units,
             scan: None,
             scan_summary: std::sync::OnceLock::new(),
+            scan_warnings: std::sync::OnceLock::new(),
         }
     }
 }

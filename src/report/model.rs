@@ -177,13 +177,24 @@ pub struct CatalogInfo {
     pub checks: usize,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What the disk scan read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSummary {
-    /// Files read (archive members not counted).
+    /// Regular files examined (archive members not counted), including
+    /// `unchanged_files`.
     pub files: u64,
     /// Bytes read from disk.
     pub bytes: u64,
+    /// Files not read again: the scan cache knew them clean and unchanged.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unchanged_files: u64,
+    /// Their bytes (not in `bytes`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unchanged_bytes: u64,
     /// Paths that could not be read completely.
     pub errors: u64,
     /// Fingerprints of the KEKs searched for.

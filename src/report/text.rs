@@ -76,6 +76,13 @@ pub fn render(report: &Report, colour: bool) -> String {
             scan.errors,
             scan.keks.join(", ")
         );
+        if scan.unchanged_files > 0 {
+            let _ = writeln!(
+                out,
+                "scan cache: {} files ({} bytes) clean in an earlier scan and unchanged since, not read again",
+                scan.unchanged_files, scan.unchanged_bytes
+            );
+        }
     }
     for w in &report.warnings {
         let _ = writeln!(out, "warning: {w}");

@@ -17,6 +17,7 @@ Memory is bounded by `threads × levels × (chunk_size + overlap)` plus the
 decoder states, whatever the file sizes; findings are capped per file.
 */
 
+mod cache;
 pub mod gentle;
 mod gz;
 mod matcher;
@@ -32,6 +33,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 
 pub use needle::{fingerprint, Encoding, Needle, NeedleError};
 
@@ -156,6 +158,9 @@ pub struct ScanOptions {
     pub max_hits_per_file: usize,
     /// Errors listed per file before the rest is summarised in one error.
     pub max_errors_per_file: usize,
+    /// The scan cache: files found clean by an earlier scan with the same
+    /// KEKs and unchanged since are not read again (see `cache.rs`).
+    pub cache: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -172,6 +177,7 @@ impl Default for ScanOptions {
             chunk_size: 256 << 10,
             max_hits_per_file: 1000,
             max_errors_per_file: 100,
+            cache: None,
         }
     }
 }
@@ -187,10 +193,16 @@ pub struct ScanReport {
     pub hits: Vec<Hit>,
     /// Sorted by path, member.
     pub errors: Vec<ScanError>,
-    /// Regular files examined.
+    /// Regular files examined (read, or known clean from the cache).
     pub files: u64,
     /// Bytes read from disk.
     pub bytes: u64,
+    /// Files not read because the scan cache knows them clean and unchanged.
+    pub unchanged_files: u64,
+    /// Their size.
+    pub unchanged_bytes: u64,
+    /// Problems with the scan cache (the scan itself is complete).
+    pub warnings: Vec<String>,
     /// Entries not read because of their type: symlinks, FIFOs, sockets,
     /// device nodes (also files that became one during the scan).
     pub skipped: u64,
@@ -199,6 +211,8 @@ pub struct ScanReport {
 struct Counters {
     files: AtomicU64,
     bytes: AtomicU64,
+    unchanged_files: AtomicU64,
+    unchanged_bytes: AtomicU64,
     skipped: AtomicU64,
     last_ms: AtomicU64,
     start: Instant,
@@ -232,6 +246,17 @@ pub fn scan(
     opts: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> ScanReport {
+    scan_at(needles, opts, progress, std::time::SystemTime::now())
+}
+
+/// [`scan`] as if it started at `start` (the scan cache's racy margin counts
+/// from it; tests move it forward instead of sleeping).
+pub(crate) fn scan_at(
+    needles: &[Needle],
+    opts: &ScanOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+    start: std::time::SystemTime,
+) -> ScanReport {
     let mut report = ScanReport::default();
     let matcher = match Matcher::new(needles) {
         Ok(m) => m,
@@ -254,6 +279,17 @@ pub fn scan(
         max_errors_per_file: opts.max_errors_per_file.max(1),
     };
     let filter = Filter::new(&opts.exclude_paths, &opts.exclude_globs, &mut report.errors);
+    let cache = opts.cache.as_ref().map(|p| {
+        let known = cache::load(p).unwrap_or_else(|why| {
+            report.warnings.push(format!(
+                "scan cache {} not used, every file is read: {why}",
+                p.display()
+            ));
+            Vec::new()
+        });
+        cache::Cache::new(needles, known, start)
+    });
+    let cache = cache.as_ref();
     let threads = if opts.threads == 0 {
         default_threads()
     } else {
@@ -262,6 +298,8 @@ pub fn scan(
     let counters = Counters {
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
+        unchanged_files: AtomicU64::new(0),
+        unchanged_bytes: AtomicU64::new(0),
         skipped: AtomicU64::new(0),
         last_ms: AtomicU64::new(0),
         start: Instant::now(),
@@ -276,7 +314,9 @@ pub fn scan(
         for _ in 0..threads {
             let spawned = std::thread::Builder::new()
                 .name("kek-scan".into())
-                .spawn_scoped(s, || worker(&rx, &matcher, &limits, &counters, progress));
+                .spawn_scoped(s, || {
+                    worker(&rx, &matcher, &limits, cache, &counters, progress)
+                });
             match spawned {
                 Ok(w) => workers.push(w),
                 Err(e) => {
@@ -302,7 +342,7 @@ pub fn scan(
                 &mut walk_errors,
                 |job| {
                     if let Some(out) = inline.as_mut() {
-                        scan_job(&job, out, &matcher, &limits, &counters);
+                        scan_job(&job, out, &matcher, &limits, cache, &counters);
                         counters.maybe_report(progress);
                         return true;
                     }
@@ -333,9 +373,19 @@ pub fn scan(
         }
     });
     report.errors.append(&mut walk_errors);
+    let mut clean = Vec::new();
     for mut out in outs {
         report.hits.append(&mut out.hits);
         report.errors.append(&mut out.errors);
+        clean.append(&mut out.clean);
+    }
+    if let Some(p) = &opts.cache {
+        if let Err(why) = cache::save(p, clean) {
+            report.warnings.push(format!(
+                "scan cache {} not written, the next scan reads every file: {why}",
+                p.display()
+            ));
+        }
     }
     report.hits.sort_by(|a, b| {
         (&a.path, &a.member, a.offset, a.encoding, &a.fingerprint).cmp(&(
@@ -354,6 +404,8 @@ pub fn scan(
     report.errors.dedup();
     report.files = counters.files.load(Ordering::Relaxed);
     report.bytes = counters.bytes.load(Ordering::Relaxed);
+    report.unchanged_files = counters.unchanged_files.load(Ordering::Relaxed);
+    report.unchanged_bytes = counters.unchanged_bytes.load(Ordering::Relaxed);
     report.skipped = counters.skipped.load(Ordering::Relaxed);
     progress(counters.progress());
     report
@@ -371,6 +423,7 @@ fn worker(
     rx: &Mutex<Receiver<Vec<walk::Job>>>,
     matcher: &Matcher,
     limits: &Limits,
+    cache: Option<&cache::Cache>,
     counters: &Counters,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Out {
@@ -382,7 +435,7 @@ fn worker(
         };
         let Ok(batch) = batch else { break };
         for job in batch {
-            scan_job(&job, &mut out, matcher, limits, counters);
+            scan_job(&job, &mut out, matcher, limits, cache, counters);
             counters.maybe_report(progress);
         }
     }
@@ -394,36 +447,64 @@ fn scan_job(
     out: &mut Out,
     matcher: &Matcher,
     limits: &Limits,
+    cache: Option<&cache::Cache>,
     counters: &Counters,
 ) {
+    // A known clean file is recognised by `lstat` alone: no open, no read.
+    // (Only when the cache knows something: a first scan would pay the
+    // extra call for every file.)
+    if let Some(c) = cache.filter(|c| c.knows_any()) {
+        if let Ok(m) = std::fs::symlink_metadata(&job.path) {
+            let k = c.key(&job.path, &m);
+            if m.file_type().is_file() && job.dev.is_none_or(|d| d == m.dev()) && c.is_known(&k) {
+                counters.files.fetch_add(1, Ordering::Relaxed);
+                counters.unchanged_files.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .unchanged_bytes
+                    .fetch_add(m.len(), Ordering::Relaxed);
+                out.clean.push(k);
+                return;
+            }
+        }
+    }
     match walk::open(job) {
-        Opened::File(file, size) => {
+        Opened::File(file, meta) => {
+            let size = meta.len();
             counters.files.fetch_add(1, Ordering::Relaxed);
-            if size >= matcher.min_len() as u64 {
-                if size > limits.chunk_size as u64 {
-                    let _ = nix::fcntl::posix_fadvise(
-                        file.as_raw_fd(),
-                        0,
-                        0,
-                        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
-                    );
+            if size < matcher.min_len() as u64 {
+                return;
+            }
+            let key = cache.map(|c| (c, c.key(&job.path, &meta)));
+            if size > limits.chunk_size as u64 {
+                let _ = nix::fcntl::posix_fadvise(
+                    file.as_raw_fd(),
+                    0,
+                    0,
+                    nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
+                );
+            }
+            let (hits, errors) = (out.hits.len(), out.errors.len());
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                stream::scan_file(matcher, limits, out, &job.path, &file, size)
+            }));
+            match r {
+                Ok(bytes) => {
+                    counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+                    // remembered only when read to the end with nothing found
+                    let clean =
+                        bytes == size && out.hits.len() == hits && out.errors.len() == errors;
+                    if let Some((_, k)) = key.filter(|(c, _)| clean && c.settled(&meta)) {
+                        out.clean.push(k);
+                    }
                 }
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    stream::scan_file(matcher, limits, out, &job.path, &file, size)
-                }));
-                match r {
-                    Ok(bytes) => {
-                        counters.bytes.fetch_add(bytes, Ordering::Relaxed);
-                    }
-                    Err(_) => {
-                        // the hits found before the failure are real: keep them
-                        out.errors.push(ScanError {
-                            path: job.path.clone(),
-                            member: None,
-                            kind: ScanErrorKind::Internal,
-                            message: "internal error while scanning this file".into(),
-                        });
-                    }
+                Err(_) => {
+                    // the hits found before the failure are real: keep them
+                    out.errors.push(ScanError {
+                        path: job.path.clone(),
+                        member: None,
+                        kind: ScanErrorKind::Internal,
+                        message: "internal error while scanning this file".into(),
+                    });
                 }
             }
         }

@@ -663,3 +663,151 @@ fn one_file_system_stays_off_other_mounts() {
     let r = run_root(d.path());
     assert_eq!(r.hits.len(), 1);
 }
+
+/// A scan with the cache at `cache`, as if started `ahead` after now (so
+/// that files written by the test are not "racy").
+fn run_cached(root: &Path, cache: &Path, ahead: Duration) -> ScanReport {
+    let o = ScanOptions {
+        cache: Some(cache.to_path_buf()),
+        ..opts(root)
+    };
+    let r = scan_at(
+        &[needle()],
+        &o,
+        &|_| {},
+        std::time::SystemTime::now() + ahead,
+    );
+    assert_no_secret(&r);
+    r
+}
+
+#[test]
+fn cache_skips_unchanged_clean_files_and_rereads_changed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let cache = dir.path().join("scan-cache");
+    let clean = write(&root, "var/log/clean.log", &b"nothing here\n".repeat(5000));
+    write(
+        &root,
+        "var/log/other.gz",
+        &gz(&b"still nothing\n".repeat(5000)),
+    );
+    write(&root, "home/a/.bash_history", &conf());
+    let later = Duration::from_secs(5);
+
+    let first = run_cached(&root, &cache, later);
+    assert_eq!(first.files, 3);
+    assert_eq!(first.unchanged_files, 0);
+    assert_eq!(first.hits.len(), 1);
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+    let bytes_all = first.bytes;
+
+    // unchanged: the two clean files are not read, the one with a copy is
+    let second = run_cached(&root, &cache, later);
+    assert_eq!(second.hits, first.hits);
+    assert_eq!((second.files, second.unchanged_files), (3, 2));
+    assert_eq!(second.bytes, conf().len() as u64);
+    assert_eq!(second.bytes + second.unchanged_bytes, bytes_all);
+
+    // the same size, the old mtime put back: ctime still moved, so it is read
+    let mtime = fs::metadata(&clean).unwrap().modified().unwrap();
+    let mut body = b"nothing here\n".repeat(5000);
+    let k = STANDARD.encode(key());
+    body[100..100 + k.len()].copy_from_slice(k.as_bytes());
+    fs::write(&clean, &body).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&clean)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let third = run_cached(&root, &cache, later);
+    assert_eq!(
+        third.unchanged_files, 1,
+        "only the gzip file is still known"
+    );
+    assert!(
+        third
+            .hits
+            .iter()
+            .any(|h| h.path == clean && h.offset == 100),
+        "the copy written into a cached file is found: {:?}",
+        third.hits
+    );
+
+    // another KEK: nothing in the cache applies
+    let o = ScanOptions {
+        cache: Some(cache.clone()),
+        ..opts(&root)
+    };
+    let other = scan_at(
+        &[Needle::from_raw([7; 32])],
+        &o,
+        &|_| {},
+        std::time::SystemTime::now() + later,
+    );
+    assert_eq!(other.unchanged_files, 0);
+}
+
+#[test]
+fn cache_never_remembers_fresh_or_failed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let cache = dir.path().join("scan-cache");
+    write(&root, "fresh.txt", &b"x".repeat(4096));
+    let text: Vec<u8> = (0..100_000u32)
+        .flat_map(|i| (i * 7919).to_le_bytes())
+        .collect();
+    let whole = gz(&text);
+    write(&root, "truncated.gz", &whole[..whole.len() / 2]);
+    // started now: fresh.txt was written within the racy margin
+    let r = run_cached(&root, &cache, Duration::ZERO);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    let r = run_cached(&root, &cache, Duration::ZERO);
+    assert_eq!(r.unchanged_files, 0);
+    // later: the clean file is remembered, the truncated gzip never is
+    run_cached(&root, &cache, Duration::from_secs(5));
+    let r = run_cached(&root, &cache, Duration::from_secs(5));
+    assert_eq!(r.unchanged_files, 1);
+    assert_eq!(
+        r.errors.len(),
+        1,
+        "the truncated gzip is read and reported again"
+    );
+}
+
+#[test]
+fn damaged_or_foreign_cache_is_a_warning_and_a_full_scan() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let cache = dir.path().join("scan-cache");
+    write(&root, "a.txt", &b"z".repeat(4096));
+    let later = Duration::from_secs(5);
+    run_cached(&root, &cache, later);
+    let mut data = fs::read(&cache).unwrap();
+    let n = data.len();
+    data[n - 1] ^= 1;
+    fs::write(&cache, &data).unwrap();
+    let r = run_cached(&root, &cache, later);
+    assert_eq!((r.unchanged_files, r.files), (0, 1));
+    assert!(r.warnings[0].contains("not used"), "{:?}", r.warnings);
+    assert!(
+        r.errors.is_empty(),
+        "a cache problem does not make the scan incomplete"
+    );
+    // the damaged file was replaced by a good one
+    assert_eq!(run_cached(&root, &cache, later).unchanged_files, 1);
+    fs::set_permissions(&cache, fs::Permissions::from_mode(0o666)).unwrap();
+    let r = run_cached(&root, &cache, later);
+    assert_eq!(r.unchanged_files, 0);
+    assert!(r.warnings[0].contains("chmod 0600"), "{:?}", r.warnings);
+    // a cache in a directory that does not exist: warned, scan complete
+    let r = run_cached(&root, &dir.path().join("no/such/dir/cache"), later);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("not written")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(r.files, 1);
+}

@@ -158,7 +158,8 @@ fn walk_kind(e: &io::Error) -> ScanErrorKind {
 
 /// What opening a walked path gave.
 pub(crate) enum Opened {
-    File(File, u64),
+    /// The file and what `fstat` said of it when it was opened.
+    File(File, std::fs::Metadata),
     /// Not a regular file any more, or on another filesystem: skip silently.
     Skip,
     Failed(ScanError),
@@ -198,7 +199,7 @@ pub(crate) fn open(job: &Job) -> Opened {
     match file.metadata() {
         Ok(m) if !m.file_type().is_file() => Opened::Skip,
         Ok(m) if job.dev.is_some_and(|d| d != m.dev()) => Opened::Skip,
-        Ok(m) => Opened::File(file, m.len()),
+        Ok(m) => Opened::File(file, m),
         Err(e) => Opened::Failed(ScanError {
             path: job.path.clone(),
             member: None,
