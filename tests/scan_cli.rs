@@ -205,3 +205,69 @@ fn nice_scan_finds_the_same_copy() {
     let o = run(&["audit", "--root", r.path().to_str().unwrap(), "--nice"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn cached_scan_reads_only_what_changed_and_still_reports_the_copy() {
+    let r = with_kek_copy();
+    r.file("/var/log/app.log", &"all quiet\n".repeat(1000), 0, 0, 0o640);
+    let cache = r.path().join("var/cache/barbican-audit/scan-cache");
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    // files changed within 2 s of a scan's start are never remembered
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let scan = || {
+        let o = run(&[
+            "scan",
+            "--root",
+            r.path().to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "the copy is found every time");
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let first = scan();
+    assert!(first["scan"].get("unchanged_files").is_none());
+    let second = scan();
+    let unchanged = second["scan"]["unchanged_files"].as_u64().unwrap();
+    let unchanged_bytes = second["scan"]["unchanged_bytes"].as_u64().unwrap();
+    // the shell history holds a copy: never remembered, read and reported again
+    assert!(unchanged >= 1 && unchanged < first["scan"]["files"].as_u64().unwrap());
+    assert!(unchanged_bytes >= 10_000, "app.log is known clean");
+    assert_eq!(status_of(&second, "BAR-013", "/root/.bash_history"), "fail");
+    let text = run(&[
+        "scan",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!(
+            "scan cache: {unchanged} files ({unchanged_bytes} bytes) clean in an earlier scan"
+        )),
+        "{text}"
+    );
+    // a copy appended to a remembered file is found at once
+    let log = r.path().join("var/log/app.log");
+    let mut body = std::fs::read_to_string(&log).unwrap();
+    body.push_str(&format!("debug: kek={KEK}\n"));
+    std::fs::write(&log, body).unwrap();
+    let third = scan();
+    assert_eq!(status_of(&third, "BAR-013", "/var/log/app.log"), "fail");
+    assert_eq!(
+        third["scan"]["unchanged_files"].as_u64(),
+        Some(unchanged - 1)
+    );
+    // --scan-cache belongs to the scan: without --scan, audit refuses it
+    let o = run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--scan-cache",
+        cache.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -144,3 +144,64 @@ fn alert_rules_pass_promtool_unit_tests() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("SUCCESS"), "{text}");
 }
+
+#[test]
+fn scanning_units_see_the_real_tmp_and_keep_a_scan_cache() {
+    for name in ["barbican-audit.service", "barbican-audit-agent.service"] {
+        let text = std::fs::read_to_string(Path::new("systemd").join(name)).unwrap();
+        assert!(
+            text.contains("\nPrivateTmp=no\n") && !text.contains("PrivateTmp=yes"),
+            "{name}: a private /tmp would hide copies of the KEK from the scan"
+        );
+        assert!(text.contains("\nCacheDirectory=barbican-audit\nCacheDirectoryMode=0700\n"));
+    }
+}
+
+/// The audit unit's ExecStart, run as written (its paths moved into a temp
+/// dir) on a root with a KEK: the scan runs and leaves its cache behind.
+#[test]
+fn audit_unit_command_line_runs_the_scan_with_its_cache() {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string("systemd/barbican-audit.service").unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/usr/bin/barbican-audit "))
+        .unwrap();
+    assert!(line.contains(" --scan --scan-cache /var/cache/barbican-audit/scan-cache"));
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    std::fs::create_dir_all(root.join("etc/barbican")).unwrap();
+    // a made-up key for this test only: base64 of 32 bytes 0x01..0x20
+    std::fs::write(
+        root.join("etc/barbican/barbican.conf"),
+        "[simple_crypto_plugin]\nkek = AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("notes.txt"), "nothing secret here\n".repeat(10)).unwrap();
+    let moved = |dir: &str| {
+        let p = d.path().join(dir);
+        std::fs::create_dir_all(&p).unwrap(); // systemd creates these
+        p.display().to_string()
+    };
+    let line = line
+        .replace("/var/lib/barbican-audit", &moved("state"))
+        .replace("/var/lib/prometheus/node-exporter", &moved("textfile"))
+        .replace("/var/cache/barbican-audit", &moved("cache"));
+    let out = Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+        .args(line.split(' '))
+        .arg("--root")
+        .arg(&root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("state/report.json")).unwrap())
+            .unwrap();
+    // notes.txt; barbican.conf itself is BAR-006's, not a copy
+    assert_eq!(report["scan"]["files"], 1, "{report}");
+    let cache = std::fs::metadata(d.path().join("cache/scan-cache")).unwrap();
+    assert_eq!(cache.permissions().mode() & 0o777, 0o600);
+    let prom = std::fs::read_to_string(d.path().join("textfile/barbican-audit.prom")).unwrap();
+    assert!(prom.contains("barbican_audit_scan_bytes "));
+}
