@@ -246,7 +246,7 @@ fn cached_scan_reads_only_what_changed_and_still_reports_the_copy() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
         text.contains(&format!(
-            "scan cache: {unchanged} files ({unchanged_bytes} bytes) clean in an earlier scan"
+            "scan cache: {unchanged} files ({unchanged_bytes} bytes) unchanged since an earlier scan"
         )),
         "{text}"
     );

@@ -79,7 +79,7 @@ pub fn render(report: &Report, colour: bool) -> String {
         if scan.unchanged_files > 0 {
             let _ = writeln!(
                 out,
-                "scan cache: {} files ({} bytes) clean in an earlier scan and unchanged since, not read again",
+                "scan cache: {} files ({} bytes) unchanged since an earlier scan, not read again (their copies, if any, are listed above)",
                 scan.unchanged_files, scan.unchanged_bytes
             );
         }

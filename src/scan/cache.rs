@@ -1,7 +1,11 @@
 //! The scan cache (`scan --cache FILE`): files that an earlier scan read in
-//! full and found clean, so that an hourly scan reads only what changed.
+//! full, and what it found in them, so that an hourly scan reads only what
+//! changed.
 //!
-//! A file is "known clean" when its *key* is in the cache. The key is the
+//! A file is known when its *key* is in the cache: either clean, or with the
+//! copies found in it (member, encoding, offset, fingerprint), which are
+//! reported again without reading it (a 20 GB disk image holding a copy is
+//! not read every hour until somebody deals with it). The key is the
 //! first 16 bytes of SHA-256 over an epoch and what `fstat` says of the
 //! opened file: path, device, inode, size, mtime and ctime (both to the
 //! nanosecond). Any write, truncation, rename over it, `chmod`/`chown` or
@@ -11,24 +15,30 @@
 //! KEK, or a version that may read more encodings, shares no key with the
 //! old cache and everything is read again.
 //!
-//! What is never recorded: a file with a hit or an error, a file not read to
-//! its end, and a "racy" file whose mtime or ctime is within two seconds of
+//! What is never recorded: a file with an error (it may read fine next
+//! time), a file not read to its end, and a "racy" file whose mtime or ctime is within two seconds of
 //! the scan's start (a write in the same timestamp tick as our `fstat`
 //! would not move them; git's index has the same rule).
 //!
-//! The file holds keys only: no paths, no fingerprints. A key cannot be
-//! forged without the full SHA-256 of a KEK (reports show 48 bits of it), so
-//! a tampered cache can only make the scan read more. It is still refused
-//! (with a warning, and a full scan) unless it is owned by the user running
-//! the scan and writable by nobody else.
+//! The file holds keys, and for files with copies what a report shows of
+//! them (member names, fingerprints, offsets); no paths and never a key. A
+//! key cannot be forged without the full SHA-256 of a KEK (reports show 48
+//! bits of it), so nobody can attach a record to a file of their choosing.
+//! The cache is still refused (with a warning, and a full scan) unless it
+//! is owned by the user running the scan and writable by nobody else.
 //!
-//! Format: `BASCACH1`, the key count (u64 little-endian), the keys sorted
-//! ascending without repeats, then SHA-256 of everything before it. A
+//! Format (integers little-endian): `BASCACH2`; the count of clean keys
+//! (u64) and the keys, sorted ascending without repeats; the count of files
+//! with copies (u64) and for each, in key order, the key, the hit count
+//! (u32) and per hit the encoding index (u8), decompressed (u8), the offset
+//! (u64), the fingerprint and the member (u32 length and bytes; length
+//! `u32::MAX` for no member); then SHA-256 of everything before it. A
 //! truncated or corrupt file is refused whole. The new cache holds exactly
-//! the files known clean in this run (entries of files not seen again drop
-//! out), written to a temporary file beside it, fsynced and renamed.
+//! the files known in this run (entries of files not seen again drop out),
+//! written to a temporary file beside it, fsynced and renamed.
 //!
-//! Memory: 16 bytes per file, twice (the old set and the new one).
+//! Memory: 16 bytes per clean file, twice (the old set and the new one),
+//! plus the records of files with copies.
 
 use std::fs::Metadata;
 use std::io::{self, Read, Write};
@@ -38,12 +48,33 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::Needle;
+use super::{Encoding, Needle};
 
 /// One file's identity in the cache.
 pub(crate) type Key = [u8; 16];
 
-const MAGIC: &[u8; 8] = b"BASCACH1";
+/// A copy found in a file, as remembered (the path is the file's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub member: Option<String>,
+    pub encoding: Encoding,
+    pub offset: u64,
+    pub fingerprint: String,
+    pub decompressed: bool,
+}
+
+/// What the cache knows: clean files, and files with copies.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Entries {
+    /// Sorted, without repeats.
+    pub clean: Vec<Key>,
+    /// Sorted by key, without repeats.
+    pub found: Vec<(Key, Vec<Found>)>,
+}
+
+const MAGIC: &[u8; 8] = b"BASCACH2";
+/// Hits remembered per file at most (the scan lists at most 1,000 by default).
+const MAX_FOUND_PER_FILE: u32 = 100_000;
 /// Bump when the matcher learns to find something it did not before.
 const FORMAT: &str = "barbican-audit scan cache, matcher 1";
 /// A cache larger than this is refused (16 M files).
@@ -54,13 +85,13 @@ const RACY_NS: i128 = 2_000_000_000;
 /// What the scan needs to use the cache.
 pub(crate) struct Cache {
     epoch: [u8; 32],
-    known: Vec<Key>,
+    known: Entries,
     /// Scan start minus the racy margin, in ns since the epoch.
     racy_from: i128,
 }
 
 impl Cache {
-    pub(crate) fn new(needles: &[Needle], known: Vec<Key>, start: std::time::SystemTime) -> Self {
+    pub(crate) fn new(needles: &[Needle], known: Entries, start: std::time::SystemTime) -> Self {
         let mut h = Sha256::new();
         h.update(FORMAT.as_bytes());
         h.update([0]);
@@ -106,20 +137,29 @@ impl Cache {
     }
 
     pub(crate) fn knows_any(&self) -> bool {
-        !self.known.is_empty()
+        !self.known.clean.is_empty() || !self.known.found.is_empty()
     }
 
-    pub(crate) fn is_known(&self, k: &Key) -> bool {
-        self.known.binary_search(k).is_ok()
+    /// `Some(&[])` for a known clean file, `Some(hits)` for a known file
+    /// with copies, `None` for a file to read.
+    pub(crate) fn lookup(&self, k: &Key) -> Option<&[Found]> {
+        if self.known.clean.binary_search(k).is_ok() {
+            return Some(&[]);
+        }
+        self.known
+            .found
+            .binary_search_by(|(x, _)| x.cmp(k))
+            .ok()
+            .map(|i| self.known.found[i].1.as_slice())
     }
 }
 
 /// Reads the cache at `path`: no file is an empty cache; anything wrong
 /// with it is an `Err` with the reason (the caller warns and reads everything).
-pub(crate) fn load(path: &Path) -> Result<Vec<Key>, String> {
+pub(crate) fn load(path: &Path) -> Result<Entries, String> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Entries::default()),
         Err(e) => return Err(format!("cannot open: {e}")),
     };
     let m = f.metadata().map_err(|e| format!("cannot stat: {e}"))?;
@@ -139,7 +179,7 @@ pub(crate) fn load(path: &Path) -> Result<Vec<Key>, String> {
             m.permissions().mode() & 0o7777
         ));
     }
-    let max = 16 + MAX_KEYS * 16 + 32;
+    let max = 1 << 30;
     if m.len() > max {
         return Err(format!(
             "{} bytes: larger than any cache this program writes",
@@ -154,52 +194,160 @@ pub(crate) fn load(path: &Path) -> Result<Vec<Key>, String> {
     parse(&data)
 }
 
-fn parse(data: &[u8]) -> Result<Vec<Key>, String> {
+/// Reads the fields of a cache body in order; every read is bounds-checked.
+struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Fields<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.rest.len() < n {
+            return Err("not a scan cache or damaged (record runs past the end)".into());
+        }
+        let (a, b) = self.rest.split_at(n);
+        self.rest = b;
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn key(&mut self) -> Result<Key, String> {
+        let mut k = [0u8; 16];
+        k.copy_from_slice(self.take(16)?);
+        Ok(k)
+    }
+
+    fn string(&mut self) -> Result<Option<String>, String> {
+        let n = self.u32()?;
+        if n == u32::MAX {
+            return Ok(None);
+        }
+        let b = self.take(n as usize)?;
+        String::from_utf8(b.to_vec())
+            .map(Some)
+            .map_err(|_| "not a scan cache or damaged (a name is not UTF-8)".into())
+    }
+}
+
+fn parse(data: &[u8]) -> Result<Entries, String> {
     let corrupt = |why: &str| Err(format!("not a scan cache or damaged ({why})"));
-    if data.len() < 16 + 32 || &data[..8] != MAGIC {
+    if data.len() < 8 + 32 || &data[..8] != MAGIC {
         return corrupt("bad header");
     }
     let (body, sum) = data.split_at(data.len() - 32);
     if Sha256::digest(body).as_slice() != sum {
         return corrupt("checksum mismatch");
     }
-    let mut n = [0u8; 8];
-    n.copy_from_slice(&body[8..16]);
-    let n = u64::from_le_bytes(n);
-    let keys = &body[16..];
-    if n > MAX_KEYS || keys.len() as u64 != n * 16 {
+    let mut f = Fields { rest: &body[8..] };
+    let n = f.u64()?;
+    if n > MAX_KEYS || (f.rest.len() as u64) < n * 16 {
         return corrupt("length does not match the key count");
     }
-    let out: Vec<Key> = keys
-        .chunks_exact(16)
-        .map(|c| {
-            let mut k = [0u8; 16];
-            k.copy_from_slice(c);
-            k
-        })
-        .collect();
-    if out.windows(2).any(|w| w[0] >= w[1]) {
+    let mut e = Entries::default();
+    for _ in 0..n {
+        e.clean.push(f.key()?);
+    }
+    let n = f.u64()?;
+    if n > MAX_KEYS {
+        return corrupt("too many records");
+    }
+    for _ in 0..n {
+        let key = f.key()?;
+        let hits = f.u32()?;
+        if hits == 0 || hits > MAX_FOUND_PER_FILE {
+            return corrupt("bad hit count");
+        }
+        let mut v = Vec::new();
+        for _ in 0..hits {
+            let Some(&encoding) = Encoding::ALL.get(usize::from(f.u8()?)) else {
+                return corrupt("unknown encoding");
+            };
+            let decompressed = f.u8()? != 0;
+            let offset = f.u64()?;
+            let Some(fingerprint) = f.string()? else {
+                return corrupt("hit without a fingerprint");
+            };
+            let member = f.string()?;
+            v.push(Found {
+                member,
+                encoding,
+                offset,
+                fingerprint,
+                decompressed,
+            });
+        }
+        e.found.push((key, v));
+    }
+    if !f.rest.is_empty() {
+        return corrupt("bytes after the last record");
+    }
+    if e.clean.windows(2).any(|w| w[0] >= w[1]) || e.found.windows(2).any(|w| w[0].0 >= w[1].0) {
         return corrupt("keys out of order");
     }
-    Ok(out)
+    Ok(e)
 }
 
-fn serialize(keys: &[Key]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + keys.len() * 16 + 32);
+fn serialize(e: &Entries) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            // longer names do not occur (tar names are bounded); refuse to
+            // write one rather than write a length we cannot read back
+            Some(s) if s.len() < u32::MAX as usize => {
+                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            _ => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
+    }
+    let mut out = Vec::with_capacity(24 + e.clean.len() * 16 + 32);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
-    for k in keys {
+    out.extend_from_slice(&(e.clean.len() as u64).to_le_bytes());
+    for k in &e.clean {
         out.extend_from_slice(k);
+    }
+    out.extend_from_slice(&(e.found.len() as u64).to_le_bytes());
+    for (k, hits) in &e.found {
+        out.extend_from_slice(k);
+        out.extend_from_slice(&(hits.len() as u32).to_le_bytes());
+        for h in hits {
+            let idx = Encoding::ALL
+                .iter()
+                .position(|x| *x == h.encoding)
+                .unwrap_or(0);
+            out.push(idx as u8);
+            out.push(u8::from(h.decompressed));
+            out.extend_from_slice(&h.offset.to_le_bytes());
+            string(&mut out, Some(&h.fingerprint));
+            string(&mut out, h.member.as_deref());
+        }
     }
     let sum = Sha256::digest(&out);
     out.extend_from_slice(&sum);
     out
 }
 
-/// Writes `keys` as the new cache at `path` (atomically, mode 0600).
-pub(crate) fn save(path: &Path, mut keys: Vec<Key>) -> Result<(), String> {
-    keys.sort_unstable();
-    keys.dedup();
+/// Writes `e` as the new cache at `path` (atomically, mode 0600).
+pub(crate) fn save(path: &Path, mut e: Entries) -> Result<(), String> {
+    e.clean.sort_unstable();
+    e.clean.dedup();
+    e.found.sort_by_key(|a| a.0);
+    e.found.dedup_by(|a, b| a.0 == b.0);
+    e.found
+        .retain(|(_, hits)| !hits.is_empty() && hits.len() <= MAX_FOUND_PER_FILE as usize);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -211,7 +359,7 @@ pub(crate) fn save(path: &Path, mut keys: Vec<Key>) -> Result<(), String> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot chmod: {e}"))?;
-    tmp.write_all(&serialize(&keys))
+    tmp.write_all(&serialize(&e))
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| format!("cannot write: {e}"))?;
     tmp.persist(path)
@@ -230,36 +378,77 @@ mod tests {
         (0..n).map(|i| [i; 16]).collect()
     }
 
+    fn found(member: Option<&str>) -> Found {
+        Found {
+            member: member.map(str::to_owned),
+            encoding: Encoding::HexUpper,
+            offset: 1 << 40,
+            fingerprint: "sha256:0123456789ab".into(),
+            decompressed: true,
+        }
+    }
+
+    fn entries() -> Entries {
+        let mut clean = keys(5);
+        clean.reverse();
+        clean.push([2; 16]);
+        Entries {
+            clean,
+            found: vec![
+                ([9; 16], vec![found(Some("a.tar!b.conf")), found(None)]),
+                ([8; 16], vec![found(None)]),
+            ],
+        }
+    }
+
     #[test]
     fn round_trip_and_damage_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c");
-        assert_eq!(load(&p).unwrap(), Vec::<Key>::new(), "no file: empty cache");
-        let mut k = keys(5);
-        k.reverse();
-        k.push([2; 16]);
-        save(&p, k).unwrap();
-        assert_eq!(load(&p).unwrap(), keys(5), "sorted, without repeats");
+        assert_eq!(
+            load(&p).unwrap(),
+            Entries::default(),
+            "no file: empty cache"
+        );
+        save(&p, entries()).unwrap();
+        let back = load(&p).unwrap();
+        assert_eq!(back.clean, keys(5), "sorted, without repeats");
+        assert_eq!(back.found[0].0, [8; 16]);
+        assert_eq!(
+            back.found[1].1,
+            vec![found(Some("a.tar!b.conf")), found(None)]
+        );
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let good = std::fs::read(&p).unwrap();
-        for cut in [0, 7, 16, good.len() - 1] {
+        for cut in 0..good.len() {
             assert!(parse(&good[..cut]).is_err(), "truncated at {cut}");
         }
         let mut bad = good.clone();
         bad[20] ^= 1;
         assert!(parse(&bad).unwrap_err().contains("checksum"));
         // keys out of order with a valid checksum: refused too
-        let mut unsorted = keys(3);
-        unsorted.swap(0, 2);
+        let mut unsorted = Entries {
+            clean: keys(3),
+            found: Vec::new(),
+        };
+        unsorted.clean.swap(0, 2);
         assert!(parse(&serialize(&unsorted)).unwrap_err().contains("order"));
+        // a record whose lengths lie, with a valid checksum: refused, no panic
+        let mut lying = serialize(&entries());
+        lying.truncate(lying.len() - 32);
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&1000u32.to_le_bytes());
+        let sum = Sha256::digest(&lying);
+        lying.extend_from_slice(&sum);
+        assert!(parse(&lying).is_err());
     }
 
     #[test]
     fn writable_by_others_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c");
-        save(&p, keys(2)).unwrap();
+        save(&p, entries()).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o622)).unwrap();
         assert!(load(&p).unwrap_err().contains("chmod 0600"));
     }
@@ -271,15 +460,13 @@ mod tests {
         std::fs::write(&f, b"x").unwrap();
         let m = std::fs::metadata(&f).unwrap();
         let now = std::time::SystemTime::now();
-        let a = Cache::new(&[Needle::from_raw([1; 32])], Vec::new(), now);
-        let a2 = Cache::new(&[Needle::from_raw([1; 32])], Vec::new(), now);
-        let b = Cache::new(&[Needle::from_raw([2; 32])], Vec::new(), now);
+        let new = |k: u8, t| Cache::new(&[Needle::from_raw([k; 32])], Entries::default(), t);
+        let (a, a2, b) = (new(1, now), new(1, now), new(2, now));
         assert_eq!(a.key(&f, &m), a2.key(&f, &m));
         assert_ne!(a.key(&f, &m), b.key(&f, &m));
         assert_ne!(a.key(&f, &m), a.key(&dir.path().join("g"), &m));
         // just written: too fresh to remember
         assert!(!a.settled(&m));
-        let later = now + std::time::Duration::from_secs(3);
-        assert!(Cache::new(&[], Vec::new(), later).settled(&m));
+        assert!(new(1, now + std::time::Duration::from_secs(3)).settled(&m));
     }
 }

@@ -158,8 +158,9 @@ pub struct ScanOptions {
     pub max_hits_per_file: usize,
     /// Errors listed per file before the rest is summarised in one error.
     pub max_errors_per_file: usize,
-    /// The scan cache: files found clean by an earlier scan with the same
-    /// KEKs and unchanged since are not read again (see `cache.rs`).
+    /// The scan cache: files read by an earlier scan with the same KEKs and
+    /// unchanged since are not read again; their copies, if any, are
+    /// reported from it (see `cache.rs`).
     pub cache: Option<PathBuf>,
 }
 
@@ -193,11 +194,12 @@ pub struct ScanReport {
     pub hits: Vec<Hit>,
     /// Sorted by path, member.
     pub errors: Vec<ScanError>,
-    /// Regular files examined (read, or known clean from the cache).
+    /// Regular files examined (read, or known from the scan cache).
     pub files: u64,
     /// Bytes read from disk.
     pub bytes: u64,
-    /// Files not read because the scan cache knows them clean and unchanged.
+    /// Files not read because the scan cache knows them and they are
+    /// unchanged (their copies, if any, are in `hits`).
     pub unchanged_files: u64,
     /// Their size.
     pub unchanged_bytes: u64,
@@ -285,7 +287,7 @@ pub(crate) fn scan_at(
                 "scan cache {} not used, every file is read: {why}",
                 p.display()
             ));
-            Vec::new()
+            cache::Entries::default()
         });
         cache::Cache::new(needles, known, start)
     });
@@ -373,14 +375,15 @@ pub(crate) fn scan_at(
         }
     });
     report.errors.append(&mut walk_errors);
-    let mut clean = Vec::new();
+    let mut known = cache::Entries::default();
     for mut out in outs {
         report.hits.append(&mut out.hits);
         report.errors.append(&mut out.errors);
-        clean.append(&mut out.clean);
+        known.clean.append(&mut out.known.clean);
+        known.found.append(&mut out.known.found);
     }
     if let Some(p) = &opts.cache {
-        if let Err(why) = cache::save(p, clean) {
+        if let Err(why) = cache::save(p, known) {
             report.warnings.push(format!(
                 "scan cache {} not written, the next scan reads every file: {why}",
                 p.display()
@@ -450,19 +453,32 @@ fn scan_job(
     cache: Option<&cache::Cache>,
     counters: &Counters,
 ) {
-    // A known clean file is recognised by `lstat` alone: no open, no read.
+    // A known file is recognised by `lstat` alone: no open, no read.
     // (Only when the cache knows something: a first scan would pay the
     // extra call for every file.)
     if let Some(c) = cache.filter(|c| c.knows_any()) {
         if let Ok(m) = std::fs::symlink_metadata(&job.path) {
             let k = c.key(&job.path, &m);
-            if m.file_type().is_file() && job.dev.is_none_or(|d| d == m.dev()) && c.is_known(&k) {
+            let same_fs = job.dev.is_none_or(|d| d == m.dev());
+            if let Some(found) = c.lookup(&k).filter(|_| m.file_type().is_file() && same_fs) {
                 counters.files.fetch_add(1, Ordering::Relaxed);
                 counters.unchanged_files.fetch_add(1, Ordering::Relaxed);
                 counters
                     .unchanged_bytes
                     .fetch_add(m.len(), Ordering::Relaxed);
-                out.clean.push(k);
+                if found.is_empty() {
+                    out.known.clean.push(k);
+                } else {
+                    out.hits.extend(found.iter().map(|f| Hit {
+                        path: job.path.clone(),
+                        member: f.member.clone(),
+                        encoding: f.encoding,
+                        offset: f.offset,
+                        fingerprint: f.fingerprint.clone(),
+                        decompressed: f.decompressed,
+                    }));
+                    out.known.found.push((k, found.to_vec()));
+                }
                 return;
             }
         }
@@ -490,11 +506,24 @@ fn scan_job(
             match r {
                 Ok(bytes) => {
                     counters.bytes.fetch_add(bytes, Ordering::Relaxed);
-                    // remembered only when read to the end with nothing found
-                    let clean =
-                        bytes == size && out.hits.len() == hits && out.errors.len() == errors;
-                    if let Some((_, k)) = key.filter(|(c, _)| clean && c.settled(&meta)) {
-                        out.clean.push(k);
+                    // remembered only when read to the end without an error
+                    let whole = bytes == size && out.errors.len() == errors;
+                    if let Some((_, k)) = key.filter(|(c, _)| whole && c.settled(&meta)) {
+                        if out.hits.len() == hits {
+                            out.known.clean.push(k);
+                        } else {
+                            let found = out.hits[hits..]
+                                .iter()
+                                .map(|h| cache::Found {
+                                    member: h.member.clone(),
+                                    encoding: h.encoding,
+                                    offset: h.offset,
+                                    fingerprint: h.fingerprint.clone(),
+                                    decompressed: h.decompressed,
+                                })
+                                .collect();
+                            out.known.found.push((k, found));
+                        }
                     }
                 }
                 Err(_) => {

@@ -102,6 +102,19 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Every encoding, in a fixed order (the scan cache stores the index).
+    pub const ALL: [Encoding; 9] = [
+        Encoding::Raw,
+        Encoding::Base64Std,
+        Encoding::Base64StdNoPad,
+        Encoding::Base64Url,
+        Encoding::Base64UrlNoPad,
+        Encoding::Base64,
+        Encoding::HexLower,
+        Encoding::HexUpper,
+        Encoding::KekAssignment,
+    ];
+
     /// Stable kebab-case name, for reports.
     pub fn as_str(self) -> &'static str {
         match self {

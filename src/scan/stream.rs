@@ -69,8 +69,8 @@ pub(crate) struct Out {
     inflaters: Vec<Option<Inflater>>,
     pub hits: Vec<Hit>,
     pub errors: Vec<ScanError>,
-    /// Cache keys of the files found clean (see `cache.rs`).
-    pub clean: Vec<super::cache::Key>,
+    /// What the scan cache will remember (see `cache.rs`).
+    pub known: super::cache::Entries,
     file_hits: usize,
     file_errors: usize,
     dropped_hits: usize,
