@@ -87,7 +87,7 @@ import json, sys
 r = json.load(sys.stdin)
 hits = {f["subject"].split("!")[0] for f in r["findings"] if f["status"] == "fail" and f["evidence"].get("encoding") != "kek-assignment"}
 print(len(hits), r["scan"].get("unchanged_files", 0))' <<<"$out")
-echo "planted copies found with the cache: $found_w of $PLANTS ($unchanged files known clean, not read)"
+echo "planted copies found with the cache: $found_w of $PLANTS ($unchanged files known from the cache, not read)"
 
 B64_RE=$(printf '%s' "$KEK_B64" | sed 's/[+.]/\\&/g')
 multiline=""

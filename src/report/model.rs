@@ -189,7 +189,8 @@ pub struct ScanSummary {
     pub files: u64,
     /// Bytes read from disk.
     pub bytes: u64,
-    /// Files not read again: the scan cache knew them clean and unchanged.
+    /// Files not read again: the scan cache knew them and they were
+    /// unchanged (copies in them are reported from the cache).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unchanged_files: u64,
     /// Their bytes (not in `bytes`).
