@@ -8,8 +8,8 @@ channel; `threads` workers open each file (`O_NOATIME`, `O_NONBLOCK`),
 and [`stream`] reads it in fixed-size windows through one multi-pattern
 [`matcher`] holding every encoding of every needle (raw, base64
 std/urlsafe padded or not, hex lower/upper) plus the `kek =` assignment
-words, descending into gzip streams and tar members with bounded
-decompression. Problems with a single file (vanished, unreadable, truncated
+words, descending into gzip, xz, zstd and bzip2 streams and tar members
+with bounded decompression. Problems with a single file (vanished, unreadable, truncated
 gzip, zip bomb, archive nested too deep) become [`ScanError`] entries and
 the scan goes on.
 

@@ -6,8 +6,9 @@
 //! `Matcher::overlap() - 1` bytes and each match start is judged in exactly
 //! one window, so a copy across a window border is found once.
 //!
-//! The first bytes of every stream decide how it is read: gzip magic → the
-//! decompressed stream is scanned (not the compressed bytes), `ustar` magic →
+//! The first bytes of every stream decide how it is read: gzip, xz, zstd or
+//! bzip2 magic → the decompressed stream is scanned (not the compressed
+//! bytes), `ustar` magic →
 //! each regular member is scanned as its own stream, named in the member
 //! chain; anything else is scanned as it is. Decompression is bounded per
 //! file (total bytes and ratio to the compressed input) and nesting by
@@ -462,6 +463,10 @@ impl Ctx<'_, '_> {
                 let mut rest = (&buf[..have]).chain(r);
                 return self.gzip(out, &mut rest, level, chain);
             }
+            if let Some(codec) = Codec::sniff(&buf[..have]) {
+                let mut rest = (&buf[..have]).chain(r);
+                return self.decompress(out, &mut rest, level, chain, codec);
+            }
             if have >= 262 && &buf[257..262] == b"ustar" {
                 let mut rest = (&buf[..have]).chain(r);
                 return self.tar(out, &mut rest, level, chain, decompressed);
@@ -538,6 +543,52 @@ impl Ctx<'_, '_> {
         self.after_child(out, level, chain, flow)
     }
 
+    /// An xz, zstd or bzip2 layer: like [`Self::gzip`], with the codec's
+    /// own decoder (state allocated per stream: these are rare next to gzip).
+    fn decompress(
+        &self,
+        out: &mut Out,
+        r: &mut dyn Read,
+        level: usize,
+        chain: Option<&str>,
+        codec: Codec,
+    ) -> Flow {
+        if self.too_deep(out, level, chain) {
+            return Flow::Continue;
+        }
+        let consumed = Cell::new(0u64);
+        let src = Counting {
+            inner: r,
+            count: &consumed,
+        };
+        let dec: Box<dyn Read + '_> = match codec.decoder(src) {
+            Ok(d) => d,
+            Err(e) => {
+                out.error(self.path, chain, ScanErrorKind::Io, codec.failed(&e));
+                return Flow::Continue;
+            }
+        };
+        let limited = Limited {
+            inner: CodecErrors {
+                inner: dec,
+                codec,
+                env: self.env,
+                chain,
+            },
+            env: self.env,
+            consumed: &consumed,
+            produced: 0,
+            chain: chain.map(str::to_owned),
+        };
+        let mut child = Tagged {
+            inner: limited,
+            level: level + 1,
+            origin: &self.env.origin,
+        };
+        let flow = self.stream(out, &mut child, level + 1, chain, true);
+        self.after_child(out, level, chain, flow)
+    }
+
     fn tar(
         &self,
         out: &mut Out,
@@ -577,6 +628,130 @@ impl Ctx<'_, '_> {
                 Flow::Up => return self.after_child(out, level, chain, Flow::Up),
             }
         }
+    }
+}
+
+/// Memory an xz stream may ask for: every `xz -0`..`-9e` preset fits (the
+/// decoder of `-9` needs 65 MiB); a file that asks for more is an error.
+const XZ_MEMLIMIT: u64 = 72 << 20;
+/// Largest zstd window accepted (128 MiB): what `zstd -d` accepts without
+/// `--memory`, so `--ultra -22` and `--long` files are read.
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
+/// The compressed formats besides gzip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Xz,
+    Zstd,
+    Bzip2,
+}
+
+impl Codec {
+    /// The format whose magic `head` starts with, if any.
+    pub(crate) fn sniff(head: &[u8]) -> Option<Codec> {
+        const BZ_BLOCK: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+        const BZ_END: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+        if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Some(Codec::Xz)
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Codec::Zstd)
+        } else if head.len() >= 10
+            && head.starts_with(b"BZh")
+            && (b'1'..=b'9').contains(&head[3])
+            && (head[4..10] == BZ_BLOCK || head[4..10] == BZ_END)
+        {
+            Some(Codec::Bzip2)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Codec::Xz => "xz",
+            Codec::Zstd => "zstd",
+            Codec::Bzip2 => "bzip2",
+        }
+    }
+
+    fn decoder<'r, R: Read + 'r>(self, src: R) -> io::Result<Box<dyn Read + 'r>> {
+        Ok(match self {
+            Codec::Xz => {
+                let s = liblzma::stream::Stream::new_stream_decoder(
+                    XZ_MEMLIMIT,
+                    liblzma::stream::CONCATENATED,
+                )?;
+                Box::new(liblzma::read::XzDecoder::new_stream(src, s))
+            }
+            Codec::Zstd => {
+                let mut d = zstd::stream::read::Decoder::new(src)?;
+                d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                Box::new(d)
+            }
+            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(src)),
+        })
+    }
+
+    fn failed(self, e: &io::Error) -> String {
+        format!("cannot start the {} decoder: {e}", self.name())
+    }
+
+    /// Whether `e` from this decoder means "needs more memory than allowed".
+    fn over_memory(self, e: &io::Error) -> bool {
+        match self {
+            Codec::Xz => e
+                .get_ref()
+                .and_then(|r| r.downcast_ref::<liblzma::stream::Error>())
+                .is_some_and(|x| matches!(x, liblzma::stream::Error::MemLimit)),
+            // ZSTD_error_frameParameter_windowTooLarge
+            Codec::Zstd => e.to_string().contains("too much memory"),
+            Codec::Bzip2 => false,
+        }
+    }
+}
+
+/// Gives a codec's errors the kind and wording of the scan's: a decoder
+/// that needs too much memory stops the file as a decompression limit, bad
+/// data is `InvalidData` ("corrupt xz stream: ..."). Errors of the source
+/// below were already recorded at their own level, so rewording them here
+/// changes nothing.
+struct CodecErrors<'e, 'a, 'c, R> {
+    inner: R,
+    codec: Codec,
+    env: &'e Env<'a>,
+    chain: Option<&'c str>,
+}
+
+impl<R: Read> Read for CodecErrors<'_, '_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            if self.codec.over_memory(&e) {
+                let limit = match self.codec {
+                    Codec::Xz => format!("{} MiB", XZ_MEMLIMIT >> 20),
+                    _ => format!("a window of {} MiB", (1u64 << ZSTD_WINDOW_LOG_MAX) >> 20),
+                };
+                let mut f = self.env.fatal.borrow_mut();
+                if f.is_none() {
+                    *f = Some((
+                        ScanErrorKind::DecompressionLimit,
+                        format!(
+                            "the {} stream needs more memory to decompress than {limit}; not scanned",
+                            self.codec.name()
+                        ),
+                        self.chain.map(str::to_owned),
+                    ));
+                }
+                return io::Error::other("decompression limit");
+            }
+            let kind = match e.kind() {
+                io::ErrorKind::UnexpectedEof => io::ErrorKind::UnexpectedEof,
+                _ => io::ErrorKind::InvalidData,
+            };
+            io::Error::new(kind, format!("corrupt {} stream: {e}", self.codec.name()))
+        })
     }
 }
 

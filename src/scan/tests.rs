@@ -814,3 +814,140 @@ fn damaged_or_foreign_cache_is_a_warning_and_a_full_scan() {
     );
     assert_eq!(r.files, 1);
 }
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut liblzma::read::XzEncoder::new(data, 6), &mut out).unwrap();
+    out
+}
+
+fn zst(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).unwrap()
+}
+
+fn bz2(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut e = bzip2::read::BzEncoder::new(data, bzip2::Compression::best());
+    std::io::Read::read_to_end(&mut e, &mut out).unwrap();
+    out
+}
+
+type Compress = fn(&[u8]) -> Vec<u8>;
+const CODECS: [(&str, Compress); 3] = [("xz", xz), ("zst", zst), ("bz2", bz2)];
+
+#[test]
+fn xz_zstd_and_bzip2_layers_are_scanned() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = b"[DEFAULT]\ndebug = true\n".repeat(100);
+    let at = text.len() as u64 + "[simple_crypto_plugin]\nkek = '".len() as u64;
+    text.extend(conf());
+    for (ext, c) in CODECS {
+        write(d.path(), &format!("barbican.conf.{ext}"), &c(&text));
+        let t = tar_of(&[
+            ("README", b"nothing"),
+            ("etc/barbican/barbican.conf", &text),
+        ]);
+        write(d.path(), &format!("etc-backup.tar.{ext}"), &c(&t));
+        // two concatenated streams, the copy in the second
+        let mut two = c(b"first stream, nothing in it\n");
+        two.extend(c(&conf()));
+        write(d.path(), &format!("two.{ext}"), &two);
+    }
+    let r = run_root(d.path());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let mut seen: Vec<(String, Option<String>, u64, bool)> = r
+        .hits
+        .iter()
+        .map(|h| {
+            let name = h.path.file_name().unwrap().to_str().unwrap().to_string();
+            (name, h.member.clone(), h.offset, h.decompressed)
+        })
+        .collect();
+    seen.sort();
+    let mut want = Vec::new();
+    for (ext, _) in CODECS {
+        let conf_at = "[simple_crypto_plugin]\nkek = '".len() as u64;
+        want.push((format!("barbican.conf.{ext}"), None, at, true));
+        want.push((
+            format!("etc-backup.tar.{ext}"),
+            Some("etc/barbican/barbican.conf".to_string()),
+            at,
+            true,
+        ));
+        want.push((
+            format!("two.{ext}"),
+            None,
+            "first stream, nothing in it\n".len() as u64 + conf_at,
+            true,
+        ));
+    }
+    want.sort();
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn xz_zstd_and_bzip2_bombs_and_truncations_are_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 4 << 20];
+    // 2.6 MB: bzip2 decodes whole 900 kB blocks, so the cut must fall
+    // after the first one for the copy in it to be found
+    let mut text = conf();
+    text.extend((0..250_000u32).flat_map(|i| format!("line {i}\n").into_bytes()));
+    for (ext, c) in CODECS {
+        write(d.path(), &format!("bomb.{ext}"), &c(&zeros));
+        let z = c(&text);
+        write(d.path(), &format!("cut.{ext}"), &z[..z.len() / 2]);
+    }
+    write(d.path(), "plain.conf", &conf());
+    let r = run_root(d.path());
+    let mut errs: Vec<(String, ScanErrorKind)> = r
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.path.file_name().unwrap().to_str().unwrap().to_string(),
+                e.kind,
+            )
+        })
+        .collect();
+    errs.sort();
+    let mut want = Vec::new();
+    for (ext, _) in CODECS {
+        want.push((format!("bomb.{ext}"), ScanErrorKind::DecompressionLimit));
+        want.push((format!("cut.{ext}"), ScanErrorKind::Corrupt));
+    }
+    want.sort();
+    assert_eq!(errs, want, "{:?}", r.errors);
+    // the copy before the cut is still found, and the scan went on
+    let mut hit: Vec<&str> = r
+        .hits
+        .iter()
+        .map(|h| h.path.file_name().unwrap().to_str().unwrap())
+        .collect();
+    hit.sort();
+    assert_eq!(hit, ["cut.bz2", "cut.xz", "cut.zst", "plain.conf"]);
+}
+
+#[test]
+fn xz_stream_asking_for_a_huge_dictionary_is_refused() {
+    // an ordinary .xz whose LZMA2 dictionary size is patched to 1 GiB (the
+    // block header's CRC32 recomputed): the decoder would allocate it
+    let mut x = xz(&conf());
+    let hsize = (usize::from(x[12]) + 1) * 4;
+    assert_eq!(x[13] & 0xc3, 0, "one filter, no sizes in the header");
+    assert_eq!(&x[14..16], &[0x21, 0x01], "LZMA2 with one property byte");
+    x[16] = 36; // 2^30 bytes
+    let mut crc = flate2::Crc::new();
+    crc.update(&x[12..12 + hsize - 4]);
+    x[12 + hsize - 4..12 + hsize].copy_from_slice(&crc.sum().to_le_bytes());
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "huge-dict.xz", &x);
+    let r = run_root(d.path());
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert_eq!(r.errors[0].kind, ScanErrorKind::DecompressionLimit);
+    assert!(
+        r.errors[0].message.contains("needs more memory"),
+        "{}",
+        r.errors[0].message
+    );
+}
