@@ -128,9 +128,18 @@ impl Matcher {
 
     fn judge(&self, hay: &[u8], s: usize, on: &mut impl FnMut(Event)) {
         let rest = &hay[s..];
+        // needles whose plain base64 form matched here: their aligned
+        // embedded form (a prefix of it) is the same copy
+        let mut plain: Vec<usize> = Vec::new();
         for p in &self.patterns {
             if !rest.starts_with(&p.bytes) {
                 continue;
+            }
+            if matches!(
+                p.kind,
+                PatternKind::Base64Std | PatternKind::Base64Url | PatternKind::Base64Both
+            ) {
+                plain.push(p.needle);
             }
             let padded = rest.get(B64_LEN) == Some(&b'=');
             let encoding = match p.kind {
@@ -148,6 +157,9 @@ impl Matcher {
                     }
                     continue;
                 }
+                PatternKind::Base64Embedded if plain.contains(&p.needle) => continue,
+                PatternKind::Base64Embedded => Encoding::Base64Embedded,
+                PatternKind::Base64Double => Encoding::Base64Double,
             };
             on(Event {
                 pos: s,
@@ -370,5 +382,63 @@ mod tests {
         let r = m.redact(&s);
         assert_eq!(r, "a <redacted>= b <redacted>= c");
         assert_eq!(m.redact("plain"), "plain");
+    }
+
+    /// Bytes that look like a binary file: no run of the key in them.
+    fn filler(n: usize, seed: u8) -> Vec<u8> {
+        (0..n)
+            .map(|i| (i as u8).wrapping_mul(151).wrapping_add(seed) ^ 0x5a)
+            .collect()
+    }
+
+    #[test]
+    fn key_inside_a_base64_blob_at_every_alignment() {
+        let k = key();
+        let m = Matcher::new(&[Needle::from_raw(k)]).unwrap();
+        for engine in [&STANDARD, &URL_SAFE] {
+            for before in [30usize, 31, 32] {
+                for after in [1usize, 2, 3, 40] {
+                    let mut blob = filler(before, 1);
+                    blob.extend_from_slice(&k);
+                    blob.extend(filler(after, 9));
+                    let text = engine.encode(&blob);
+                    let ev = all(&m, text.as_bytes());
+                    assert_eq!(ev.len(), 1, "before {before} after {after}: {ev:?}");
+                    assert_eq!(ev[0].encoding, Encoding::Base64Embedded);
+                    assert_eq!(ev[0].fp, Fp::Needle(0));
+                    // the match starts at the first character that depends
+                    // on the key alone
+                    assert_eq!(ev[0].pos, before.div_ceil(3) * 4);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn standalone_base64_is_one_plain_finding() {
+        let k = key();
+        let m = Matcher::new(&[Needle::from_raw(k)]).unwrap();
+        let text = format!("x {} y", STANDARD.encode(k));
+        let ev = all(&m, text.as_bytes());
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert_eq!(ev[0].encoding, Encoding::Base64Std);
+    }
+
+    #[test]
+    fn base64_text_of_the_key_inside_base64_as_in_a_kubernetes_secret() {
+        let k = key();
+        let m = Matcher::new(&[Needle::from_raw(k)]).unwrap();
+        for inner in [STANDARD.encode(k), URL_SAFE.encode(k)] {
+            for prefix in ["", "[simple_crypto_plugin]\nkek = ", "kek=", "x\nkek = '"] {
+                let conf = format!("{prefix}{inner}\n[DEFAULT]\n");
+                let secret = format!("data:\n  barbican.conf: {}\n", STANDARD.encode(&conf));
+                let ev = all(&m, secret.as_bytes());
+                assert_eq!(ev.len(), 1, "{prefix:?}: {ev:?}");
+                assert_eq!(ev[0].encoding, Encoding::Base64Double);
+            }
+        }
+        // and nothing in the base64 of text without the key
+        let other = STANDARD.encode("[simple_crypto_plugin]\nkek = nothing to see here\n");
+        assert!(all(&m, other.as_bytes()).is_empty());
     }
 }

@@ -99,11 +99,19 @@ pub enum Encoding {
     /// `kek = <Fernet-shaped value>` whose value is not one of the needles;
     /// the fingerprint is that of the decoded value.
     KekAssignment,
+    /// The key's bytes inside a longer base64-encoded blob (a base64'd
+    /// tarball or binary file), at any of the three alignments, either
+    /// alphabet: the 40 characters that depend on the key alone.
+    Base64Embedded,
+    /// The key's base64 text inside base64-encoded text, as in a Kubernetes
+    /// Secret holding a barbican.conf (standard outer alphabet, any
+    /// alignment, inner text either alphabet).
+    Base64Double,
 }
 
 impl Encoding {
     /// Every encoding, in a fixed order (the scan cache stores the index).
-    pub const ALL: [Encoding; 9] = [
+    pub const ALL: [Encoding; 11] = [
         Encoding::Raw,
         Encoding::Base64Std,
         Encoding::Base64StdNoPad,
@@ -113,6 +121,8 @@ impl Encoding {
         Encoding::HexLower,
         Encoding::HexUpper,
         Encoding::KekAssignment,
+        Encoding::Base64Embedded,
+        Encoding::Base64Double,
     ];
 
     /// Stable kebab-case name, for reports.
@@ -127,6 +137,8 @@ impl Encoding {
             Encoding::HexLower => "hex-lower",
             Encoding::HexUpper => "hex-upper",
             Encoding::KekAssignment => "kek-assignment",
+            Encoding::Base64Embedded => "base64-embedded",
+            Encoding::Base64Double => "base64-double",
         }
     }
 }
@@ -149,6 +161,8 @@ pub(crate) enum PatternKind {
     HexUpper,
     /// The word `kek` (or `KEK`) that may start an assignment.
     KekWord,
+    Base64Embedded,
+    Base64Double,
 }
 
 /// One byte pattern of one needle (`needle` is unused for `KekWord`).
@@ -190,9 +204,37 @@ pub(crate) fn patterns(needles: &[Needle]) -> Vec<Pattern> {
             push(upper, PatternKind::HexUpper, i);
         }
     }
+    // After the forms above, so that where both match at one position (the
+    // aligned embedded form is a prefix of the plain one) the plain one wins.
+    for (i, n) in needles.iter().enumerate() {
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            for form in inside_base64(&n.raw, engine) {
+                push(form, PatternKind::Base64Embedded, i);
+            }
+        }
+        for inner in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let text = inner.encode(n.raw).into_bytes();
+            for form in inside_base64(&text, &STANDARD_NO_PAD) {
+                push(form, PatternKind::Base64Double, i);
+            }
+        }
+    }
     push(b"kek".to_vec(), PatternKind::KekWord, 0);
     push(b"KEK".to_vec(), PatternKind::KekWord, 0);
     out
+}
+
+/// What `data` looks like inside a longer stream encoded with `engine`: for
+/// each of the three alignments, the characters that depend on `data` alone
+/// (whole 3-byte groups of it; the characters at its edges also carry bits
+/// of its neighbours).
+fn inside_base64(data: &[u8], engine: &base64::engine::GeneralPurpose) -> Vec<Vec<u8>> {
+    (0..3)
+        .map(|skip| {
+            let groups = (data.len() - skip) / 3;
+            engine.encode(&data[skip..skip + 3 * groups]).into_bytes()
+        })
+        .collect()
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
