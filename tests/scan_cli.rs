@@ -271,3 +271,43 @@ fn cached_scan_reads_only_what_changed_and_still_reports_the_copy() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn kubernetes_secret_and_base64_blob_copies_are_found() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let r = with_kek_copy();
+    let conf = format!("[DEFAULT]\ndebug = false\n[simple_crypto_plugin]\nkek = {KEK}\n");
+    r.file(
+        "/root/backup/barbican-secret.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  barbican.conf: {}\n",
+            b64.encode(conf)
+        ),
+        0,
+        0,
+        0o600,
+    );
+    // the raw key inside a base64'd binary blob, one byte off alignment
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(KEK)
+        .unwrap();
+    let mut blob = vec![0x42u8; 1001];
+    blob.extend_from_slice(&raw);
+    blob.extend_from_slice(&[0xffu8; 500]);
+    r.file("/root/backup/blob.b64", &b64.encode(&blob), 0, 0, 0o600);
+    let o = run(&[
+        "scan",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let enc = |subject: &str| finding(&rep, "BAR-013", subject)["evidence"]["encoding"].clone();
+    assert_eq!(enc("/root/backup/barbican-secret.yaml"), "base64-double");
+    assert_eq!(enc("/root/backup/blob.b64"), "base64-embedded");
+    let all = String::from_utf8_lossy(&o.stdout);
+    assert!(!all.contains(KEK) && !all.contains(&b64.encode(raw)));
+}
