@@ -57,7 +57,20 @@ pub(crate) struct Matcher {
 impl Matcher {
     pub(crate) fn new(needles: &[Needle]) -> Result<Matcher, String> {
         let patterns = super::needle::patterns(needles);
-        let bytes: Vec<&[u8]> = patterns.iter().map(|p| p.bytes.as_slice()).collect();
+        // A pattern that starts with another pattern is found through that
+        // one (`judge` compares every pattern at each start), so it is left
+        // out of the searcher: the plain base64 forms start with their
+        // aligned embedded form. Fewer patterns keep Teddy's buckets sparse
+        // (19 instead of 17 cost 12% on the bench tree).
+        let bytes: Vec<&[u8]> = patterns
+            .iter()
+            .map(|p| p.bytes.as_slice())
+            .filter(|b| {
+                !patterns
+                    .iter()
+                    .any(|q| q.bytes.len() < b.len() && b.starts_with(&q.bytes))
+            })
+            .collect();
         let mut pb = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostFirst)
             .builder();
