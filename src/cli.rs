@@ -155,6 +155,12 @@ struct AuditArgs {
     /// With --scan: the scan cache FILE (as `scan --cache`).
     #[arg(long, value_name = "FILE", requires = "scan")]
     scan_cache: Option<PathBuf>,
+    /// With --scan: scan these paths (inside the root) instead of the whole
+    /// root; repeatable. The scan stays on one filesystem per path, so a
+    /// host with a separate /var or /home lists them: --scan-path /
+    /// --scan-path /var --scan-path /home.
+    #[arg(long = "scan-path", value_name = "P", requires = "scan")]
+    scan_paths: Vec<PathBuf>,
     /// Lowest severity whose failure makes the exit status 1; `none` never fails.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     fail_on: FailOn,
@@ -305,9 +311,10 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     if a.nice {
         crate::scan::gentle::lower_priority().map_err(Fatal::Usage)?;
     }
-    let scan = a
-        .scan
-        .then(|| scan_request(Vec::new(), Vec::new(), 0, None, false, a.scan_cache.clone()));
+    let scan = a.scan.then(|| {
+        let paths = a.scan_paths.clone();
+        scan_request(paths, Vec::new(), 0, None, false, a.scan_cache.clone())
+    });
     let opts = crate::audit::AuditOptions {
         root: a.root.clone(),
         checks: a.checks.clone(),

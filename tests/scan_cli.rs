@@ -311,3 +311,36 @@ fn kubernetes_secret_and_base64_blob_copies_are_found() {
     let all = String::from_utf8_lossy(&o.stdout);
     assert!(!all.contains(KEK) && !all.contains(&b64.encode(raw)));
 }
+
+#[test]
+fn audit_scan_paths_limit_the_scan_to_those_filesystems() {
+    let r = with_kek_copy();
+    let root = r.path().to_str().unwrap();
+    let audit = |path: &str| {
+        let o = run(&[
+            "audit",
+            "--root",
+            root,
+            "--scan",
+            "--scan-path",
+            path,
+            "--format",
+            "json",
+        ]);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    // the copy is in /root/.bash_history
+    assert_eq!(status_of(&audit("/etc"), "BAR-013", "disk"), "pass");
+    assert_eq!(
+        status_of(&audit("/root"), "BAR-013", "/root/.bash_history"),
+        "fail"
+    );
+    // --scan-path belongs to the scan
+    let o = run(&["audit", "--root", root, "--scan-path", "/root"]);
+    assert_eq!(o.status.code(), Some(2));
+}

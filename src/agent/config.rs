@@ -14,7 +14,7 @@ use serde::Deserialize;
 const AFTER_HELP: &str = "\
 Every setting can also come from the --config file (TOML, the same names with underscores: \
 collector, token_file, ca_file, spool_dir, spool_max_files, spool_max_bytes, root, scan, \
-scan_cache, textfile, interval, retries, checks, waivers); a flag beats the file, the file beats the default.
+scan_cache, scan_paths, textfile, interval, retries, checks, waivers); a flag beats the file, the file beats the default.
 
 Each round audits the host, writes the report into the spool directory first (atomically), \
 then sends the spooled reports oldest-first to COLLECTOR/api/v1/reports and deletes each one \
@@ -82,6 +82,10 @@ pub struct AgentArgs {
     /// (see `barbican-audit scan --help`).
     #[arg(long, value_name = "FILE")]
     pub(crate) scan_cache: Option<PathBuf>,
+    /// With the scan: these paths (inside the root) instead of the whole
+    /// root, one filesystem each; repeatable (file: scan_paths = ["/", "/var"]).
+    #[arg(long = "scan-path", value_name = "P")]
+    pub(crate) scan_paths: Vec<PathBuf>,
     /// Write Prometheus metrics here each round (atomically), with the spool
     /// and upload series added, e.g. /var/lib/prometheus/node-exporter/barbican-audit.prom.
     #[arg(long, value_name = "FILE")]
@@ -114,6 +118,7 @@ struct FileConfig {
     root: Option<PathBuf>,
     scan: Option<bool>,
     scan_cache: Option<PathBuf>,
+    scan_paths: Option<Vec<PathBuf>>,
     textfile: Option<PathBuf>,
     interval: Option<String>,
     retries: Option<u32>,
@@ -151,6 +156,8 @@ pub struct Settings {
     pub scan: bool,
     /// The scan cache file.
     pub scan_cache: Option<PathBuf>,
+    /// Paths to scan (empty: the whole root).
+    pub scan_paths: Vec<PathBuf>,
     /// Prometheus textfile.
     pub textfile: Option<PathBuf>,
     /// One round only.
@@ -250,6 +257,11 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("/")),
             scan,
             scan_cache: args.scan_cache.or(file.scan_cache),
+            scan_paths: if args.scan_paths.is_empty() {
+                file.scan_paths.unwrap_or_default()
+            } else {
+                args.scan_paths
+            },
             textfile: args.textfile.or(file.textfile),
             once: args.once,
             interval,
@@ -425,7 +437,8 @@ mod tests {
     fn flag_beats_file_beats_default() {
         let (_d, p) = config(
             "collector = \"https://c.example:9747/\"\nspool_max_files = 7\n\
-             interval = \"15m\"\nscan = true\nroot = \"/srv/r\"\n",
+             interval = \"15m\"\nscan = true\nroot = \"/srv/r\"\n\
+             scan_cache = \"/c/sc\"\nscan_paths = [\"/\", \"/var\"]\n",
         );
         let p = p.to_str().unwrap();
         let s = Settings::resolve(args(&["--config", p])).unwrap();
@@ -437,6 +450,8 @@ mod tests {
         assert_eq!(s.interval, Duration::from_secs(900));
         assert!(s.scan);
         assert_eq!(s.root, Path::new("/srv/r"));
+        assert_eq!(s.scan_cache.as_deref(), Some(Path::new("/c/sc")));
+        assert_eq!(s.scan_paths, [Path::new("/"), Path::new("/var")]);
         let s = Settings::resolve(args(&[
             "--config",
             p,
@@ -447,8 +462,15 @@ mod tests {
             "--no-scan",
             "--collector",
             "http://127.0.0.1:9747",
+            "--scan-path",
+            "/home",
         ]))
         .unwrap();
+        assert_eq!(
+            s.scan_paths,
+            [Path::new("/home")],
+            "the flags replace the file's list"
+        );
         assert_eq!(s.spool_max_files, 9);
         assert_eq!(s.interval, Duration::from_secs(5400));
         assert!(!s.scan);

@@ -130,7 +130,7 @@ fn unix_now() -> f64 {
 fn round(s: &Settings, uploader: Option<&Uploader>) -> u8 {
     let now = OffsetDateTime::now_utc();
     let scan = s.scan.then(|| crate::probe::ScanRequest {
-        paths: Vec::new(),
+        paths: s.scan_paths.clone(),
         excludes: Vec::new(),
         threads: 0,
         fingerprint: None,
