@@ -9,12 +9,15 @@ and [`stream`] reads it in fixed-size windows through one multi-pattern
 [`matcher`] holding every encoding of every needle (raw, base64
 std/urlsafe padded or not, hex lower/upper) plus the `kek =` assignment
 words, descending into gzip, xz, zstd and bzip2 streams and tar members
-with bounded decompression. Problems with a single file (vanished, unreadable, truncated
-gzip, zip bomb, archive nested too deep) become [`ScanError`] entries and
-the scan goes on.
+with bounded decompression. Problems with a single file (vanished,
+unreadable, truncated gzip, zip bomb, archive nested too deep) become
+[`ScanError`] entries and the scan goes on. With a [`cache`], files known
+from an earlier scan and unchanged since are not read at all.
 
 Memory is bounded by `threads × levels × (chunk_size + overlap)` plus the
-decoder states, whatever the file sizes; findings are capped per file.
+decoder states (gzip 64 KiB; an xz or zstd layer at most 72 or 128 MiB,
+as the stream declares), whatever the file sizes; findings are capped per
+file; the scan cache takes 32 bytes per remembered file.
 */
 
 mod cache;
