@@ -525,22 +525,36 @@ impl Ctx<'_, '_> {
                 },
                 &mut inflater,
             );
-            let limited = Limited {
-                inner: dec,
-                env: self.env,
-                consumed: &consumed,
-                produced: 0,
-                chain: chain.map(str::to_owned),
-            };
-            let mut child = Tagged {
-                inner: limited,
-                level: level + 1,
-                origin: &self.env.origin,
-            };
-            self.stream(out, &mut child, level + 1, chain, true)
+            self.decoded(out, dec, &consumed, level, chain)
         };
         out.put_inflater(level, inflater);
         self.after_child(out, level, chain, flow)
+    }
+
+    /// Scans what decoder `dec` of a `level` stream produces, as the stream
+    /// of `level + 1`, under the decompression limits (`consumed` counts the
+    /// compressed bytes `dec` has taken).
+    fn decoded(
+        &self,
+        out: &mut Out,
+        dec: impl Read,
+        consumed: &Cell<u64>,
+        level: usize,
+        chain: Option<&str>,
+    ) -> Flow {
+        let limited = Limited {
+            inner: dec,
+            env: self.env,
+            consumed,
+            produced: 0,
+            chain: chain.map(str::to_owned),
+        };
+        let mut child = Tagged {
+            inner: limited,
+            level: level + 1,
+            origin: &self.env.origin,
+        };
+        self.stream(out, &mut child, level + 1, chain, true)
     }
 
     /// An xz, zstd or bzip2 layer: like [`Self::gzip`], with the codec's
@@ -568,24 +582,13 @@ impl Ctx<'_, '_> {
                 return Flow::Continue;
             }
         };
-        let limited = Limited {
-            inner: CodecErrors {
-                inner: dec,
-                codec,
-                env: self.env,
-                chain,
-            },
+        let dec = CodecErrors {
+            inner: dec,
+            codec,
             env: self.env,
-            consumed: &consumed,
-            produced: 0,
-            chain: chain.map(str::to_owned),
+            chain,
         };
-        let mut child = Tagged {
-            inner: limited,
-            level: level + 1,
-            origin: &self.env.origin,
-        };
-        let flow = self.stream(out, &mut child, level + 1, chain, true);
+        let flow = self.decoded(out, dec, &consumed, level, chain);
         self.after_child(out, level, chain, flow)
     }
 
