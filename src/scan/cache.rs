@@ -41,7 +41,7 @@
 //! plus the records of files with copies.
 
 use std::fs::Metadata;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -349,26 +349,9 @@ pub(crate) fn save(path: &Path, mut e: Entries) -> Result<(), String> {
     e.found.dedup_by(|a, b| a.0 == b.0);
     e.found
         .retain(|(_, hits)| !hits.is_empty() && hits.len() <= MAX_FOUND_PER_FILE as usize);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".scan-cache.")
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot chmod: {e}"))?;
-    tmp.write_all(&serialize(&e))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| format!("cannot write: {e}"))?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot rename into place: {}", e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    // the report writer's atomic write: temp file (0600 from its start),
+    // fsync, rename, fsync of the directory
+    crate::cli::write_atomic_mode(path, &serialize(&e), 0o600).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
