@@ -90,11 +90,13 @@ struct ScanArgs {
     /// `nice -n 19 ionice -c3`), for the scan's reading threads too.
     #[arg(long)]
     nice: bool,
-    /// Remember in FILE which files were read in full and found clean, and
-    /// do not read them again while they are unchanged (same inode, size,
-    /// mtime and ctime) and the KEKs are the same. For a timer, e.g.
-    /// /var/cache/barbican-audit/scan-cache. FILE holds hashes only; a
-    /// damaged one, or one others could write, is ignored with a warning.
+    /// Remember in FILE the files read in full and the copies found in
+    /// them; while a file is unchanged (same inode, size, mtime and ctime)
+    /// and the KEKs are the same, it is not read again and its copies are
+    /// reported from FILE. For a timer, e.g.
+    /// /var/cache/barbican-audit/scan-cache. FILE holds hashes and
+    /// fingerprints, never a key; a damaged one, or one others could
+    /// write, is ignored with a warning.
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
     /// Use the check definitions in DIR instead of the built-in catalog.
