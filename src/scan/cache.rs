@@ -48,7 +48,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{Encoding, Needle};
+use super::{Encoding, Hit, Needle};
 
 /// One file's identity in the cache.
 pub(crate) type Key = [u8; 16];
@@ -61,6 +61,31 @@ pub(crate) struct Found {
     pub offset: u64,
     pub fingerprint: String,
     pub decompressed: bool,
+}
+
+impl Found {
+    /// What is remembered of `h` (its path is the key's).
+    pub(crate) fn of(h: &Hit) -> Found {
+        Found {
+            member: h.member.clone(),
+            encoding: h.encoding,
+            offset: h.offset,
+            fingerprint: h.fingerprint.clone(),
+            decompressed: h.decompressed,
+        }
+    }
+
+    /// The hit again, in the file at `path`.
+    pub(crate) fn to_hit(&self, path: &Path) -> Hit {
+        Hit {
+            path: path.to_path_buf(),
+            member: self.member.clone(),
+            encoding: self.encoding,
+            offset: self.offset,
+            fingerprint: self.fingerprint.clone(),
+            decompressed: self.decompressed,
+        }
+    }
 }
 
 /// What the cache knows: clean files, and files with copies.

@@ -472,14 +472,7 @@ fn scan_job(
                 if found.is_empty() {
                     out.known.clean.push(k);
                 } else {
-                    out.hits.extend(found.iter().map(|f| Hit {
-                        path: job.path.clone(),
-                        member: f.member.clone(),
-                        encoding: f.encoding,
-                        offset: f.offset,
-                        fingerprint: f.fingerprint.clone(),
-                        decompressed: f.decompressed,
-                    }));
+                    out.hits.extend(found.iter().map(|f| f.to_hit(&job.path)));
                     out.known.found.push((k, found.to_vec()));
                 }
                 return;
@@ -515,16 +508,7 @@ fn scan_job(
                         if out.hits.len() == hits {
                             out.known.clean.push(k);
                         } else {
-                            let found = out.hits[hits..]
-                                .iter()
-                                .map(|h| cache::Found {
-                                    member: h.member.clone(),
-                                    encoding: h.encoding,
-                                    offset: h.offset,
-                                    fingerprint: h.fingerprint.clone(),
-                                    decompressed: h.decompressed,
-                                })
-                                .collect();
+                            let found = out.hits[hits..].iter().map(cache::Found::of).collect();
                             out.known.found.push((k, found));
                         }
                     }
