@@ -241,7 +241,7 @@ impl Manifest {
 /// What to build.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Size multiplier: 1 is about 800 MB in 18,000 files (5,500 of them
+    /// Size multiplier: 1 is about 820 MB in 18,300 files (6,000 of them
     /// `.gz`); 0.05 about 40 MB for tests.
     pub scale: f64,
     /// The KEK planted.
@@ -1629,7 +1629,7 @@ impl Gen {
             }
         }
         // man pages
-        for i in 0..self.scaled(3500.0, 40) {
+        for i in 0..self.scaled(4000.0, 40) {
             let sec = ["1", "1", "1", "5", "7", "8", "8", "3"][rng.below(8)];
             let name = format!(
                 "{}{}",
