@@ -53,10 +53,6 @@ fn scan_finds_every_planted_copy_and_never_prints_the_key() {
 
     // (subject, encoding, offset, decompressed, fingerprint, severity)
     type Key = (String, String, u64, bool, String, String);
-    let subject = |path: &str, member: Option<&str>| match member {
-        Some(mem) => format!("/{path}!{mem}"),
-        None => format!("/{path}"),
-    };
     let want: BTreeSet<Key> = m
         .rows
         .iter()
@@ -65,7 +61,7 @@ fn scan_finds_every_planted_copy_and_never_prints_the_key() {
         .map(|r| {
             let decoy = r.kind == tree::Kind::Decoy;
             (
-                subject(&r.path, r.member.as_deref()),
+                r.subject(),
                 r.encoding.clone(),
                 r.offset,
                 // the message of a `kek =` finding does not say "decompressed"
@@ -79,7 +75,7 @@ fn scan_finds_every_planted_copy_and_never_prints_the_key() {
         .rows
         .iter()
         .filter(|r| r.is_wrapped() && !r.expected())
-        .map(|r| subject(&r.path, r.member.as_deref()))
+        .map(|r| r.subject())
         .collect();
     let findings = rep["findings"].as_array().unwrap();
     let got: BTreeSet<Key> = findings

@@ -107,6 +107,14 @@ impl Plant {
         self.path.split('/').next().unwrap_or_default()
     }
 
+    /// The finding's subject as reports show it: `/path` or `/path!member`.
+    pub fn subject(&self) -> String {
+        match &self.member {
+            Some(m) => format!("/{}!{m}", self.path),
+            None => format!("/{}", self.path),
+        }
+    }
+
     /// A copy of the KEK (the config included).
     pub fn is_copy(&self) -> bool {
         matches!(self.kind, Kind::Config | Kind::Plant)
