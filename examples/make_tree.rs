@@ -4,7 +4,7 @@
 //! cargo run --release --example make_tree -- OUT [SCALE] [--fifo] [--force]
 //! ```
 //!
-//! SCALE defaults to 1 (about 820 MB in 18,300 files, 6,000 of them .gz). Writes the tree to
+//! SCALE defaults to 1 (about 840 MB in 18,300 files, 6,000 of them .gz). Writes the tree to
 //! OUT (absent or empty; `--force` first removes a tree this program made,
 //! one with `OUT.manifest.tsv` beside it), the manifest to `OUT.manifest.tsv`
 //! and the fixture KEK, base64, to `OUT.kek` (mode 0600: benchmarks give it

@@ -10,10 +10,11 @@
 //! tree;`) and by `examples/make_tree.rs` (for `benches/scan.sh`). Nothing
 //! outside the repository is read: all content comes from fixed text and a
 //! fixed-seed PRNG, and every entry gets the same mtime, so the same options
-//! give the same tree. (The compressed bytes come from the locked flate2,
-//! zstd and bzip2 crates; the xz bytes from liblzma, which may be the
-//! system's. Decompressed contents, and so every manifest offset, never
-//! depend on the machine.)
+//! give the same tree: integer arithmetic only, compressed bytes from the
+//! locked flate2, zstd, bzip2 and liblzma crates (liblzma-sys builds its
+//! bundled source unless pkg-config finds a system liblzma, whose xz bytes
+//! could differ; decompressed contents, and so every manifest offset, never
+//! depend on the machine).
 //!
 //! Encoding names are the scan's (`Encoding::as_str`). Offsets follow the
 //! scan's rules: in the file, or in the innermost archive member or
@@ -249,7 +250,7 @@ impl Manifest {
 /// What to build.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Size multiplier: 1 is about 820 MB in 18,300 files (6,000 of them
+    /// Size multiplier: 1 is about 840 MB in 18,300 files (6,000 of them
     /// `.gz`); 0.05 about 40 MB for tests.
     pub scale: f64,
     /// The KEK planted.
@@ -435,10 +436,15 @@ impl Rng {
         self.next() % 100 < percent
     }
 
-    /// Log-uniform in `lo..hi`: many small, a few large.
+    /// About log-uniform in `lo..hi` (many small, a few large): uniform in
+    /// 1/256-octave steps, linear within a step. Integer arithmetic only, so
+    /// no libm difference can change a size.
     fn size(&mut self, lo: usize, hi: usize) -> usize {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        (lo as f64 * (hi as f64 / lo as f64).powf(u)) as usize
+        let at = |u: usize| (lo << (u / 256)) * (256 + u % 256) / 256;
+        let octaves = (usize::BITS - 1 - (hi / lo).leading_zeros()) as usize;
+        let base = lo << octaves;
+        let steps = 256 * octaves + (hi - base) * 256 / base;
+        at(self.below(steps.max(1)))
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
