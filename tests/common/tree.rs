@@ -843,7 +843,7 @@ impl Gen {
     /// Kubernetes-Secret style: the key's base64 text inside base64 text.
     /// Pads `inner` at `pad_at` with `#` until the key text starts at an
     /// offset `align` modulo 3.
-    fn doubled(inner: &Doc, pad_at: usize, align: usize) -> (String, usize, usize) {
+    fn doubled(inner: &Doc, pad_at: usize, align: usize) -> (String, usize) {
         let mut buf = inner.buf.clone();
         let mut at = inner.marks[0].at;
         while at % 3 != align {
@@ -851,7 +851,7 @@ impl Gen {
             at += 1;
         }
         let text = STANDARD.encode(&buf);
-        (text, inner_offset(at), inner_len(at, 43))
+        (text, inner_offset(at))
     }
 
     // ------------------------------------------------------------ plants
@@ -1366,7 +1366,7 @@ impl Gen {
         inner.s("[DEFAULT]\ndebug = false\n#\n[simple_crypto_plugin]\nkek = ");
         inner.mark(self.k.b64(url, true).0.as_bytes(), "", Kind::Plant, "", "");
         inner.s("\n");
-        let (text, off, _) = Self::doubled(&inner, 25, align);
+        let (text, off) = Self::doubled(&inner, 25, align);
         let mut d = Doc::default();
         d.s("apiVersion: v1\nkind: Secret\nmetadata:\n  name: barbican-config\ntype: Opaque\ndata:\n  barbican.conf: ");
         d.b(&text.as_bytes()[..off]);
