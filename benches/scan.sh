@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# bench.sh — time the KEK disk scan against ripgrep and cat on the shared fixture.
+# scan.sh — time the KEK disk scan against ripgrep and cat on the project's
+# own test tree (tests/common/tree.rs, built by examples/make_tree.rs).
 #
-# Builds barbican-audit in release mode, makes the ~800 MB
-# tree once (make_tree.sh DIR 1, cached under $BENCH_DIR), warms the page
-# cache, then measures in one hyperfine run:
-#   (a)  our scan: all encodings, raw bytes, gzip and tar, threads = cores,
-#        no scan cache: every byte is read (the first run of a timer)
+# Builds barbican-audit in release mode, makes the ~800 MB tree once
+# (`make_tree DIR 1`, cached under $BENCH_DIR and rebuilt when the generator
+# changes), warms the page cache, then measures in one hyperfine run:
+#   (a)  our scan: all encodings, raw bytes, gzip/xz/zstd/bzip2 and tar,
+#        threads = cores, no scan cache: every byte is read (the first run
+#        of a timer)
 #   (aw) the same with --cache over an unchanged tree (every later run of
 #        the hourly timer): clean files are known by lstat and not read;
 #        the files holding planted copies are read every time
@@ -17,19 +19,15 @@
 # and the peak RSS of (a) and (aw) with /usr/bin/time -v. Prints a/b, a/c,
 # aw/b, aw/c and the RSS; the targets are judged on (a), the cold scan.
 #
-# env: BENCH_DIR (default /tmp/barbican-scan-bench), MAKE_TREE (path of
-#      make_tree.sh), C_TIMEOUT (seconds allowed for one run of (c), default 900;
-#      ripgrep 13 needs minutes for it), RUNS_MAX (default 30).
+# env: BENCH_DIR (default /tmp/barbican-scan-bench), C_TIMEOUT (seconds
+#      allowed for one run of (c), default 900; ripgrep 13 needs minutes for
+#      it), RUNS_MAX (default 30), BARBICAN_AUDIT_TEST_B64WRAP=1 (count the
+#      copies in base64 wrapped at 64/76 columns as ones to find).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 
 BENCH_DIR=${BENCH_DIR:-/tmp/barbican-scan-bench}
-MAKE_TREE=${MAKE_TREE:-}
-for c in "$MAKE_TREE" ../shared/bench/make_tree.sh; do
-  if [[ -n $c && -f $c ]]; then MAKE_TREE=$c; break; fi
-done
-[[ -f $MAKE_TREE ]] || { echo "bench.sh: make_tree.sh not found (set MAKE_TREE)" >&2; exit 2; }
 C_TIMEOUT=${C_TIMEOUT:-900}
 RUNS_MAX=${RUNS_MAX:-30}
 
@@ -47,20 +45,39 @@ cargo build --release 2>&1 | tail -n 1
 SCAN="$PWD/target/release/barbican-audit scan --root"
 
 TREE=$BENCH_DIR/tree
-if ! grep -qx $'# scale\t1' "$TREE.manifest.tsv" 2>/dev/null; then
-  echo "--- make_tree.sh $TREE 1 (once; cached)"
+# the tree is rebuilt when the generator changes
+STAMP=$(cat tests/common/tree.rs examples/make_tree.rs | sha256sum | cut -c1-16)
+if [[ $(cat "$BENCH_DIR/tree.stamp" 2>/dev/null) != "$STAMP" || ! -f $TREE.manifest.tsv ]]; then
+  echo "--- make_tree $TREE 1 (once; cached)"
   mkdir -p "$BENCH_DIR"
-  FORCE=1 bash "$MAKE_TREE" "$TREE" 1
+  rm -f "$BENCH_DIR/tree.stamp"
+  cargo run --release --quiet --example make_tree -- "$TREE" 1 --force
+  echo "$STAMP" > "$BENCH_DIR/tree.stamp"
   sleep 3 # files changed within 2 s of a scan's start are never cached
 fi
 CACHE=$BENCH_DIR/scan-cache
-# the manifest and kek.env hold the fixture key: read them, never print them
-KEK_B64=$(awk -F'\t' '$1 == "# kek_b64" {print $2}' "$TREE.manifest.tsv")
-KEK_HEX=$(awk -F'\t' '$1 == "# kek_hex" {print $2}' "$TREE.manifest.tsv")
-KEK_HEX_UPPER=$(awk -F'\t' '$1 == "# kek_hex_upper" {print $2}' "$TREE.manifest.tsv")
+# TREE.kek holds the fixture key (base64): read it, never print it
+KEK_B64=$(cat "$TREE.kek")
+KEK_HEX=$(python3 -c 'import base64, sys; print(base64.b64decode(sys.argv[1]).hex())' "$KEK_B64")
+KEK_HEX_UPPER=$(printf '%s' "$KEK_HEX" | tr a-f A-F)
 KEK_RAW_ESC=$(printf '%s' "$KEK_HEX" | sed 's/../\\x&/g')
-export KEK_B64
-PLANTS=$(awk -F'\t' '$8 == "plant"' "$TREE.manifest.tsv" | wc -l)
+# The copies the scan command must name: every plant row (the config itself
+# is BAR-006's and the scan leaves it out), by subject /path[!member].
+plants() {
+  awk -F'\t' -v wrapped="${BARBICAN_AUDIT_TEST_B64WRAP:-0}" \
+    '$8 == "plant" && ($5 != "base64-wrapped" || wrapped == "1") { print "/" $3 ($4 == "-" ? "" : "!" $4) }' \
+    "$TREE.manifest.tsv" | sort -u
+}
+PLANTS=$(plants | wc -l)
+# found FILE: how many of the plants a JSON report names (copies of the KEK, not kek = ...)
+found() {
+  /usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = set(open(sys.argv[2]).read().split("\n")) - {""}
+hits = {f["subject"] for f in r["findings"] if f["status"] == "fail" and f["evidence"].get("encoding") != "kek-assignment"}
+print(len(want & hits), r["scan"]["errors"], r["scan"].get("unchanged_files", 0))' "$1" <(plants)
+}
 
 echo "--- warm the page cache"
 for _ in 1 2; do find "$TREE" -type f -print0 | xargs -0 cat > /dev/null; done
@@ -68,25 +85,16 @@ $SCAN "$TREE" --quiet > /dev/null || true
 
 echo "--- correctness of (a)"
 # exit status 1 = copies found
-out=$($SCAN "$TREE" --quiet --format json || true)
-read -r found errors < <(/usr/bin/python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-hits = {f["subject"].split("!")[0] for f in r["findings"] if f["status"] == "fail" and f["evidence"].get("encoding") != "kek-assignment"}
-print(len(hits), r["scan"]["errors"])' <<<"$out")
-# The plant in etc/barbican/barbican.conf is the config itself (BAR-006), not a copy.
-PLANTS=$((PLANTS - 1))
+REPORT=$BENCH_DIR/report.json
+$SCAN "$TREE" --quiet --format json > "$REPORT" || true
+read -r found errors _ < <(found "$REPORT")
 echo "planted copies found: $found of $PLANTS (errors: $errors)"
 
 echo "--- fill the scan cache for (aw), then check that (aw) finds the same"
 rm -f "$CACHE"
 $SCAN "$TREE" --quiet --cache "$CACHE" > /dev/null || true
-out=$($SCAN "$TREE" --quiet --cache "$CACHE" --format json || true)
-read -r found_w unchanged < <(/usr/bin/python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-hits = {f["subject"].split("!")[0] for f in r["findings"] if f["status"] == "fail" and f["evidence"].get("encoding") != "kek-assignment"}
-print(len(hits), r["scan"].get("unchanged_files", 0))' <<<"$out")
+$SCAN "$TREE" --quiet --cache "$CACHE" --format json > "$REPORT" || true
+read -r found_w _ unchanged < <(found "$REPORT")
 echo "planted copies found with the cache: $found_w of $PLANTS ($unchanged files known from the cache, not read)"
 
 B64_RE=$(printf '%s' "$KEK_B64" | sed 's/[+.]/\\&/g')

@@ -3,8 +3,8 @@
 //! Finds every `*.service` unit whose name contains "barbican", resolves its fragment and
 //! drop-ins the way systemd's unit loader does, and evaluates the effective service
 //! environment (`Environment=` then `EnvironmentFile=`) so that `OS_<GROUP>__<OPTION>`
-//! overrides of oslo.config options (which beat every config file, see
-//! `/work/shared/reference/barbican.md` §1.2) can be judged.
+//! overrides of oslo.config options (which take precedence over every config file: see
+//! oslo.config's environment source, `oslo_config/sources/_environment.py`) can be judged.
 //!
 //! Behaviour was checked against systemd 252 (Debian bookworm): the unit loader through
 //! `systemd-analyze --root=<tmp> verify` with `SYSTEMD_LOG_LEVEL=debug` (which dumps the
@@ -1466,9 +1466,9 @@ fn glob_one(pat: &[u8], p: usize, c: u8) -> Option<usize> {
 /// as `auth_url`. The split is at the first `__` (group names do not contain `__`). The group
 /// is returned lowercased (oslo group names are lowercase by convention; the mapping itself
 /// is not invertible for mixed-case groups), except `DEFAULT`.
-// See: /usr/lib/python3/dist-packages/oslo_config/sources/_environment.py get_name(), and
-// cfg.py ConfigOpts._do_get() which passes the option's dest. Verified with /usr/bin/python3
-// (oslo.config 9.0.0): OS_SIMPLE_CRYPTO_PLUGIN__KEK, OS_DEFAULT__TRANSPORT_URL and
+// See: oslo.config's oslo_config/sources/_environment.py get_name(), and cfg.py
+// ConfigOpts._do_get() which passes the option's dest. Verified with Debian 12's
+// python3-oslo.config (oslo.config 9.0.0): OS_SIMPLE_CRYPTO_PLUGIN__KEK, OS_DEFAULT__TRANSPORT_URL and
 // OS_KEYSTONE_AUTHTOKEN__AUTH_URL (opt 'auth-url') are read; OS_VAULT_PLUGIN__root_token_id
 // is not.
 pub fn oslo_env_option(var: &str) -> Option<(String, String)> {
