@@ -504,6 +504,9 @@ pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<Staged, Fatal> {
         path: path.to_path_buf(),
         source,
     };
+    // Renaming over a FIFO, socket or device would replace it (as root,
+    // `--output /dev/null` deleted the device node); refuse, naming the path.
+    crate::userfile::check_output_target(path).map_err(|e| err(e.into_io()))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

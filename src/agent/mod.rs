@@ -491,7 +491,7 @@ fn write_metrics(s: &Settings, what: Metrics<'_>, spool: Option<&Spool>, state: 
         Some(sp) => sp.totals(),
         None => spool::peek(&s.spool_dir).0,
     };
-    let previous = std::fs::read_to_string(path).ok();
+    let previous = crate::userfile::read_user_text(path, crate::audit::TEXTFILE_CAP).ok();
     if matches!(what, Metrics::Between) && previous.is_none() {
         // No audit series to go with them yet: the next round writes the file.
         return true;
