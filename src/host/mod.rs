@@ -100,6 +100,22 @@ impl Host {
             .unwrap_or(false)
     }
 
+    /// Whether an in-root path exists (after following symlinks inside the
+    /// root), telling "absent" (`ENOENT`, `ENOTDIR`) from "cannot tell"
+    /// (`EACCES`, a symlink loop ...): [`Host::exists`] says `false` for both,
+    /// which made an unsearchable `/etc/barbican` look like no config at all.
+    pub fn exists_checked(&self, inner: &Path) -> io::Result<bool> {
+        let absent = |e: &io::Error| {
+            e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ENOTDIR)
+        };
+        let r = self.resolve(inner)?;
+        match self.lstat(&r.target) {
+            Ok(_) => Ok(true),
+            Err(e) if absent(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether an in-root path is a directory (after following symlinks).
     pub fn is_dir(&self, inner: &Path) -> bool {
         self.resolve(inner)
