@@ -313,6 +313,9 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     if a.nice {
         crate::scan::gentle::lower_priority().map_err(Fatal::Usage)?;
     }
+    if let (true, Some(c)) = (a.scan, &a.scan_cache) {
+        crate::userfile::check_optional_regular("--scan-cache", c).map_err(Fatal::Usage)?;
+    }
     let scan = a.scan.then(|| {
         let paths = a.scan_paths.clone();
         scan_request(paths, Vec::new(), 0, None, false, a.scan_cache.clone())
@@ -435,6 +438,9 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
                 "--fingerprint {f:?}: expected sha256: and 12 hex digits, as reports show it"
             )));
         }
+    }
+    if let Some(c) = &s.cache {
+        crate::userfile::check_optional_regular("--cache", c).map_err(Fatal::Usage)?;
     }
     let host = Host::open(&s.root)?;
     if s.nice {

@@ -121,7 +121,7 @@ fn input_errors(problems: &[&probe::InputProblem]) -> Vec<Observation> {
             Observation::new(
                 path.clone(),
                 Status::Error,
-                format!("{path}: {}; this check cannot judge what it sets", p.reason),
+                format!("{}; this check cannot judge what it sets", p.reason),
             )
             .ev("input", path)
         })

@@ -179,6 +179,13 @@ pub fn check_output_target(path: &Path) -> Result<(), UserFileError> {
     }
 }
 
+/// For a file the program both reads and rewrites (`--cache`): refuses up
+/// front, naming the flag and path, one that exists but is not a regular
+/// file. A missing file is fine (it will be created).
+pub fn check_optional_regular(flag: &str, path: &Path) -> Result<(), String> {
+    check_output_target(path).map_err(|e| format!("{flag} {}: {}", path.display(), e.reason()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

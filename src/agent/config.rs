@@ -235,6 +235,10 @@ impl Settings {
         } else {
             file.scan.unwrap_or(false)
         };
+        let scan_cache = args.scan_cache.or(file.scan_cache);
+        if let Some(c) = &scan_cache {
+            crate::userfile::check_optional_regular("scan_cache", c)?;
+        }
         Ok(Settings {
             collector,
             token_file: args
@@ -256,7 +260,7 @@ impl Settings {
                 .or(file.root)
                 .unwrap_or_else(|| PathBuf::from("/")),
             scan,
-            scan_cache: args.scan_cache.or(file.scan_cache),
+            scan_cache,
             scan_paths: if args.scan_paths.is_empty() {
                 file.scan_paths.unwrap_or_default()
             } else {

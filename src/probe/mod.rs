@@ -99,7 +99,12 @@ pub enum Gate {
 pub fn inputs(spec: &ProbeSpec) -> (&'static [Input], bool) {
     use Input::*;
     match spec {
-        ProbeSpec::FileMetadata(_) => (&[Config, ProgConfig, Policy, Paste, Users], false),
+        ProbeSpec::FileMetadata(p) => match p.subjects {
+            file_metadata::Subjects::ConfigDir => (&[Users], false),
+            file_metadata::Subjects::EffectiveFileSet => {
+                (&[Config, ProgConfig, Policy, Paste, Users], false)
+            }
+        },
         ProbeSpec::ConfigLoads => (&[Config, ProgConfig, Paste, Users], false),
         ProbeSpec::KekInConfig | ProbeSpec::KekPublished | ProbeSpec::KekScan => {
             (&[Config, Units, Users], true)
@@ -131,6 +136,10 @@ pub fn gate(spec: &ProbeSpec) -> Gate {
 impl Context<'_> {
     /// The problems with the inputs `spec` judges.
     pub fn problems_for(&self, spec: &ProbeSpec) -> Vec<&InputProblem> {
+        // BAR-013 without a scan request only says so; it reads nothing.
+        if matches!(spec, ProbeSpec::KekScan) && self.scan.is_none() {
+            return Vec::new();
+        }
         let (kinds, with_parse) = inputs(spec);
         let mut out: Vec<&InputProblem> = Vec::new();
         for p in &self.problems {
