@@ -806,3 +806,30 @@ fn every_path_argument_refuses_special_files_without_hanging() {
         .file_type()
         .is_char_device());
 }
+
+/// A judged boolean oslo.config refuses raises when read: the check reading
+/// it says error (not the default's verdict), and only that check.
+#[test]
+fn invalid_judged_boolean_is_an_error_for_the_check_reading_it() {
+    let r = base();
+    r.conf(&format!(
+        "{}[keystone_authtoken]\ninsecure = maybe\n",
+        conf_text()
+    ));
+    r.chmod(CONF, 0o644);
+    let rep = audit(&r, false);
+    let f = finding(&rep, "BAR-005", CONF);
+    assert_eq!(f["status"], "error", "{f}");
+    assert!(f["message"].as_str().unwrap().contains("insecure"), "{f}");
+    assert!(
+        !f["message"].as_str().unwrap().contains("maybe"),
+        "value quoted: {f}"
+    );
+    assert!(
+        statuses(&rep, "BAR-005").iter().all(|(_, s)| s != "pass"),
+        "{:?}",
+        statuses(&rep, "BAR-005")
+    );
+    // BAR-006 does not read it.
+    assert_ne!(check_status(&rep, "BAR-006"), "error");
+}

@@ -78,6 +78,44 @@ pub struct InputProblem {
     /// Read, but refused by the parser (the check judging the parse itself,
     /// BAR-012, reports these as its own verdict).
     pub parse: bool,
+    /// Only these probe kinds read it (one option); `None`: every probe
+    /// judging this kind of input.
+    pub probes: Option<&'static [&'static str]>,
+}
+
+/// The probes that read a boolean option whose value decides a verdict.
+fn bool_readers(group: &str, key: &str) -> Option<&'static [&'static str]> {
+    match (group, key) {
+        ("keystone_authtoken", "insecure") => Some(&[keystone_tls::NAME]),
+        ("keystone_authtoken", "delay_auth_decision") | ("DEFAULT", "allow_anonymous_access") => {
+            Some(&[paste_authtoken::NAME])
+        }
+        ("oslo_policy", "enforce_new_defaults") => Some(&[policy_creator::NAME]),
+        ("secretstore", "enable_multiple_secret_stores") => Some(&[
+            secret_backend::NAME,
+            kek_in_config::NAME,
+            kek_published::NAME,
+            kek_scan::NAME,
+        ]),
+        _ => None,
+    }
+}
+
+/// The TOML name of a probe.
+pub fn kind_name(spec: &ProbeSpec) -> &'static str {
+    match spec {
+        ProbeSpec::FileMetadata(_) => file_metadata::NAME,
+        ProbeSpec::KekInConfig => kek_in_config::NAME,
+        ProbeSpec::KekPublished => kek_published::NAME,
+        ProbeSpec::ConfigShadowing => config_shadowing::NAME,
+        ProbeSpec::ConfigLoads => config_loads::NAME,
+        ProbeSpec::SecretBackend => secret_backend::NAME,
+        ProbeSpec::PasteAuthtoken => paste_authtoken::NAME,
+        ProbeSpec::KeystoneTls => keystone_tls::NAME,
+        ProbeSpec::ServiceEnvironment => service_env::NAME,
+        ProbeSpec::PolicyCreator => policy_creator::NAME,
+        ProbeSpec::KekScan => kek_scan::NAME,
+    }
 }
 
 /// How a check treats a problem with one of its inputs.
@@ -145,6 +183,7 @@ impl Context<'_> {
         for p in &self.problems {
             if kinds.contains(&p.input)
                 && (with_parse || !p.parse)
+                && p.probes.is_none_or(|only| only.contains(&kind_name(spec)))
                 && !out.iter().any(|o| o.path == p.path)
             {
                 out.push(p);
@@ -164,12 +203,14 @@ fn collect_problems(
     unit_problems: Vec<(std::path::PathBuf, String)>,
 ) -> Vec<InputProblem> {
     let mut out = Vec::new();
+    let mut bad_bools = Vec::new();
     let mut push = |input: Input, path: &std::path::Path, reason: String, parse: bool| {
         out.push(InputProblem {
             input,
             path: path.to_path_buf(),
             reason,
             parse,
+            probes: None,
         })
     };
     for (p, why) in &host.users.unreadable {
@@ -184,6 +225,27 @@ fn collect_problems(
             match &f.parsed {
                 Err(e) => push(input, &f.path, format!("cannot read it: {e}"), false),
                 Ok(parsed) => {
+                    // A judged boolean oslo.config cannot convert raises
+                    // ConfigFileValueError when read: the probes that read it
+                    // would judge the default instead of what runs. The value
+                    // is never quoted (it may hold a pasted secret).
+                    for v in &parsed.values {
+                        let Some(probes) = bool_readers(&v.group, &v.key) else {
+                            continue;
+                        };
+                        if crate::barbican::oslo::parse_bool(&v.value).is_none() {
+                            bad_bools.push(InputProblem {
+                                input,
+                                path: f.path.clone(),
+                                reason: format!(
+                                    "line {}: [{}] {} is not a boolean oslo.config accepts (ConfigFileValueError when read)",
+                                    v.line, v.group, v.key
+                                ),
+                                parse: true,
+                                probes: Some(probes),
+                            });
+                        }
+                    }
                     if let Some(e) = &parsed.error {
                         push(
                             input,
@@ -216,6 +278,7 @@ fn collect_problems(
     for (p, why) in unit_problems {
         push(Input::Units, &p, why, false);
     }
+    out.extend(bad_bools);
     out
 }
 
