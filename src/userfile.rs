@@ -81,7 +81,7 @@ impl std::error::Error for UserFileError {}
 
 /// `1 MiB`, `16 MiB`, or bytes below one MiB.
 fn size(n: u64) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else {
         format!("{n} bytes")
