@@ -833,3 +833,36 @@ fn invalid_judged_boolean_is_an_error_for_the_check_reading_it() {
     // BAR-006 does not read it.
     assert_ne!(check_status(&rep, "BAR-006"), "error");
 }
+
+/// A FIFO where the agent keeps its state (inside --spool-dir) is reported,
+/// naming it, and never blocks the round.
+#[test]
+fn fifo_as_agent_state_file_does_not_hang_the_agent() {
+    let demo = Root::barbican();
+    let spool = tempfile::tempdir().unwrap();
+    let state = spool.path().join("agent-state.json");
+    nix::unistd::mkfifo(&state, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "abc\n").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barbican-audit"));
+    cmd.args([
+        "agent",
+        "--once",
+        "--root",
+        demo.path().to_str().unwrap(),
+        "--spool-dir",
+        spool.path().to_str().unwrap(),
+        "--collector",
+        "http://127.0.0.1:9",
+        "--token-file",
+        token.to_str().unwrap(),
+    ]);
+    let (code, _out, err) = run_limited(cmd);
+    assert!(code.is_some(), "agent hung on a FIFO state file");
+    assert!(
+        err.contains(&format!("{}: not a regular file (a FIFO)", state.display())),
+        "{err}"
+    );
+}
