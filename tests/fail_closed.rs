@@ -469,6 +469,26 @@ fn every_check_errs_naming_an_unreadable_input_as_nobody() {
 fn unreadable_barbican_conf_is_never_a_pass_or_a_default() {
     let r = base();
     not_utf8(&r, CONF);
+    // The metric said 0 (pass) for BAR-006: now 1 (fail or error).
+    let tf = tempfile::tempdir().unwrap();
+    let prom = tf.path().join("m.prom");
+    let out = run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--textfile",
+        prom.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    for c in ["BAR-006", "BAR-007"] {
+        assert!(
+            metrics.contains(&format!(
+                "barbican_audit_check_result{{check=\"{c}\",status=\"error\"}} 1"
+            )),
+            "{c}: {metrics}"
+        );
+    }
     let rep = audit(&r, false);
     // BAR-006 used to pass "no kek in any config file", BAR-007 to judge the
     // code default: now only errors naming barbican.conf.

@@ -84,8 +84,17 @@ impl EffectiveFiles {
         let mut paste: Option<(PathBuf, String)> = None;
         for u in UWSGI_FILES {
             let p = Path::new(u);
-            if !host.exists(p) {
-                continue;
+            match host.exists_checked(p) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    set.problems.push((
+                        "paste",
+                        p.to_path_buf(),
+                        format!("cannot tell whether it exists ({e}), so which paste file is served is unknown"),
+                    ));
+                    continue;
+                }
             }
             set.add(FileRef {
                 path: p.to_path_buf(),
