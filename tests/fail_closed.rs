@@ -743,6 +743,18 @@ fn every_path_argument_refuses_special_files_without_hanging() {
             "collector --config",
             Box::new(|p| v(&["collector", "--config", p])),
         ),
+        (
+            "collector --database sqlite://",
+            Box::new(|p| {
+                v(&[
+                    "collector",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--database",
+                    &format!("sqlite://{p}"),
+                ])
+            }),
+        ),
         ("collector --tls-cert", {
             let (db, k) = (format!("sqlite://{}", w("c1.db")), w("key.pem"));
             Box::new(move |p| {
