@@ -158,9 +158,8 @@ pub fn barbican_units_checked(fs: &dyn Fs) -> (Vec<Unit>, Vec<(PathBuf, String)>
         scan_problems: Vec::new(),
         unlistable: Vec::new(),
     };
-    let units = scan.all_units();
+    let mut units = all_units(&mut scan);
     let mut unreadable = scan.unlistable.clone();
-    let mut units: Vec<Unit> = units;
     for u in &mut units {
         u.problems.extend(scan.scan_problems.iter().cloned());
         for x in &u.unreadable {
@@ -181,35 +180,32 @@ pub fn barbican_units_report(fs: &dyn Fs) -> (Vec<Unit>, Vec<String>) {
         scan_problems: Vec::new(),
         unlistable: Vec::new(),
     };
-    let units = scan.all_units();
+    let units = all_units(&mut scan);
     (units, scan.scan_problems)
 }
 
-impl Scanner<'_> {
-    /// Every barbican service unit of the search path.
-    fn all_units(&mut self) -> Vec<Unit> {
-        let scan = self;
-        let mut names = BTreeSet::new();
-        for dir in UNIT_DIRS {
-            for entry in scan.listing(Path::new(dir)) {
-                if !entry.contains("barbican") {
-                    continue;
+/// Every barbican service unit of the search path.
+fn all_units(scan: &mut Scanner<'_>) -> Vec<Unit> {
+    let mut names = BTreeSet::new();
+    for dir in UNIT_DIRS {
+        for entry in scan.listing(Path::new(dir)) {
+            if !entry.contains("barbican") {
+                continue;
+            }
+            if let Some(unit) = entry.strip_suffix(".d") {
+                // A drop-in directory for a unit without a fragment in the search path still
+                // matters: the fragment may come from a generator that only runs on a live
+                // system. Prefix directories (`barbican-.service.d`) are not units.
+                // See: systemd.unit(5) on "foo-.service.d/" prefix drop-ins.
+                if service_name_kind(unit).is_some() && !unit_name_prefix(unit).ends_with('-') {
+                    names.insert(unit.to_string());
                 }
-                if let Some(unit) = entry.strip_suffix(".d") {
-                    // A drop-in directory for a unit without a fragment in the search path still
-                    // matters: the fragment may come from a generator that only runs on a live
-                    // system. Prefix directories (`barbican-.service.d`) are not units.
-                    // See: systemd.unit(5) on "foo-.service.d/" prefix drop-ins.
-                    if service_name_kind(unit).is_some() && !unit_name_prefix(unit).ends_with('-') {
-                        names.insert(unit.to_string());
-                    }
-                } else if service_name_kind(&entry).is_some() {
-                    names.insert(entry);
-                }
+            } else if service_name_kind(&entry).is_some() {
+                names.insert(entry);
             }
         }
-        names.iter().map(|n| scan.unit(n)).collect()
     }
+    names.iter().map(|n| scan.unit(n)).collect()
 }
 
 struct Scanner<'a> {
