@@ -316,6 +316,9 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     for p in &a.scan_paths {
         crate::probe::kek_scan::check_scan_path(p).map_err(Fatal::Usage)?;
     }
+    if let (true, Some(c)) = (a.scan, &a.scan_cache) {
+        crate::userfile::check_optional_regular("--scan-cache", c).map_err(Fatal::Usage)?;
+    }
     let scan = a.scan.then(|| {
         let paths = a.scan_paths.clone();
         scan_request(paths, Vec::new(), 0, None, false, a.scan_cache.clone())
@@ -442,6 +445,9 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
     for p in &s.paths {
         crate::probe::kek_scan::check_scan_path(p).map_err(Fatal::Usage)?;
     }
+    if let Some(c) = &s.cache {
+        crate::userfile::check_optional_regular("--cache", c).map_err(Fatal::Usage)?;
+    }
     let host = Host::open(&s.root)?;
     if s.nice {
         crate::scan::gentle::lower_priority().map_err(Fatal::Usage)?;
@@ -510,6 +516,9 @@ pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<Staged, Fatal> {
         path: path.to_path_buf(),
         source,
     };
+    // Renaming over a FIFO, socket or device would replace it (as root,
+    // `--output /dev/null` deleted the device node); refuse, naming the path.
+    crate::userfile::check_output_target(path).map_err(|e| err(e.into_io()))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -112,7 +112,55 @@ fn condition_fails(c: Condition, ctx: &Context<'_>) -> Option<String> {
     }
 }
 
+/// One `error` observation per input that could not be read or parsed.
+fn input_errors(problems: &[&probe::InputProblem]) -> Vec<Observation> {
+    problems
+        .iter()
+        .map(|p| {
+            let path = p.path.display().to_string();
+            Observation::new(
+                path.clone(),
+                Status::Error,
+                format!("{}; this check cannot judge what it sets", p.reason),
+            )
+            .ev("input", path)
+        })
+        .collect()
+}
+
 fn evaluate(check: &Check, ctx: &Context<'_>) -> Vec<Finding> {
+    // Fail closed: an input of this check that could not be read or parsed
+    // is an `error` naming it, never a pass or a judgement of a default.
+    // The conditions are not consulted then: they read the same inputs.
+    let problems = ctx.problems_for(&check.probe);
+    if !problems.is_empty() {
+        let errors = input_errors(&problems);
+        let observed = match probe::gate(&check.probe) {
+            probe::Gate::Replace => errors,
+            probe::Gate::KeepFails => probe::run(&check.probe, ctx)
+                .into_iter()
+                .filter(|o| {
+                    o.status == Status::Fail
+                        || (o.status == Status::Error
+                            && !errors.iter().any(|e| e.subject == o.subject))
+                })
+                .chain(errors.iter().cloned())
+                .collect(),
+            probe::Gate::Add => {
+                let mut out = probe::run(&check.probe, ctx);
+                for e in errors {
+                    if !out
+                        .iter()
+                        .any(|o| o.subject == e.subject && o.status == Status::Error)
+                    {
+                        out.push(e);
+                    }
+                }
+                out
+            }
+        };
+        return observed.into_iter().map(|o| finding(check, o)).collect();
+    }
     for c in &check.applies_if {
         if let Some(why) = condition_fails(*c, ctx) {
             let mut vars = BTreeMap::new();

@@ -188,9 +188,11 @@ impl Spool {
     /// (with the reason, so the caller can say it was reset).
     pub fn load_state(&self) -> (State, Option<String>) {
         let path = self.dir.join(STATE_FILE);
-        match fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), None),
-            Err(e) => (State::default(), Some(io_err("reading", &path, e))),
+        // Regular file, opened without blocking, capped: a FIFO put there
+        // must not hang the agent.
+        match crate::userfile::read_user_file(&path, 1 << 20) {
+            Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => (State::default(), None),
+            Err(e) => (State::default(), Some(format!("reading {e}"))),
             Ok(b) => match serde_json::from_slice(&b) {
                 Ok(s) => (s, None),
                 Err(e) => (

@@ -50,6 +50,10 @@ pub struct FileRef {
 pub struct EffectiveFiles {
     /// The files.
     pub files: Vec<FileRef>,
+    /// What could not be read while resolving the set, as (role, path,
+    /// why): files that may belong to the set are unknown, so the checks
+    /// that judge the set must say error (fail closed).
+    pub problems: Vec<(&'static str, PathBuf, String)>,
 }
 
 impl EffectiveFiles {
@@ -80,8 +84,17 @@ impl EffectiveFiles {
         let mut paste: Option<(PathBuf, String)> = None;
         for u in UWSGI_FILES {
             let p = Path::new(u);
-            if !host.exists(p) {
-                continue;
+            match host.exists_checked(p) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    set.problems.push((
+                        "paste",
+                        p.to_path_buf(),
+                        format!("cannot tell whether it exists ({e}), so which paste file is served is unknown"),
+                    ));
+                    continue;
+                }
             }
             set.add(FileRef {
                 path: p.to_path_buf(),
@@ -90,13 +103,19 @@ impl EffectiveFiles {
                 named: false,
             });
             if paste.is_none() {
-                if let Some(named) = uwsgi_paste(host, p) {
-                    paste = Some((named, format!("paste = in {u}")));
+                match uwsgi_paste(host, p) {
+                    Ok(Some(named)) => paste = Some((named, format!("paste = in {u}"))),
+                    Ok(None) => {}
+                    Err(e) => set.problems.push((
+                        "paste",
+                        p.to_path_buf(),
+                        format!("cannot read it ({e}), so which paste file is served is unknown"),
+                    )),
                 }
             }
         }
         if paste.is_none() {
-            paste = gunicorn_paste(host);
+            paste = gunicorn_paste(host, &mut set.problems);
         }
         match paste {
             Some((p, why)) => set.add(FileRef {
@@ -148,17 +167,36 @@ impl EffectiveFiles {
         let home = service_home(host);
         let mut dirs = cfg.file_dirs();
         dirs.extend(search_dirs(&home));
-        let find = |name: &str| -> Option<PathBuf> {
+        // oslo.config find_file: the first directory holding the name. A
+        // directory the auditor cannot search is a problem, not a miss.
+        let mut problems: Vec<(&'static str, PathBuf, String)> = Vec::new();
+        let find = |name: &str,
+                    problems: &mut Vec<(&'static str, PathBuf, String)>|
+         -> Option<PathBuf> {
             if name.starts_with('/') {
                 return Some(PathBuf::from(name));
             }
-            dirs.iter().map(|d| d.join(name)).find(|p| host.exists(p))
+            for p in dirs.iter().map(|d| d.join(name)) {
+                match host.exists_checked(&p) {
+                    Ok(true) => return Some(p),
+                    Ok(false) => {}
+                    Err(e) => {
+                        problems.push((
+                            "policy",
+                            p.clone(),
+                            format!("cannot tell whether it exists ({e}), so which policy files oslo.policy reads is unknown"),
+                        ));
+                        return None;
+                    }
+                }
+            }
+            None
         };
         match cfg.get("oslo_policy", "policy_file") {
             Some((v, file)) if !v.value.trim().is_empty() => {
                 let name = v.value.trim();
                 let why = format!("[oslo_policy] policy_file at {}:{}", file.display(), v.line);
-                match find(name) {
+                match find(name, &mut problems) {
                     Some(p) => self.add(FileRef {
                         path: p,
                         role: "policy",
@@ -175,7 +213,7 @@ impl EffectiveFiles {
             }
             _ => {
                 for name in ["policy.yaml", "policy.json"] {
-                    if let Some(p) = find(name).filter(|p| host.exists(p)) {
+                    if let Some(p) = find(name, &mut problems).filter(|p| host.exists(p)) {
                         self.add(FileRef {
                             path: p,
                             role: "policy",
@@ -205,11 +243,19 @@ impl EffectiveFiles {
                 .collect()
         };
         for (name, why) in entries {
-            let Some(dir) = find(&name).filter(|d| host.is_dir(d)) else {
+            let Some(dir) = find(&name, &mut problems).filter(|d| host.is_dir(d)) else {
                 continue;
             };
-            let Ok(list) = host.list_dir(&dir) else {
-                continue;
+            let list = match host.list_dir(&dir) {
+                Ok(l) => l,
+                Err(e) => {
+                    problems.push((
+                        "policy",
+                        dir.clone(),
+                        format!("cannot list the policy directory ({e}), so its policy files are not judged"),
+                    ));
+                    continue;
+                }
             };
             for p in list {
                 let hidden = p
@@ -225,6 +271,7 @@ impl EffectiveFiles {
                 }
             }
         }
+        self.problems.extend(problems);
     }
 }
 
@@ -235,11 +282,15 @@ fn is_in_conf_d(p: &Path) -> bool {
 }
 
 /// `paste = config:/path#name` in the `[uwsgi]` section of a uwsgi ini.
-fn uwsgi_paste(host: &Host, p: &Path) -> Option<PathBuf> {
-    let bytes = host.read(p).ok()?;
-    let ini = ini::Ini::load_from_str(&String::from_utf8_lossy(&bytes)).ok()?;
-    let v = ini.section(Some("uwsgi"))?.get("paste")?;
-    paste_uri_path(v)
+fn uwsgi_paste(host: &Host, p: &Path) -> std::io::Result<Option<PathBuf>> {
+    let bytes = host.read(p)?;
+    let Ok(ini) = ini::Ini::load_from_str(&String::from_utf8_lossy(&bytes)) else {
+        return Ok(None);
+    };
+    Ok(ini
+        .section(Some("uwsgi"))
+        .and_then(|s| s.get("paste"))
+        .and_then(paste_uri_path))
 }
 
 /// `config:/etc/barbican/x.ini#main` → `/etc/barbican/x.ini`.
@@ -252,7 +303,10 @@ fn paste_uri_path(v: &str) -> Option<PathBuf> {
 
 /// gunicorn `--paste FILE` in a barbican systemd unit (RDO's
 /// `openstack-barbican-api.service`).
-fn gunicorn_paste(host: &Host) -> Option<(PathBuf, String)> {
+fn gunicorn_paste(
+    host: &Host,
+    problems: &mut Vec<(&'static str, PathBuf, String)>,
+) -> Option<(PathBuf, String)> {
     for dir in [
         "/etc/systemd/system",
         "/lib/systemd/system",
@@ -269,8 +323,16 @@ fn gunicorn_paste(host: &Host) -> Option<(PathBuf, String)> {
             if !(name.contains("barbican") && name.ends_with(".service")) {
                 continue;
             }
-            let Ok(bytes) = host.read(&unit) else {
-                continue;
+            let bytes = match host.read(&unit) {
+                Ok(b) => b,
+                Err(e) => {
+                    problems.push((
+                        "paste",
+                        unit.clone(),
+                        format!("cannot read it ({e}), so whether gunicorn serves another paste file is unknown"),
+                    ));
+                    continue;
+                }
             };
             let text = String::from_utf8_lossy(&bytes);
             for line in text

@@ -368,6 +368,9 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     create_private(path)?;
+    // SQLite opens a FIFO or device and then fails with a bare "disk I/O
+    // error"; refuse anything but a regular file first, naming the path.
+    crate::userfile::check_output_target(path).map_err(|e| StoreError::Other(e.to_string()))?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
