@@ -496,6 +496,60 @@ impl Staged {
     }
 }
 
+/// The temp files [`stage`] creates: this prefix, then [`TEMP_RAND`] random ASCII letters and
+/// digits (tempfile's alphabet).
+const TEMP_PREFIX: &str = ".barbican-audit.";
+const TEMP_RAND: usize = 6;
+
+/// A temp file older than this was left by a run that died between creating and renaming it
+/// (`kill -9`, power loss): a live writer holds its temp file for milliseconds.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Whether `name` is exactly a name [`stage`] gives its temp files.
+fn is_our_temp_name(name: &[u8]) -> bool {
+    name.strip_prefix(TEMP_PREFIX.as_bytes())
+        .is_some_and(|r| r.len() == TEMP_RAND && r.iter().all(u8::is_ascii_alphanumeric))
+}
+
+/// Removes the temp files an earlier run left in `dir` when it was killed before its rename:
+/// only names [`stage`] makes, only regular files (`lstat`: a symlink is never followed nor
+/// removed), only files owned by our effective uid, only ones not modified for
+/// [`STALE_TEMP_AGE`]. Best effort: a directory we cannot list, or a file that changed under
+/// us, is left as it is, and the write itself goes on.
+pub fn remove_stale_temps(dir: &Path, now: std::time::SystemTime) -> usize {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let euid = rustix::process::geteuid().as_raw();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        if !is_our_temp_name(e.file_name().as_bytes()) {
+            continue;
+        }
+        let p = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= STALE_TEMP_AGE);
+        // unlink(2) never follows a symlink, so a name swapped for one after the lstat
+        // removes the link at worst, never what it points to.
+        if meta.file_type().is_file()
+            && meta.uid() == euid
+            && stale
+            && std::fs::remove_file(&p).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Writes `bytes` with `mode` to a temp file in `path`'s directory (the
 /// name starts with a dot and has no `.prom`, so node_exporter ignores it).
 pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<Staged, Fatal> {
@@ -508,8 +562,10 @@ pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<Staged, Fatal> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    remove_stale_temps(dir, std::time::SystemTime::now());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".barbican-audit.")
+        .prefix(TEMP_PREFIX)
+        .rand_bytes(TEMP_RAND)
         .tempfile_in(dir)
         .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;

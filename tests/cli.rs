@@ -571,3 +571,87 @@ fn hostile_config_files_are_findings_not_crashes() {
         "fail"
     );
 }
+
+#[test]
+fn stale_temp_files_of_a_killed_run_are_removed_on_the_next_write() {
+    // A run killed between creating its temp file and renaming it leaves
+    // `.barbican-audit.XXXXXX` behind. The next write to that directory removes such leftovers:
+    // our exact name pattern, a regular file, ours, untouched for a while. Nothing else.
+    use std::os::unix::fs::symlink;
+    let r = Root::barbican();
+    let d = tempfile::tempdir().unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let plant = |name: &str| {
+        let p = d.path().join(name);
+        std::fs::write(&p, "{\"partial").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        p
+    };
+    let stale = [
+        plant(".barbican-audit.AbC123"),
+        plant(".barbican-audit.zz9ZZ9"),
+    ];
+    let fresh = d.path().join(".barbican-audit.Fresh1");
+    std::fs::write(&fresh, "x").unwrap();
+    let foreign = plant(".barbican-audit.Other1");
+    chown(&foreign, 65534, 65534);
+    let victim = plant("victim.json");
+    let link = d.path().join(".barbican-audit.Link01");
+    symlink(&victim, &link).unwrap();
+    let t = std::process::Command::new("touch")
+        .args(["-h", "-d", "1 hour ago"])
+        .arg(&link)
+        .status()
+        .unwrap();
+    assert!(t.success());
+    let dir = d.path().join(".barbican-audit.Dir001");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::File::open(&dir)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    let other_names = [
+        plant(".barbican-audit.prom"),
+        plant(".barbican-audit.TooLong7"),
+        plant(".barbican-audit.ab-123"),
+        plant("barbican-audit.AbC123"),
+    ];
+    let out_file = d.path().join("report.json");
+    let o = run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out_file.is_file());
+    for p in &stale {
+        assert!(!p.exists(), "{} is still there", p.display());
+    }
+    for p in [&fresh, &foreign, &victim, &dir]
+        .into_iter()
+        .chain(&other_names)
+    {
+        assert!(p.exists(), "{} was removed", p.display());
+    }
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    // The --textfile writer shares the code: a leftover there goes too.
+    let tf = plant(".barbican-audit.Prom01");
+    let o = run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--textfile",
+        d.path().join("barbican-audit.prom").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!tf.exists());
+}
