@@ -372,10 +372,92 @@ fn deliver(
         // node_exporter runs as another user: the metrics are world-readable.
         staged.push(stage(path, text.as_bytes(), 0o644)?);
     }
-    for s in staged {
-        s.commit()?;
+    // All files or none: when a later rename or stdout fails (exit 2), the files already
+    // renamed are put back as they were, so an exit 2 leaves no new report behind.
+    let done = commit_all(staged)?;
+    match emit(&rendered) {
+        // `| head` closing the pipe is not a failed run (exit 0): keep the files.
+        Err(Fatal::Output { source, path }) if source.kind() != std::io::ErrorKind::BrokenPipe => {
+            rollback(done);
+            Err(Fatal::Output { source, path })
+        }
+        r => {
+            finish(done);
+            r
+        }
     }
-    emit(&rendered)
+}
+
+/// A staged file renamed into place, with what it replaced.
+struct Committed {
+    path: PathBuf,
+    /// A hard link to the entry the rename replaced (named like our temp files, so a run
+    /// killed before [`finish`] leaves nothing [`remove_stale_temps`] will not clean).
+    backup: Option<PathBuf>,
+    /// Whether something was at `path` before.
+    existed: bool,
+}
+
+/// Renames every staged file into place, keeping a link to what each replaced; on the first
+/// failure the ones already renamed are rolled back and the error returned.
+fn commit_all(staged: Vec<Staged>) -> Result<Vec<Committed>, Fatal> {
+    let mut done = Vec::new();
+    for s in staged {
+        let existed = std::fs::symlink_metadata(&s.path).is_ok_and(|m| !m.is_dir());
+        let dir = match s.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // Best effort: where no hard link can be made (a filesystem without them), a
+        // rollback can remove a new file but not bring an old one back.
+        let backup = existed
+            .then(|| {
+                tempfile::Builder::new()
+                    .prefix(TEMP_PREFIX)
+                    .rand_bytes(TEMP_RAND)
+                    .make_in(dir, |p| std::fs::hard_link(&s.path, p))
+                    .ok()
+                    .map(|t| t.into_temp_path().keep())
+            })
+            .flatten()
+            .and_then(Result::ok);
+        let path = s.path.clone();
+        if let Err(e) = s.commit() {
+            if let Some(b) = backup {
+                let _ = std::fs::remove_file(b);
+            }
+            rollback(done);
+            return Err(e);
+        }
+        done.push(Committed {
+            path,
+            backup,
+            existed,
+        });
+    }
+    Ok(done)
+}
+
+/// Puts back what [`commit_all`] replaced, newest first.
+fn rollback(done: Vec<Committed>) {
+    for c in done.into_iter().rev() {
+        match c.backup {
+            Some(b) => {
+                let _ = std::fs::rename(&b, &c.path);
+            }
+            None if !c.existed => {
+                let _ = std::fs::remove_file(&c.path);
+            }
+            None => {}
+        }
+    }
+}
+
+/// Drops the links to the replaced files once the run has succeeded.
+fn finish(done: Vec<Committed>) {
+    for b in done.into_iter().filter_map(|c| c.backup) {
+        let _ = std::fs::remove_file(b);
+    }
 }
 
 /// The scan request, with a progress bar on a terminal (never on a pipe).

@@ -655,3 +655,84 @@ fn stale_temp_files_of_a_killed_run_are_removed_on_the_next_write() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!tf.exists());
 }
+
+/// Every entry of a directory, sorted.
+fn dir_names(d: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn exit_2_after_the_report_was_staged_leaves_no_output_file() {
+    // --output is renamed into place first; when the next step fails (the --textfile rename,
+    // or stdout), the run exits 2 and --output must be as it was before the run.
+    let r = Root::barbican();
+    let root = r.path().to_str().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let out_file = d.path().join("report.json");
+    let out = out_file.to_str().unwrap();
+    // A directory where the metrics file should go: staging works, the rename fails (EISDIR).
+    let tf_dir = d.path().join("metrics.prom");
+    std::fs::create_dir(&tf_dir).unwrap();
+    let tf = tf_dir.to_str().unwrap();
+    let args = ["audit", "--root", root, "--format", "json", "--output", out];
+    let o = run(&[&args[..], &["--textfile", tf]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("metrics.prom"), "{}", stderr(&o));
+    assert!(!out_file.exists(), "an exit-2 run wrote --output");
+    assert!(stdout(&o).is_empty());
+    assert_eq!(dir_names(d.path()), ["metrics.prom"]);
+
+    // A previous report stays byte for byte.
+    std::fs::write(&out_file, "previous report\n").unwrap();
+    let o = run(&[&args[..], &["--textfile", tf]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous report\n"
+    );
+    assert_eq!(dir_names(d.path()), ["metrics.prom", "report.json"]);
+
+    // stdout failing (a full disk) after both files were renamed: both are rolled back.
+    let good_tf = d.path().join("good.prom");
+    std::fs::write(&good_tf, "# previous metrics\n").unwrap();
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+        .args(args)
+        .args(["--textfile", good_tf.to_str().unwrap()])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("<stdout>"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous report\n"
+    );
+    // The metrics file says the run failed (as for every exit 2), over the previous series.
+    let metrics = std::fs::read_to_string(&good_tf).unwrap();
+    assert!(
+        !metrics.contains("barbican_audit_check_status"),
+        "{metrics}"
+    );
+    assert_eq!(
+        dir_names(d.path()),
+        ["good.prom", "metrics.prom", "report.json"]
+    );
+
+    // And when everything works, both are written and nothing else is left.
+    let o = run(&[&args[..], &["--textfile", good_tf.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), stdout(&o));
+    assert_eq!(
+        dir_names(d.path()),
+        ["good.prom", "metrics.prom", "report.json"]
+    );
+}
