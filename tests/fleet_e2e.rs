@@ -382,3 +382,33 @@ fn node_with_2000_kek_copies_reports_bar_013_failing_within_the_size_limit() {
         "{text}"
     );
 }
+
+#[test]
+fn a_backoff_armed_by_a_clock_years_ahead_is_capped() {
+    // next_attempt_at ten years ahead (the clock was once wrong) blocked sending for ten years.
+    let db = Db::sqlite();
+    let viewer = enroll(&db, "secteam", true);
+    let node = Node::new(&enroll(&db, "ctl-1", false));
+    std::fs::create_dir_all(node.spool()).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    let state = node.spool().join("agent-state.json");
+    std::fs::write(
+        &state,
+        serde_json::json!({"consecutive_failures": 3, "next_attempt_at": now + 3.2e8}).to_string(),
+    )
+    .unwrap();
+    let c = Collector::start(&db, &[]);
+    let port: u16 = c.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let o = node.run(port);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("capped"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let next = v["next_attempt_at"].as_f64().unwrap();
+    assert!(next <= now + 300.0 + 60.0, "still blocked until {next}");
+    // Once the (capped) backoff is over, the spool drains.
+    node.backoff_over();
+    node.round_ok(port);
+    assert!(node.spooled().is_empty());
+    assert_eq!(stored_runs(&c.base, &viewer, "ctl-1").len(), 2);
+}
