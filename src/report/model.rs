@@ -273,7 +273,7 @@ pub fn bound_findings(findings: &mut Vec<Finding>, max: usize) -> BTreeMap<Strin
             let id = group[0].check_id.clone();
             omitted.insert(id, group.len() - max);
             // Stable sort: equal findings keep subject order.
-            group.sort_by(|a, b| (b.status, b.severity).cmp(&(a.status, a.severity)));
+            group.sort_by_key(|f| std::cmp::Reverse((f.status, f.severity)));
             group.truncate(max);
             group.sort_by(|a, b| a.subject.cmp(&b.subject));
         }
