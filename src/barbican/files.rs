@@ -346,16 +346,18 @@ mod tests {
     #[test]
     fn policy_d_of_many_files_resolves_in_linear_work() {
         // The duplicate check once scanned the whole set for every file: 20,000 policy files
-        // cost 200 million path comparisons. Now it is a hash lookup: comparisons happen only
-        // on a hash match, i.e. for real duplicates (none here).
-        let (small, c_small) = resolve_policy_d(1_000, "");
-        let (big, c_big) = resolve_policy_d(4_000, "");
-        let policies = |s: &EffectiveFiles| s.files.iter().filter(|f| f.role == "policy").count();
-        assert_eq!(policies(&small), 1_000);
-        assert_eq!(policies(&big), 4_000);
-        assert!(c_big <= 4_000, "{c_big} comparisons for 4,000 files");
-        // Linear: four times the files, at most about four times the work (+ slack).
-        assert!(c_big <= 4 * c_small + 16, "{c_small} -> {c_big}");
+        // cost 200 million path comparisons, n * (n - 1) / 2. Now it is a hash lookup: a path is
+        // compared only when its 7-bit hash tag matches an entry probed (about 1 in 128 of a
+        // 16-entry group), so the count is random but small and grows with n, not n^2.
+        for n in [1_000usize, 4_000] {
+            let (set, c) = resolve_policy_d(n, "");
+            assert_eq!(set.files.iter().filter(|f| f.role == "policy").count(), n);
+            let quadratic = (n * (n - 1) / 2) as u64;
+            assert!(
+                c <= (n / 4) as u64,
+                "{c} comparisons for {n} files (a scan: {quadratic})"
+            );
+        }
     }
 
     #[test]
@@ -368,8 +370,9 @@ mod tests {
             policies[0].path,
             Path::new("/etc/barbican/policy.d/p00000.yaml")
         );
-        // The second naming finds each of the 50 again: one comparison per duplicate.
-        assert!((50..=100).contains(&comparisons), "{comparisons}");
+        // The second naming finds each of the 50 again: one comparison per duplicate (and a
+        // few false tag matches).
+        assert!((50..=150).contains(&comparisons), "{comparisons}");
     }
 
     #[test]
