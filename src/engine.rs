@@ -46,7 +46,20 @@ pub fn run(
         (a.check_id.as_str(), a.subject.as_str()).cmp(&(b.check_id.as_str(), b.subject.as_str()))
     });
     let waivers = apply_waivers(&mut findings, &settings.waivers, settings.now.date());
+    // Each check's status from all its findings, before any is left out.
     let mut summary = Summary::default();
+    let mut all_statuses = Vec::new();
+    for f in &findings {
+        match all_statuses.last_mut() {
+            Some((id, st)) if *id == f.check_id => *st = f.status.max(*st),
+            _ => all_statuses.push((f.check_id.clone(), f.status)),
+        }
+    }
+    for (_, s) in &all_statuses {
+        summary.count(*s);
+    }
+    let omitted_findings =
+        crate::report::bound_findings(&mut findings, crate::report::MAX_FINDINGS_PER_CHECK);
     let mut report = Report {
         schema_version: crate::report::SCHEMA_VERSION,
         tool: Tool {
@@ -81,10 +94,15 @@ pub fn run(
             .chain(ctx.scan_warnings.get().into_iter().flatten())
             .cloned()
             .collect(),
+        omitted_findings,
     };
-    for (_, _, s) in report.check_statuses() {
-        summary.count(s);
-    }
+    // The worst finding of each check is kept, so the bounded report gives the same summary
+    // (the collector checks it).
+    debug_assert_eq!(
+        report.check_statuses().len(),
+        all_statuses.len(),
+        "bounding findings dropped a check"
+    );
     report.summary = summary;
     // Rounded up: a run that took 0.4 ms took time.
     report.run.duration_ms =

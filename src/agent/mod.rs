@@ -34,7 +34,7 @@ use crate::audit::unix_seconds;
 
 /// Backoff between drains while the collector is down (daemon and timer).
 const BACKOFF_BASE: Duration = Duration::from_secs(5);
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(300);
 /// `--once` retries of the first failing send: 1 s, then 2 s ceilings.
 const ONCE_RETRY_BASE: Duration = Duration::from_secs(1);
 
