@@ -80,9 +80,21 @@ pub struct NewReport {
 pub fn decode(body: &[u8]) -> Result<NewReport, Rejection> {
     let text = std::str::from_utf8(body)
         .map_err(|e| Rejection::Malformed(format!("body is not UTF-8: {e}")))?;
-    let report: Report = match serde_json::from_str(text) {
-        Ok(r) => r,
+    // serde_path_to_error wraps the typed decode to say *where* it failed:
+    // the report schema is generated from this same model, so that place
+    // is the first schema violation (a 422 names it as a JSON pointer).
+    let mut de = serde_json::Deserializer::from_str(text);
+    let decoded: Result<Report, serde_path_to_error::Error<serde_json::Error>> =
+        serde_path_to_error::deserialize(&mut de);
+    let report: Report = match decoded {
+        // As serde_json::from_str: nothing but whitespace after the value.
+        Ok(r) => match de.end() {
+            Ok(()) => r,
+            Err(e) => return Err(Rejection::Malformed(e.to_string())),
+        },
         Err(e) => {
+            let at = json_pointer(e.path());
+            let e = e.into_inner();
             // The typed parse stops at the first problem, which may be a
             // wrong type before a syntax error further on (or a syntax
             // error serde reports as a type error, e.g. `[` where an enum
@@ -92,7 +104,9 @@ pub fn decode(body: &[u8]) -> Result<NewReport, Rejection> {
             }
             return Err(match peek_version(text) {
                 Some(v) if v != u64::from(SCHEMA_VERSION) => unsupported(v),
-                _ => Rejection::Invalid(e.to_string()),
+                _ => {
+                    Rejection::Invalid(format!("schema violation at {at}: {}", cut(&e.to_string())))
+                }
             });
         }
     };
@@ -155,6 +169,36 @@ pub fn decode(body: &[u8]) -> Result<NewReport, Rejection> {
             })
             .collect(),
     })
+}
+
+/// `text` cut to 300 characters: serde's message quotes the offending
+/// value, which the client controls and may make as long as the body.
+fn cut(text: &str) -> String {
+    const MAX: usize = 300;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    text.chars().take(MAX).collect::<String>() + "..."
+}
+
+/// `findings[1].status` as the JSON pointer `/findings/1/status` (the
+/// notation of JSON Schema validators' instance paths); the top level is `/`.
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 fn unsupported(v: u64) -> Rejection {

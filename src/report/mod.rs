@@ -2,6 +2,7 @@
 pub mod json;
 pub mod model;
 pub mod prometheus;
+pub mod schema;
 pub mod text;
 
 pub use model::*;

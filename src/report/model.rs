@@ -1,6 +1,7 @@
 //! One report model for every view (text, JSON, metrics, collector upload).
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// JSON schema version of [`Report`] (interface.md, "JSON report").
@@ -8,7 +9,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Outcome of one finding. Order is "worst last" for `max()`:
 /// na < pass < waived < error < fail (catalog.md: fail > error > waived > pass > na).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Does not apply here (the message says why).
@@ -46,7 +49,9 @@ impl Status {
 }
 
 /// Severity of a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational.
@@ -87,7 +92,7 @@ impl Severity {
 }
 
 /// One observation about one subject by one check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Stable check ID (`BAR-002`).
     pub check_id: String,
@@ -110,7 +115,7 @@ pub struct Finding {
 }
 
 /// Counts of checks by their status (a check's status is the worst of its findings).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Checks that passed.
     pub pass: usize,
@@ -138,7 +143,7 @@ impl Summary {
 }
 
 /// The producing tool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     /// `barbican-audit`.
     pub name: String,
@@ -147,7 +152,7 @@ pub struct Tool {
 }
 
 /// The audited host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HostInfo {
     /// Hostname (the root's `/etc/hostname` under `--root`), null when unknown.
     pub hostname: Option<String>,
@@ -158,7 +163,7 @@ pub struct HostInfo {
 }
 
 /// This run (the only part that differs between two runs on the same host).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunInfo {
     /// Random UUID of this run.
     pub id: String,
@@ -169,7 +174,7 @@ pub struct RunInfo {
 }
 
 /// Which catalog produced the findings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CatalogInfo {
     /// SHA-256 of the canonical catalog (see `catalog::Catalog::sha256`).
     pub sha256: String,
@@ -182,7 +187,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// What the disk scan read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ScanSummary {
     /// Regular files examined (archive members not counted), including
     /// `unchanged_files`.
@@ -209,7 +214,7 @@ pub struct ScanSummary {
 }
 
 /// A waiver and what became of it in this run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WaiverState {
     /// Check ID.
     pub check: String,
@@ -226,9 +231,10 @@ pub struct WaiverState {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     /// Always [`SCHEMA_VERSION`].
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema_version: u32,
     /// Producing tool.
     pub tool: Tool,

@@ -201,13 +201,63 @@ pub fn chown(p: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::lchown(p, Some(uid), Some(gid)).expect("chown (tests run as root)");
 }
 
-/// Runs the binary.
+/// Runs the binary. A JSON report on stdout is checked against the
+/// shipped schema on the way, so every report the suite produces is.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+    let out = Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
         .args(args)
         .env("NO_COLOR", "1")
         .output()
-        .expect("run barbican-audit")
+        .expect("run barbican-audit");
+    assert_report_schema(&out.stdout);
+    out
+}
+
+/// Panics when `stdout` is a JSON report (an object with `schema_version`)
+/// that breaks packaging/report.schema.json, naming the first violation;
+/// anything else passes. The validator is Debian's python3-jsonschema
+/// (tests/confirm/report_schema.py), an implementation independent of
+/// the schemars that generated the schema.
+pub fn assert_report_schema(stdout: &[u8]) {
+    let Ok(report) = serde_json::from_slice::<serde_json::Value>(stdout) else {
+        return;
+    };
+    if report.get("schema_version").is_none() {
+        return;
+    }
+    if let Err(violation) = check_report_schema(stdout) {
+        panic!("the report breaks packaging/report.schema.json: {violation}");
+    }
+}
+
+/// Validates one JSON report (bytes) against packaging/report.schema.json
+/// with python3-jsonschema: Err(first violation) when it does not conform.
+pub fn check_report_schema(report: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(format!("{dir}/tests/confirm/report_schema.py"))
+        .arg(format!("{dir}/packaging/report.schema.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("Debian's /usr/bin/python3 (apt-get install python3-jsonschema)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(report)
+        .expect("write the report to the validator");
+    let out = child.wait_with_output().expect("report_schema.py");
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        _ => panic!(
+            "report_schema.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
 }
 
 /// Findings of one check as (subject, status).
