@@ -313,6 +313,9 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     if a.nice {
         crate::scan::gentle::lower_priority().map_err(Fatal::Usage)?;
     }
+    for p in &a.scan_paths {
+        crate::probe::kek_scan::check_scan_path(p).map_err(Fatal::Usage)?;
+    }
     let scan = a.scan.then(|| {
         let paths = a.scan_paths.clone();
         scan_request(paths, Vec::new(), 0, None, false, a.scan_cache.clone())
@@ -435,6 +438,9 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
                 "--fingerprint {f:?}: expected sha256: and 12 hex digits, as reports show it"
             )));
         }
+    }
+    for p in &s.paths {
+        crate::probe::kek_scan::check_scan_path(p).map_err(Fatal::Usage)?;
     }
     let host = Host::open(&s.root)?;
     if s.nice {

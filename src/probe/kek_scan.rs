@@ -2,6 +2,8 @@
 //! anywhere on the root, in every encoding, inside gzip and tar archives
 //! (see [`crate::scan`]). Runs only when asked (`scan`, `audit --scan`): a
 //! full-disk read does not belong in every audit.
+use std::path::{Component, Path, PathBuf};
+
 use super::{Context, Observation};
 use crate::barbican::config::Source;
 use crate::barbican::kek::Kek;
@@ -33,6 +35,41 @@ fn keks(ctx: &Context<'_>) -> Vec<(Kek, String)> {
         }
     }
     out
+}
+
+/// Refuses a scan path whose `..` would climb above the root (lexically,
+/// before any symlink is looked at).
+pub fn check_scan_path(p: &Path) -> Result<(), String> {
+    let mut depth = 0usize;
+    for c in p.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir if depth == 0 => {
+                return Err(format!(
+                    "scan path {} climbs above the root with `..`: refused (scan paths are inside the audited root)",
+                    p.display()
+                ))
+            }
+            Component::ParentDir => depth -= 1,
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Where a scan path lives on the auditing machine: resolved inside the
+/// root as Barbican's own loaders resolve config paths, so an absolute
+/// symlink `/x -> /tmp` under `--root R` means `R/tmp`, never the auditing
+/// host's `/tmp` (whose files would then be read, and `shred -u` offered).
+fn in_root(ctx: &Context<'_>, p: &Path) -> Result<PathBuf, String> {
+    check_scan_path(p)?;
+    let r = ctx.host.resolve(p).map_err(|e| {
+        format!(
+            "scan path {} cannot be resolved inside the root: {e}",
+            p.display()
+        )
+    })?;
+    Ok(ctx.host.real(&r.target))
 }
 
 /// Runs the probe (no parameters).
@@ -72,10 +109,21 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
     }
     let fingerprints: Vec<String> = needles.iter().map(|n| n.fingerprint.clone()).collect();
     let root = ctx.host.real(std::path::Path::new("/"));
+    let mut refused = Vec::new();
     let roots = if req.paths.is_empty() {
         vec![root.clone()]
     } else {
-        req.paths.iter().map(|p| ctx.host.real(p)).collect()
+        let mut roots = Vec::new();
+        for p in &req.paths {
+            match in_root(ctx, p) {
+                Ok(r) => roots.push(r),
+                Err(why) => refused.push(
+                    Observation::new(p.display().to_string(), Status::Error, why)
+                        .ev("kind", "config"),
+                ),
+            }
+        }
+        roots
     };
     // The config files themselves are BAR-006's findings, not copies.
     let exclude_paths = ctx
@@ -95,6 +143,12 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
     };
     let progress = |p: Progress| (req.progress)(p.files, p.bytes);
     let report = scan::scan(&needles, &opts, &progress);
+    let inner = |p: &std::path::Path| -> String {
+        match p.strip_prefix(&root) {
+            Ok(rel) => format!("/{}", rel.display()),
+            Err(_) => p.display().to_string(),
+        }
+    };
     let _ = ctx.scan_summary.set(ScanSummary {
         files: report.files,
         bytes: report.bytes,
@@ -102,15 +156,10 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         unchanged_files: report.unchanged_files,
         unchanged_bytes: report.unchanged_bytes,
         keks: fingerprints.clone(),
+        other_filesystems: report.other_filesystems.iter().map(|p| inner(p)).collect(),
     });
     let _ = ctx.scan_warnings.set(report.warnings.clone());
-    let inner = |p: &std::path::Path| -> String {
-        match p.strip_prefix(&root) {
-            Ok(rel) => format!("/{}", rel.display()),
-            Err(_) => p.display().to_string(),
-        }
-    };
-    let mut out = Vec::new();
+    let mut out = refused;
     for h in &report.hits {
         let path = inner(&h.path);
         let subject = match &h.member {
@@ -169,7 +218,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 "disk",
                 Status::Pass,
                 format!(
-                    "no copy of {} in {} files ({} bytes){}{}",
+                    "no copy of {} in {} files ({} bytes){}{}{}",
                     fingerprints.join(", "),
                     report.files,
                     report.bytes + report.unchanged_bytes,
@@ -188,7 +237,8 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                             "; {} paths could not be read completely",
                             report.errors.len()
                         )
-                    }
+                    },
+                    not_scanned(&report.other_filesystems, &inner),
                 ),
             )
             .ev("files", report.files)
@@ -196,4 +246,23 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         );
     }
     out
+}
+
+/// `; not scanned: /var/log, /tmp (other filesystems: add --scan-path …)`,
+/// so a pass never hides that a mounted filesystem was left out.
+fn not_scanned(mounts: &[PathBuf], inner: &dyn Fn(&Path) -> String) -> String {
+    const SHOWN: usize = 8;
+    if mounts.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<String> = mounts.iter().take(SHOWN).map(|p| inner(p)).collect();
+    if mounts.len() > SHOWN {
+        names.push(format!("and {} more", mounts.len() - SHOWN));
+    }
+    let first = names.first().cloned().unwrap_or_default();
+    format!(
+        "; {} other filesystems not scanned: {} (scan each with --scan-path, e.g. --scan-path {first})",
+        mounts.len(),
+        names.join(", ")
+    )
 }

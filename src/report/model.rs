@@ -200,6 +200,12 @@ pub struct ScanSummary {
     pub errors: u64,
     /// Fingerprints of the KEKs searched for.
     pub keks: Vec<String>,
+    /// Mount points under the scanned paths that were not entered: the
+    /// scan stays on one filesystem per path (`/proc`, `/sys`, `/dev` and
+    /// `/run` are never scanned and not listed). Scan them with
+    /// `--scan-path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_filesystems: Vec<String>,
 }
 
 /// A waiver and what became of it in this run.

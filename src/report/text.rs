@@ -83,6 +83,12 @@ pub fn render(report: &Report, colour: bool) -> String {
                 scan.unchanged_files, scan.unchanged_bytes
             );
         }
+        for m in &scan.other_filesystems {
+            let _ = writeln!(
+                out,
+                "not scanned: {m} is another filesystem: add --scan-path {m}"
+            );
+        }
     }
     for w in &report.warnings {
         let _ = writeln!(out, "warning: {w}");

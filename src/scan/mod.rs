@@ -31,8 +31,6 @@ mod walk;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use std::os::fd::AsRawFd;
@@ -211,6 +209,10 @@ pub struct ScanReport {
     /// Entries not read because of their type: symlinks, FIFOs, sockets,
     /// device nodes (also files that became one during the scan).
     pub skipped: u64,
+    /// Directories not entered because another filesystem is mounted there
+    /// (one filesystem per root: scan them as roots of their own). The
+    /// pseudo-filesystems at `<root>/{proc,sys,dev,run}` are not listed.
+    pub other_filesystems: Vec<PathBuf>,
 }
 
 struct Counters {
@@ -309,18 +311,28 @@ pub(crate) fn scan_at(
         last_ms: AtomicU64::new(0),
         start: Instant::now(),
     };
-    // jobs travel in batches: one hand-off per file costs a context switch
-    let (tx, rx) = sync_channel::<Vec<walk::Job>>(64);
-    let rx = Mutex::new(rx);
-    let mut walk_errors = Vec::new();
-    let mut outs = Vec::new();
+    // Every thread walks and reads: it pops a directory to list or a batch
+    // of files to read from the shared stack (see `walk.rs`).
+    let mut walked = walk::WalkOut::default();
+    let walk = walk::Walk::new(&opts.roots, opts.one_file_system, &filter, &mut walked);
+    let mut walk_errors = std::mem::take(&mut walked.errors);
+    let mut outs: Vec<(Out, walk::WalkOut)> = Vec::new();
+    let run = |out: &mut Out, w: &mut walk::WalkOut| {
+        walk.run(w, |job| {
+            scan_job(job, out, &matcher, &limits, cache, &counters);
+            counters.maybe_report(progress);
+        });
+    };
     std::thread::scope(|s| {
         let mut workers = Vec::new();
         for _ in 0..threads {
             let spawned = std::thread::Builder::new()
                 .name("kek-scan".into())
                 .spawn_scoped(s, || {
-                    worker(&rx, &matcher, &limits, cache, &counters, progress)
+                    let mut out = Out::default();
+                    let mut w = walk::WalkOut::default();
+                    run(&mut out, &mut w);
+                    (out, w)
                 });
             match spawned {
                 Ok(w) => workers.push(w),
@@ -335,51 +347,35 @@ pub(crate) fn scan_at(
                 }
             }
         }
-        // without any worker thread, the walking thread scans each file itself
-        let mut inline = workers.is_empty().then(Out::default);
-        let mut skipped = 0;
-        let mut batch = Vec::with_capacity(BATCH);
-        for root in &opts.roots {
-            skipped += walk::walk(
-                root,
-                opts.one_file_system,
-                &filter,
-                &mut walk_errors,
-                |job| {
-                    if let Some(out) = inline.as_mut() {
-                        scan_job(&job, out, &matcher, &limits, cache, &counters);
-                        counters.maybe_report(progress);
-                        return true;
-                    }
-                    batch.push(job);
-                    batch.len() < BATCH
-                        || tx
-                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                            .is_ok()
-                },
-            );
+        // without any worker thread, this thread does the whole scan
+        if workers.is_empty() {
+            let mut out = Out::default();
+            let mut w = walk::WalkOut::default();
+            run(&mut out, &mut w);
+            outs.push((out, w));
         }
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
-        counters.skipped.fetch_add(skipped, Ordering::Relaxed);
-        drop(tx);
-        outs.extend(inline);
         for w in workers {
             match w.join() {
-                Ok(out) => outs.push(out),
-                Err(_) => walk_errors.push(ScanError {
-                    path: PathBuf::new(),
-                    member: None,
-                    kind: ScanErrorKind::Internal,
-                    message: "a scan worker failed; its findings are lost".into(),
-                }),
+                Ok(o) => outs.push(o),
+                Err(_) => {
+                    // the others must not wait for work it will never finish
+                    walk.stop();
+                    walk_errors.push(ScanError {
+                        path: PathBuf::new(),
+                        member: None,
+                        kind: ScanErrorKind::Internal,
+                        message: "a scan worker failed; its findings are lost".into(),
+                    });
+                }
             }
         }
     });
     report.errors.append(&mut walk_errors);
     let mut known = cache::Entries::default();
-    for mut out in outs {
+    for (mut out, mut w) in outs {
+        walked.skipped += w.skipped;
+        walked.other_filesystems.append(&mut w.other_filesystems);
+        report.errors.append(&mut w.errors);
         report.hits.append(&mut out.hits);
         report.errors.append(&mut out.errors);
         known.clean.append(&mut out.known.clean);
@@ -412,7 +408,10 @@ pub(crate) fn scan_at(
     report.bytes = counters.bytes.load(Ordering::Relaxed);
     report.unchanged_files = counters.unchanged_files.load(Ordering::Relaxed);
     report.unchanged_bytes = counters.unchanged_bytes.load(Ordering::Relaxed);
-    report.skipped = counters.skipped.load(Ordering::Relaxed);
+    report.skipped = counters.skipped.load(Ordering::Relaxed) + walked.skipped;
+    walked.other_filesystems.sort();
+    walked.other_filesystems.dedup();
+    report.other_filesystems = walked.other_filesystems;
     progress(counters.progress());
     report
 }
@@ -421,32 +420,6 @@ pub(crate) fn scan_at(
 const MAX_CHUNK: usize = 64 << 20;
 /// More scan threads than this cannot help a disk.
 const MAX_THREADS: usize = 256;
-
-/// Files per hand-off from the walker to a worker.
-const BATCH: usize = 32;
-
-fn worker(
-    rx: &Mutex<Receiver<Vec<walk::Job>>>,
-    matcher: &Matcher,
-    limits: &Limits,
-    cache: Option<&cache::Cache>,
-    counters: &Counters,
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Out {
-    let mut out = Out::default();
-    loop {
-        let batch = match rx.lock() {
-            Ok(r) => r.recv(),
-            Err(poisoned) => poisoned.into_inner().recv(),
-        };
-        let Ok(batch) = batch else { break };
-        for job in batch {
-            scan_job(&job, &mut out, matcher, limits, cache, counters);
-            counters.maybe_report(progress);
-        }
-    }
-    out
-}
 
 fn scan_job(
     job: &walk::Job,
