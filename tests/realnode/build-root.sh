@@ -14,7 +14,7 @@ set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 
 # Bump when a build step below changes what ends up in the root.
-BUILD_VERSION=1
+BUILD_VERSION=2
 SUITE=bookworm
 PACKAGES=(
   systemd systemd-sysv dbus
@@ -66,6 +66,13 @@ if [ -s "$tarball" ]; then
   exit 0
 fi
 
+# Everything below mounts (debootstrap, the chroot's /proc and /dev) in a
+# private mount namespace: the mounts end with it, whatever happens, and no
+# rm -rf can reach through a bind mount into the host's /dev.
+if [ -z "${REALNODE_BUILD_NS:-}" ]; then
+  exec env REALNODE_BUILD_NS=1 unshare -m --propagation private -- bash "$0" "$@"
+fi
+
 for tool in debootstrap zstd; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (apt-get install debootstrap zstd)"
 done
@@ -77,11 +84,10 @@ work=$(mktemp -d /var/tmp/barbican-audit-realnode-build.XXXXXX)
 root="$work/root"
 cleanup() {
   local m
-  # Unmount whatever the package scripts' chroot left mounted, deepest first.
   for m in $(awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r); do
     umount -l "$m" 2>/dev/null || true
   done
-  rm -rf "$work"
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 
@@ -117,7 +123,16 @@ SEED
 cp "$work/debconf.seed" "$root/tmp/debconf.seed"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
+# A /dev of its own: package scripts may chmod what they find there.
+mount -t tmpfs -o mode=0755,nosuid,size=16m dev "$root/dev"
+mknod -m 0666 "$root/dev/null" c 1 3
+mknod -m 0666 "$root/dev/zero" c 1 5
+mknod -m 0666 "$root/dev/full" c 1 7
+mknod -m 0666 "$root/dev/random" c 1 8
+mknod -m 0666 "$root/dev/urandom" c 1 9
+mknod -m 0666 "$root/dev/tty" c 5 0
+mkdir "$root/dev/pts" "$root/dev/shm"
+ln -s /proc/self/fd "$root/dev/fd"
 in_root debconf-set-selections /tmp/debconf.seed
 log "apt-get install ${PACKAGES[*]}"
 if ! { in_root apt-get update -qq && in_root apt-get install -y -qq "${PACKAGES[@]}"; } >"$work/apt.log" 2>&1; then
@@ -135,5 +150,9 @@ chmod 0755 "$root"
 log "packing $(du -sh "$root" | cut -f1) into $tarball"
 tar --numeric-owner --xattrs --acls -C "$root" -cf - . | zstd -q -T0 -3 -o "$work/root.tar.zst"
 mv "$work/root.tar.zst" "$tarball"
+# Roots of older package lists or build versions are never used again.
+if [ -z "${REALNODE_TARBALL:-}" ]; then
+  find "$(dirname "$tarball")" -maxdepth 1 -name 'realnode-*.tar.zst' ! -path "$tarball" -delete
+fi
 log "built in $(( $(date +%s) - start )) s"
 echo "$tarball"

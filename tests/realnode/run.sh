@@ -126,8 +126,16 @@ mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
 mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup"
 mount -t tmpfs -o mode=0755,nosuid,size=16m dev "$root/dev"
-for n in null zero full random urandom tty; do : >"$root/dev/$n"; mount --bind "/dev/$n" "$root/dev/$n"; done
-: >"$root/dev/console"; mount --bind /dev/null "$root/dev/console"
+# Device nodes of its own, never bind mounts of the host'"'"'s: systemd chowns
+# and chmods /dev/console (and a bind mount would pass that on to the
+# host'"'"'s /dev/null). The console is one more null device.
+mknod -m 0666 "$root/dev/null" c 1 3
+mknod -m 0666 "$root/dev/zero" c 1 5
+mknod -m 0666 "$root/dev/full" c 1 7
+mknod -m 0666 "$root/dev/random" c 1 8
+mknod -m 0666 "$root/dev/urandom" c 1 9
+mknod -m 0666 "$root/dev/tty" c 5 0
+mknod -m 0600 "$root/dev/console" c 1 3
 mkdir "$root/dev/pts" "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
@@ -347,7 +355,7 @@ if run_audit; then
   else bad "BAR-004 is $s with /v1 unauthenticated" "$(python3 "$here/report.py" findings "$report" BAR-004)"; fi
   out=$(python3 "$here/report.py" copies "$report" "$node_dir/manifest" 2>&1) \
     && ok "the cached rescan still names every planted copy" \
-    || bad "the cached rescan lost KEK copies" "$out"
+    || bad "the cached rescan misses KEK copies or names others" "$out"
 else
   bad "barbican-audit.service failed on its second run" "$(journal -u barbican-audit.service)"
 fi
