@@ -75,7 +75,8 @@ teardown() {
   for d in "${cg_dirs[@]}"; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
-  if [ "${REALNODE_KEEP:-0}" = 1 ]; then say "kept $node_dir"; else rm -rf "$node_dir"; fi
+  if [ "${REALNODE_KEEP:-0}" = 1 ]; then say "kept $node_dir"; else rm -rf --one-file-system "$node_dir"; fi
+  say "time teardown: $(($(date +%s) - lap_t)) s"
   exit "$rc"
 }
 trap teardown EXIT
@@ -369,7 +370,8 @@ for unit in barbican-audit.service barbican-audit-agent.service barbican-audit-c
   else bad "$unit logged warnings" "$w"; fi
 done
 
-say "time total: $(($(date +%s) - t0)) s"
+say "time total (before teardown): $(($(date +%s) - t0)) s"
+lap_t=$(date +%s)
 summary="realnode: $passed passed, $failed failed"
 if [ "$failed" -gt 0 ]; then
   echo "$summary: $(IFS=';'; echo "${failures[*]}")"
