@@ -35,8 +35,8 @@ for tool in unshare nsenter curl python3 zstd; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
 
-passed=0 failed=0 proved=() failures=()
-ok() { passed=$((passed + 1)); proved+=("$1"); say "ok   $1"; }
+passed=0 failed=0 failures=()
+ok() { passed=$((passed + 1)); say "ok   $1"; }
 bad() {
   failed=$((failed + 1)); failures+=("$1"); say "FAIL $1"
   # The excerpt that explains it (reports and journals hold no key material).
