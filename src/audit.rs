@@ -88,10 +88,15 @@ pub fn unix_seconds(t: OffsetDateTime) -> f64 {
     (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
 }
 
+/// The largest previous textfile read back (ours are a few KiB).
+pub const TEXTFILE_CAP: u64 = 16 << 20;
+
 /// The textfile after a run that could not happen: the last known check
 /// series stay, only `barbican_audit_last_run_timestamp_seconds` moves.
 pub fn record_failed_run(textfile: &Path, now: OffsetDateTime) -> Result<(), Fatal> {
-    let previous = std::fs::read_to_string(textfile).ok();
+    // Only the series of a readable regular file are kept; a FIFO or device
+    // there must not block the failed-run path (stage() then refuses it).
+    let previous = crate::userfile::read_user_text(textfile, TEXTFILE_CAP).ok();
     let text = report::prometheus::render_failed_run(previous.as_deref(), unix_seconds(now));
     crate::cli::write_atomic_mode(textfile, text.as_bytes(), 0o644)
 }

@@ -46,7 +46,20 @@ pub fn run(
         (a.check_id.as_str(), a.subject.as_str()).cmp(&(b.check_id.as_str(), b.subject.as_str()))
     });
     let waivers = apply_waivers(&mut findings, &settings.waivers, settings.now.date());
+    // Each check's status from all its findings, before any is left out.
     let mut summary = Summary::default();
+    let mut all_statuses = Vec::new();
+    for f in &findings {
+        match all_statuses.last_mut() {
+            Some((id, st)) if *id == f.check_id => *st = f.status.max(*st),
+            _ => all_statuses.push((f.check_id.clone(), f.status)),
+        }
+    }
+    for (_, s) in &all_statuses {
+        summary.count(*s);
+    }
+    let omitted_findings =
+        crate::report::bound_findings(&mut findings, crate::report::MAX_FINDINGS_PER_CHECK);
     let mut report = Report {
         schema_version: crate::report::SCHEMA_VERSION,
         tool: Tool {
@@ -81,10 +94,15 @@ pub fn run(
             .chain(ctx.scan_warnings.get().into_iter().flatten())
             .cloned()
             .collect(),
+        omitted_findings,
     };
-    for (_, _, s) in report.check_statuses() {
-        summary.count(s);
-    }
+    // The worst finding of each check is kept, so the bounded report gives the same summary
+    // (the collector checks it).
+    debug_assert_eq!(
+        report.check_statuses().len(),
+        all_statuses.len(),
+        "bounding findings dropped a check"
+    );
     report.summary = summary;
     // Rounded up: a run that took 0.4 ms took time.
     report.run.duration_ms =
@@ -112,7 +130,55 @@ fn condition_fails(c: Condition, ctx: &Context<'_>) -> Option<String> {
     }
 }
 
+/// One `error` observation per input that could not be read or parsed.
+fn input_errors(problems: &[&probe::InputProblem]) -> Vec<Observation> {
+    problems
+        .iter()
+        .map(|p| {
+            let path = p.path.display().to_string();
+            Observation::new(
+                path.clone(),
+                Status::Error,
+                format!("{}; this check cannot judge what it sets", p.reason),
+            )
+            .ev("input", path)
+        })
+        .collect()
+}
+
 fn evaluate(check: &Check, ctx: &Context<'_>) -> Vec<Finding> {
+    // Fail closed: an input of this check that could not be read or parsed
+    // is an `error` naming it, never a pass or a judgement of a default.
+    // The conditions are not consulted then: they read the same inputs.
+    let problems = ctx.problems_for(&check.probe);
+    if !problems.is_empty() {
+        let errors = input_errors(&problems);
+        let observed = match probe::gate(&check.probe) {
+            probe::Gate::Replace => errors,
+            probe::Gate::KeepFails => probe::run(&check.probe, ctx)
+                .into_iter()
+                .filter(|o| {
+                    o.status == Status::Fail
+                        || (o.status == Status::Error
+                            && !errors.iter().any(|e| e.subject == o.subject))
+                })
+                .chain(errors.iter().cloned())
+                .collect(),
+            probe::Gate::Add => {
+                let mut out = probe::run(&check.probe, ctx);
+                for e in errors {
+                    if !out
+                        .iter()
+                        .any(|o| o.subject == e.subject && o.status == Status::Error)
+                    {
+                        out.push(e);
+                    }
+                }
+                out
+            }
+        };
+        return observed.into_iter().map(|o| finding(check, o)).collect();
+    }
     for c in &check.applies_if {
         if let Some(why) = condition_fails(*c, ctx) {
             let mut vars = BTreeMap::new();

@@ -33,4 +33,5 @@ pub mod host;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod userfile;
 pub mod waiver;

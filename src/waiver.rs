@@ -72,8 +72,9 @@ impl Waiver {
 
 /// Loads a waiver file; any problem is fatal (a usage error, exit 2).
 pub fn load(path: &Path) -> Result<Vec<Waiver>, Fatal> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Fatal::Waivers(format!("{}: {e}", path.display())))?;
+    // Regular file, opened without blocking, capped: a FIFO hung the run.
+    let text = crate::userfile::read_user_text(path, 4 << 20)
+        .map_err(|e| Fatal::Waivers(e.to_string()))?;
     parse(&text, &path.display().to_string())
 }
 

@@ -571,3 +571,168 @@ fn hostile_config_files_are_findings_not_crashes() {
         "fail"
     );
 }
+
+#[test]
+fn stale_temp_files_of_a_killed_run_are_removed_on_the_next_write() {
+    // A run killed between creating its temp file and renaming it leaves
+    // `.barbican-audit.XXXXXX` behind. The next write to that directory removes such leftovers:
+    // our exact name pattern, a regular file, ours, untouched for a while. Nothing else.
+    use std::os::unix::fs::symlink;
+    let r = Root::barbican();
+    let d = tempfile::tempdir().unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let plant = |name: &str| {
+        let p = d.path().join(name);
+        std::fs::write(&p, "{\"partial").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        p
+    };
+    let stale = [
+        plant(".barbican-audit.AbC123"),
+        plant(".barbican-audit.zz9ZZ9"),
+    ];
+    let fresh = d.path().join(".barbican-audit.Fresh1");
+    std::fs::write(&fresh, "x").unwrap();
+    let foreign = plant(".barbican-audit.Other1");
+    chown(&foreign, 65534, 65534);
+    let victim = plant("victim.json");
+    let link = d.path().join(".barbican-audit.Link01");
+    symlink(&victim, &link).unwrap();
+    let t = std::process::Command::new("touch")
+        .args(["-h", "-d", "1 hour ago"])
+        .arg(&link)
+        .status()
+        .unwrap();
+    assert!(t.success());
+    let dir = d.path().join(".barbican-audit.Dir001");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::File::open(&dir)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    let other_names = [
+        plant(".barbican-audit.prom"),
+        plant(".barbican-audit.TooLong7"),
+        plant(".barbican-audit.ab-123"),
+        plant("barbican-audit.AbC123"),
+    ];
+    let out_file = d.path().join("report.json");
+    let o = run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out_file.is_file());
+    for p in &stale {
+        assert!(!p.exists(), "{} is still there", p.display());
+    }
+    for p in [&fresh, &foreign, &victim, &dir]
+        .into_iter()
+        .chain(&other_names)
+    {
+        assert!(p.exists(), "{} was removed", p.display());
+    }
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    // The --textfile writer shares the code: a leftover there goes too.
+    let tf = plant(".barbican-audit.Prom01");
+    let o = run(&[
+        "audit",
+        "--root",
+        r.path().to_str().unwrap(),
+        "--textfile",
+        d.path().join("barbican-audit.prom").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!tf.exists());
+}
+
+/// Every entry of a directory, sorted.
+fn dir_names(d: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn exit_2_after_the_report_was_staged_leaves_no_output_file() {
+    // --output is renamed into place first; when the next step fails (the --textfile rename,
+    // or stdout), the run exits 2 and --output must be as it was before the run.
+    let r = Root::barbican();
+    let root = r.path().to_str().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let out_file = d.path().join("report.json");
+    let out = out_file.to_str().unwrap();
+    // A directory where the metrics file should go: staging works, the rename fails (EISDIR).
+    let tf_dir = d.path().join("metrics.prom");
+    std::fs::create_dir(&tf_dir).unwrap();
+    let tf = tf_dir.to_str().unwrap();
+    let args = ["audit", "--root", root, "--format", "json", "--output", out];
+    let o = run(&[&args[..], &["--textfile", tf]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("metrics.prom"), "{}", stderr(&o));
+    assert!(!out_file.exists(), "an exit-2 run wrote --output");
+    assert!(stdout(&o).is_empty());
+    assert_eq!(dir_names(d.path()), ["metrics.prom"]);
+
+    // A previous report stays byte for byte.
+    std::fs::write(&out_file, "previous report\n").unwrap();
+    let o = run(&[&args[..], &["--textfile", tf]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous report\n"
+    );
+    assert_eq!(dir_names(d.path()), ["metrics.prom", "report.json"]);
+
+    // stdout failing (a full disk) after both files were renamed: both are rolled back.
+    let good_tf = d.path().join("good.prom");
+    std::fs::write(&good_tf, "# previous metrics\n").unwrap();
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_barbican-audit"))
+        .args(args)
+        .args(["--textfile", good_tf.to_str().unwrap()])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("<stdout>"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous report\n"
+    );
+    // The metrics file says the run failed (as for every exit 2), over the previous series.
+    let metrics = std::fs::read_to_string(&good_tf).unwrap();
+    assert!(
+        !metrics.contains("barbican_audit_check_status"),
+        "{metrics}"
+    );
+    assert_eq!(
+        dir_names(d.path()),
+        ["good.prom", "metrics.prom", "report.json"]
+    );
+
+    // And when everything works, both are written and nothing else is left.
+    let o = run(&[&args[..], &["--textfile", good_tf.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), stdout(&o));
+    assert_eq!(
+        dir_names(d.path()),
+        ["good.prom", "metrics.prom", "report.json"]
+    );
+}

@@ -1651,3 +1651,49 @@ fn shadowed_etc_file_is_not_in_the_set() {
     );
     assert!(!subjects.contains(&CONF.to_string()), "{subjects:?}");
 }
+
+#[test]
+fn one_kek_has_one_fingerprint_in_every_check() {
+    // The same key in barbican.conf (padded), in a unit's Environment= (unpadded) and in a
+    // backup: BAR-006, BAR-007, BAR-011 and BAR-013 must all name it by the fingerprint of its
+    // decoded 32 bytes. BAR-011 once hashed the variable's text instead.
+    use sha2::Digest;
+    let r = with_conf(&kek_conf(&[RANDOM_KEK]));
+    r.file(
+        WORKER_UNIT,
+        "[Service]\nExecStart=/usr/bin/barbican-worker\n",
+        0,
+        0,
+        0o644,
+    );
+    let unpadded = RANDOM_KEK.trim_end_matches('=');
+    r.file(
+        WORKER_DROPIN,
+        &format!("[Service]\nEnvironment=\"OS_SIMPLE_CRYPTO_PLUGIN__KEK={unpadded}\"\n"),
+        0,
+        0,
+        0o644,
+    );
+    r.file("/root/kek.bak", &format!("{RANDOM_KEK}\n"), 0, 0, 0o600);
+    let digest = sha2::Sha256::digest(base64_url_decode(RANDOM_KEK));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let expected = format!("sha256:{}", &hex[..12]);
+    let (_, report) = r.audit_json(&["--scan"]);
+    let fp = regex::Regex::new(r"sha256:[0-9a-f]{12}").unwrap();
+    for check in ["BAR-006", "BAR-007", "BAR-011", "BAR-013"] {
+        let findings: Vec<&serde_json::Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check_id"] == check)
+            .collect();
+        let text: String = findings.iter().map(|f| f.to_string()).collect();
+        let seen: std::collections::BTreeSet<&str> =
+            fp.find_iter(&text).map(|m| m.as_str()).collect();
+        assert_eq!(
+            seen,
+            [expected.as_str()].into_iter().collect(),
+            "{check} names the KEK by other fingerprints"
+        );
+    }
+}

@@ -286,3 +286,129 @@ fn agent_speaks_https_to_the_collector_with_its_ca_file() {
     assert_eq!(code, 0, "no plain HTTP on a TLS port");
     drop(viewer);
 }
+
+#[test]
+fn node_with_2000_kek_copies_reports_bar_013_failing_within_the_size_limit() {
+    // 2,000 copies of the KEK once made a report larger than the collector's 1 MiB limit:
+    // 413, the report went to rejected/, and the fleet showed the node as never reporting
+    // instead of failing BAR-013. A check now keeps at most 100 findings and says how many
+    // it left out.
+    const KEK: &str = "q1Ehz1X-mAyDqEk3Ot5Kb0NQz0tqjFQ7v2GlAX9Pk3s=";
+    const COPIES: usize = 2_000;
+    let db = Db::sqlite();
+    let viewer = enroll(&db, "secteam", true);
+    let node = Node::new(&enroll(&db, "ctl-1", false));
+    let root = tempfile::tempdir().unwrap();
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(manifest_dir().join("demo/root/."))
+        .arg(root.path())
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let conf = root.path().join("etc/barbican/barbican.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("\n[simple_crypto_plugin]\nkek = {KEK}\n"));
+    std::fs::write(&conf, text).unwrap();
+    let backups = root.path().join("var/backups/kek");
+    std::fs::create_dir_all(&backups).unwrap();
+    for i in 0..COPIES {
+        std::fs::write(backups.join(format!("copy-{i:04}.txt")), format!("{KEK}\n")).unwrap();
+    }
+    let c = Collector::start(&db, &[]);
+    let port: u16 = c.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let mut args = node.args(port);
+    let at = args.iter().position(|a| a == "--root").unwrap();
+    args[at + 1] = path_str(root.path());
+    args.push("--scan".into());
+    let o = Command::new(bin()).args(&args).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(node.spooled().is_empty(), "report not delivered");
+    assert_eq!(node.rejected(), 0, "report rejected: {}", c.log());
+
+    // The fleet: the node reported, and fails BAR-013.
+    let nodes = get_json(&c.base, "/api/v1/nodes", &viewer);
+    let n = &nodes["nodes"][0];
+    assert_eq!(n["node"], "ctl-1", "{nodes}");
+    assert_eq!(n["state"], "fresh", "{nodes}");
+    let failing: Vec<&str> = n["failing_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(failing.contains(&"BAR-013"), "{nodes}");
+    let f = get_json(&c.base, "/api/v1/findings?check=BAR-013", &viewer);
+    let shown = f["findings"].as_array().unwrap();
+    assert_eq!(shown.len(), 100, "{f}");
+    assert!(shown.iter().all(|x| x["status"] == "fail"), "{f}");
+
+    // What was left out is said: in the stored report, in the text view and in the metrics.
+    let body = db.sql("SELECT body FROM report_bodies");
+    assert!(body.len() < 1 << 20, "{} bytes", body.len());
+    let stored: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(
+        stored["omitted_findings"]["BAR-013"],
+        COPIES - 100,
+        "{}",
+        stored["omitted_findings"]
+    );
+    let prom = std::fs::read_to_string(node.dir.path().join("agent.prom")).unwrap();
+    assert_eq!(
+        metric(&prom, "barbican_audit_findings_omitted{check=\"BAR-013\"}"),
+        (COPIES - 100) as f64
+    );
+    assert_eq!(
+        metric(&prom, "barbican_audit_findings_omitted{check=\"BAR-001\"}"),
+        0.0
+    );
+    let text = Command::new(bin())
+        .args(["scan", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.matches("\n  FAIL ").count(), 100, "{text}");
+    assert!(
+        text.contains(&format!(
+            "  ...    {} more findings of this check not shown",
+            COPIES - 100
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_backoff_armed_by_a_clock_years_ahead_is_capped() {
+    // next_attempt_at ten years ahead (the clock was once wrong) blocked sending for ten years.
+    let db = Db::sqlite();
+    let viewer = enroll(&db, "secteam", true);
+    let node = Node::new(&enroll(&db, "ctl-1", false));
+    std::fs::create_dir_all(node.spool()).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    let state = node.spool().join("agent-state.json");
+    std::fs::write(
+        &state,
+        serde_json::json!({"consecutive_failures": 3, "next_attempt_at": now + 3.2e8}).to_string(),
+    )
+    .unwrap();
+    let c = Collector::start(&db, &[]);
+    let port: u16 = c.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let o = node.run(port);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("capped"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let next = v["next_attempt_at"].as_f64().unwrap();
+    assert!(next <= now + 300.0 + 60.0, "still blocked until {next}");
+    // Once the (capped) backoff is over, the spool drains.
+    node.backoff_over();
+    node.round_ok(port);
+    assert!(node.spooled().is_empty());
+    assert_eq!(stored_runs(&c.base, &viewer, "ctl-1").len(), 2);
+}

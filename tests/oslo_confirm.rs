@@ -103,3 +103,40 @@ fn oslo_model_matches_real_oslo_config() {
         diffs.join("\n")
     );
 }
+
+/// A directory named barbican.conf: oslo.config's search takes it
+/// (`os.path.exists`) and parsing fails with IsADirectoryError, so Barbican
+/// does not start. The model must load it as an error, not skip it.
+#[test]
+fn directory_named_barbican_conf_is_taken_and_fails_like_oslo_config() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("etc/barbican/barbican.conf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = "import sys\n\
+        from oslo_config import cfg\n\
+        p = cfg._search_dirs([sys.argv[1]], 'barbican', '.conf')\n\
+        print(p == sys.argv[1] + '/barbican.conf')\n\
+        try:\n    cfg.ConfigOpts()(args=[], project='barbican', prog='barbican', default_config_files=[p])\n    print('loaded')\n\
+        except Exception as e:\n    print(type(e).__name__)\n";
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(d.path().join("etc/barbican"))
+        .output()
+        .expect("Debian's /usr/bin/python3 (apt-get install barbican-common)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        said.trim(),
+        "True\nIsADirectoryError",
+        "oracle: {said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = barbican_audit::host::Host::open(d.path()).unwrap();
+    let c = Config::load(&host, "barbican");
+    assert_eq!(c.files.len(), 1, "{:?}", c.files);
+    assert_eq!(
+        c.files[0].path,
+        std::path::Path::new("/etc/barbican/barbican.conf")
+    );
+    let e = c.files[0].parsed.as_ref().unwrap_err();
+    assert!(e.contains("is a directory"), "{e}");
+}

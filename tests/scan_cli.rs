@@ -1,44 +1,32 @@
-//! BAR-013 through the binary: `barbican-audit scan` over the shared
-//! make_tree.sh fixture finds every planted copy (the config file itself is
-//! BAR-006's), reports decoys only as lower-severity `kek =` findings, never
-//! prints the key; `audit` leaves the scan out unless `--scan`.
+//! BAR-013 through the binary: `barbican-audit scan` over the project's test
+//! tree (tests/common/tree.rs) finds every planted copy where the manifest
+//! says (the config file itself is BAR-006's), reports decoys only as
+//! lower-severity `kek =` findings of their own keys, near misses not at
+//! all, never prints the key; `audit` leaves the scan out unless `--scan`.
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
+#[path = "common/tree.rs"]
+mod tree;
 
-use std::path::Path;
-use std::process::Command;
+use std::collections::BTreeSet;
 
 use common::*;
 
 #[test]
 fn scan_finds_every_planted_copy_and_never_prints_the_key() {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
     let d = tempfile::tempdir().unwrap();
     let tree = d.path().join("tree");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/make_tree.sh");
-    let st = Command::new("bash")
-        .arg(&script)
-        .arg(&tree)
-        .arg("0.05")
-        .output()
-        .expect("bash");
-    assert!(
-        st.status.success(),
-        "make_tree.sh: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let manifest = std::fs::read_to_string(format!("{}.manifest.tsv", tree.display())).unwrap();
-    let meta = |k: &str| {
-        manifest
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("# {k}\t")))
-            .unwrap()
-            .to_string()
-    };
+    let kek = tree::default_kek();
+    let m = tree::make_tree(&tree, 0.05, &kek).unwrap();
+    let hex: String = kek.iter().map(|b| format!("{b:02x}")).collect();
     let secrets = [
-        meta("kek_b64"),
-        meta("kek_hex"),
-        meta("kek_hex").to_uppercase(),
+        STANDARD_NO_PAD.encode(kek),
+        URL_SAFE_NO_PAD.encode(kek),
+        hex.to_uppercase(),
+        hex,
     ];
     let out = run(&[
         "scan",
@@ -50,51 +38,85 @@ fn scan_finds_every_planted_copy_and_never_prints_the_key() {
     ]);
     assert_eq!(out.status.code(), Some(1), "copies found: exit 1");
     let text = run(&["scan", "--root", tree.to_str().unwrap()]);
-    let all = format!(
-        "{}{}{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&text.stdout),
-        String::from_utf8_lossy(&text.stderr)
-    );
+    let all = [&out.stdout, &out.stderr, &text.stdout, &text.stderr]
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .concat();
     for s in &secrets {
         assert!(!all.contains(s.as_str()), "an output contains the key");
     }
+    assert!(!all.contains(&STANDARD.encode(kek)) && !all.contains(&URL_SAFE.encode(kek)));
     let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let findings = rep["findings"].as_array().unwrap();
-    for row in manifest
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("id\t"))
-    {
-        let f: Vec<&str> = row.split('\t').collect();
-        let (id, path, kind) = (f[0], f[1], f[7]);
-        let subject = format!("/{path}");
-        let hits: Vec<&serde_json::Value> = findings
-            .iter()
-            .filter(|x| x["subject"].as_str().unwrap().split('!').next() == Some(subject.as_str()))
-            .collect();
-        match kind {
-            // The config file itself is BAR-006's finding, not a copy.
-            "plant" if path == "etc/barbican/barbican.conf" => {
-                assert!(hits.is_empty(), "{id}: config reported again")
-            }
-            "plant" => assert!(
-                hits.iter().any(|h| h["status"] == "fail"
-                    && h["severity"] == "critical"
-                    && h["evidence"]["encoding"] != "kek-assignment"),
-                "{id} {path} not found: {hits:?}"
-            ),
-            "decoy" => assert!(
-                hits.iter()
-                    .all(|h| h["evidence"]["encoding"] == "kek-assignment"
-                        && h["severity"] == "medium"),
-                "{id} {path} reported as the KEK: {hits:?}"
-            ),
-            _ => {}
-        }
-    }
     assert_eq!(rep["scan"]["errors"], 0);
     assert!(rep["scan"]["bytes"].as_u64().unwrap() > 1_000_000);
+    // every regular file but the config, which BAR-006 reports
+    assert_eq!(rep["scan"]["files"].as_u64(), Some(m.stats.files - 1));
+
+    // (subject, encoding, offset, decompressed, fingerprint, severity)
+    type Key = (String, String, u64, bool, String, String);
+    let want: BTreeSet<Key> = m
+        .rows
+        .iter()
+        // The config file itself is BAR-006's finding, not a copy.
+        .filter(|r| r.expected() && r.kind != tree::Kind::Config)
+        .map(|r| {
+            let decoy = r.kind == tree::Kind::Decoy;
+            (
+                r.subject(),
+                r.encoding.clone(),
+                r.offset,
+                // the message of a `kek =` finding does not say "decompressed"
+                r.decompressed && !decoy,
+                r.fingerprint.clone(),
+                if decoy { "medium" } else { "critical" }.to_string(),
+            )
+        })
+        .collect();
+    let tolerated: BTreeSet<String> = m
+        .rows
+        .iter()
+        .filter(|r| r.is_wrapped() && !r.expected())
+        .map(|r| r.subject())
+        .collect();
+    let findings = rep["findings"].as_array().unwrap();
+    let got: BTreeSet<Key> = findings
+        .iter()
+        .filter(|f| f["check_id"] == "BAR-013")
+        .map(|f| {
+            assert_eq!(f["status"], "fail", "{f}");
+            let ev = &f["evidence"];
+            (
+                f["subject"].as_str().unwrap().to_string(),
+                ev["encoding"].as_str().unwrap().to_string(),
+                ev["offset"].as_u64().unwrap(),
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("of the decompressed data"),
+                ev["fingerprint"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got
+        .difference(&want)
+        .filter(|k| !tolerated.contains(&k.0))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    assert!(
+        got.iter().all(|k| k.0 != "/etc/barbican/barbican.conf"),
+        "config reported again"
+    );
+    // every top-level directory holds a copy the scan names
+    let tops: BTreeSet<&str> = got
+        .iter()
+        .filter(|k| k.4 == m.kek_fingerprint)
+        .map(|k| k.0[1..].split('/').next().unwrap())
+        .collect();
+    assert_eq!(tops, m.top_dirs());
 }
 
 #[test]

@@ -118,8 +118,10 @@ fn roots(ca_file: Option<&Path>) -> Result<rustls::RootCertStore, String> {
     match ca_file {
         Some(path) => {
             let shown = path.display();
-            let f = std::fs::File::open(path).map_err(|e| format!("ca_file {shown}: {e}"))?;
-            for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(f)) {
+            // Regular file, opened without blocking, capped (a FIFO here hung the agent).
+            let f = crate::userfile::read_user_file(path, 4 << 20)
+                .map_err(|e| format!("ca_file {shown}: {}", e.reason()))?;
+            for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(f.as_slice())) {
                 let cert = cert.map_err(|e| format!("ca_file {shown}: {e}"))?;
                 store
                     .add(cert)

@@ -235,6 +235,10 @@ impl Settings {
         } else {
             file.scan.unwrap_or(false)
         };
+        let scan_cache = args.scan_cache.or(file.scan_cache);
+        if let Some(c) = &scan_cache {
+            crate::userfile::check_optional_regular("scan_cache", c)?;
+        }
         Ok(Settings {
             collector,
             token_file: args
@@ -256,7 +260,7 @@ impl Settings {
                 .or(file.root)
                 .unwrap_or_else(|| PathBuf::from("/")),
             scan,
-            scan_cache: args.scan_cache.or(file.scan_cache),
+            scan_cache,
             scan_paths: if args.scan_paths.is_empty() {
                 file.scan_paths.unwrap_or_default()
             } else {
@@ -273,7 +277,7 @@ impl Settings {
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::userfile::read_user_text(path, 1 << 20).map_err(|e| e.to_string())?;
     // toml's message names the key and shows the line, e.g. "unknown field `colector`".
     toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))
 }
@@ -361,11 +365,11 @@ impl Token {
 pub fn read_token(path: &Path) -> Result<Token, String> {
     use std::os::unix::fs::PermissionsExt;
     let shown = path.display();
-    let mut f = std::fs::File::open(path).map_err(|e| format!("token file {shown}: {e}"))?;
-    // Mode of the file we opened, not of whatever the path points to later.
-    let meta = f
-        .metadata()
-        .map_err(|e| format!("token file {shown}: {e}"))?;
+    // Opened without blocking and checked to be a regular file on the
+    // descriptor (a FIFO here hung the agent); the mode is that of the file
+    // we opened, not of whatever the path points to later.
+    let (mut f, meta) = crate::userfile::open_regular(path)
+        .map_err(|e| format!("token file {shown}: {}", e.reason()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(format!(

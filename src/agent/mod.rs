@@ -34,7 +34,7 @@ use crate::audit::unix_seconds;
 
 /// Backoff between drains while the collector is down (daemon and timer).
 const BACKOFF_BASE: Duration = Duration::from_secs(5);
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(300);
 /// `--once` retries of the first failing send: 1 s, then 2 s ceilings.
 const ONCE_RETRY_BASE: Duration = Duration::from_secs(1);
 
@@ -284,14 +284,16 @@ fn drain(
     let mut i = 0;
     while i < entries.len() {
         let entry = &entries[i];
-        let bytes = match std::fs::read(&entry.path) {
+        // Listed as a regular file, but it may have been swapped since:
+        // opened without blocking and capped like every user-given path.
+        let bytes = match crate::userfile::read_user_file(&entry.path, 256 << 20) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
                 i += 1;
                 continue;
             }
             Err(e) => {
-                say(format!("reading {}: {e}", entry.path.display()));
+                say(format!("reading {e}"));
                 end = DrainEnd::Stopped;
                 break;
             }
@@ -491,7 +493,7 @@ fn write_metrics(s: &Settings, what: Metrics<'_>, spool: Option<&Spool>, state: 
         Some(sp) => sp.totals(),
         None => spool::peek(&s.spool_dir).0,
     };
-    let previous = std::fs::read_to_string(path).ok();
+    let previous = crate::userfile::read_user_text(path, crate::audit::TEXTFILE_CAP).ok();
     if matches!(what, Metrics::Between) && previous.is_none() {
         // No audit series to go with them yet: the next round writes the file.
         return true;

@@ -187,12 +187,39 @@ impl Spool {
     /// The state; a missing file is a fresh state, an unreadable one too
     /// (with the reason, so the caller can say it was reset).
     pub fn load_state(&self) -> (State, Option<String>) {
+        self.load_state_at(crate::audit::unix_seconds(time::OffsetDateTime::now_utc()))
+    }
+
+    /// [`Spool::load_state`] at Unix time `now`. A `next_attempt_at` further ahead than the
+    /// longest backoff ([`super::BACKOFF_CAP`]) was not set by a backoff: it comes from a
+    /// clock that was once wrong, and would block sending for as long. It is capped.
+    pub fn load_state_at(&self, now: f64) -> (State, Option<String>) {
         let path = self.dir.join(STATE_FILE);
-        match fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), None),
-            Err(e) => (State::default(), Some(io_err("reading", &path, e))),
-            Ok(b) => match serde_json::from_slice(&b) {
-                Ok(s) => (s, None),
+        // Regular file, opened without blocking, capped: a FIFO put there
+        // must not hang the agent.
+        match crate::userfile::read_user_file(&path, 1 << 20) {
+            Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => (State::default(), None),
+            Err(e) => (State::default(), Some(format!("reading {e}"))),
+            Ok(b) => match serde_json::from_slice::<State>(&b) {
+                Ok(mut s) => {
+                    let latest = now + super::BACKOFF_CAP.as_secs_f64();
+                    if s.next_attempt_at > latest {
+                        let was = s.next_attempt_at;
+                        s.next_attempt_at = latest;
+                        return (
+                            s,
+                            Some(format!(
+                                "{}: next_attempt_at {} is more than the longest backoff ({} s) ahead \
+                                 (a clock once wrong?): capped to {}",
+                                path.display(),
+                                super::format_unix(was),
+                                super::BACKOFF_CAP.as_secs(),
+                                super::format_unix(latest)
+                            )),
+                        );
+                    }
+                    (s, None)
+                }
                 Err(e) => (
                     State::default(),
                     Some(format!(
@@ -403,6 +430,44 @@ mod tests {
         assert!(validate(b"{\"run\": {\"id\": \"a\"}}").is_err());
         assert!(validate(b"{\"schema_version\": 1, \"run\": {\"id\": \"a\\r\\nX: y\"}}").is_err());
         assert!(validate(b"[1,2]").is_err());
+    }
+
+    #[test]
+    fn a_next_attempt_far_ahead_is_capped_to_the_longest_backoff() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Spool::open(d.path(), 10, 100).unwrap();
+        let now = 1.8e9;
+        let cap = super::super::BACKOFF_CAP.as_secs_f64();
+        // A clock once ten years ahead armed the backoff.
+        let st = State {
+            consecutive_failures: 2,
+            next_attempt_at: now + 10.0 * 365.0 * 86_400.0,
+            ..State::default()
+        };
+        s.save_state(&st).unwrap();
+        let (loaded, warn) = s.load_state_at(now);
+        assert_eq!(loaded.next_attempt_at, now + cap);
+        assert_eq!(loaded.consecutive_failures, 2);
+        let warn = warn.unwrap();
+        assert!(warn.contains("capped"), "{warn}");
+        // A real backoff (within the cap) and one in the past are kept as they are.
+        for t in [now + cap - 1.0, now - 50.0, 0.0] {
+            s.save_state(&State {
+                next_attempt_at: t,
+                ..State::default()
+            })
+            .unwrap();
+            assert_eq!(
+                s.load_state_at(now),
+                (
+                    State {
+                        next_attempt_at: t,
+                        ..State::default()
+                    },
+                    None
+                )
+            );
+        }
     }
 
     #[test]

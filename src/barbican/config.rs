@@ -47,6 +47,9 @@ pub struct Config {
     pub candidates: Vec<PathBuf>,
     /// `OS_<GROUP>__<OPT>` overrides from the service environment.
     pub env: Vec<EnvOverride>,
+    /// Paths of the search the auditor could not stat or list, with why:
+    /// what Barbican reads there is unknown, so checks must say error.
+    pub problems: Vec<(PathBuf, String)>,
 }
 
 /// An option set through the service environment.
@@ -140,30 +143,73 @@ pub fn service_home(host: &Host) -> String {
 impl Config {
     /// Loads what program `prog` reads (`barbican`, `barbican-worker`, ...).
     /// For `barbican` this is the file the API and all plugins see.
+    ///
+    /// Fail closed: a search path entry the auditor cannot stat (`EACCES`),
+    /// a `.conf.d` it cannot list, and a directory where oslo.config expects
+    /// a file are recorded (in [`Config::problems`] or as a [`Loaded`] whose
+    /// `parsed` is an error), never skipped as if absent.
     pub fn load(host: &Host, prog: &str) -> Config {
         let home = service_home(host);
         let dirs = search_dirs(&home);
         let mut cfg = Config::default();
         let name = format!("{prog}.conf");
-        let existing: Vec<PathBuf> = dirs
-            .iter()
-            .map(|d| d.join(&name))
-            .filter(|p| host.exists(p) && !host.is_dir(p))
-            .collect();
+        let mut existing: Vec<PathBuf> = Vec::new();
+        for p in dirs.iter().map(|d| d.join(&name)) {
+            match host.exists_checked(&p) {
+                Ok(true) => existing.push(p),
+                Ok(false) => {}
+                // Past the file oslo.config reads, this only blurs BAR-009's wording.
+                Err(e) if existing.is_empty() => cfg.problems.push((
+                    p.clone(),
+                    format!("cannot tell whether it exists ({e}), so which {name} Barbican reads is unknown"),
+                )),
+                Err(_) => {}
+            }
+        }
+        // oslo.config takes the first path where os.path.exists() holds, a
+        // directory included, and then fails to open it (IsADirectoryError:
+        // confirmed with Debian's oslo.config 9.0.0).
         if let Some(first) = existing.first() {
             cfg.files.push(load_file(host, first));
         }
         cfg.candidates = existing;
         let dname = format!("{prog}.conf.d");
-        if let Some(dir) = dirs.iter().map(|d| d.join(&dname)).find(|p| host.exists(p)) {
-            if let Ok(entries) = host.list_dir(&dir) {
-                for p in entries {
-                    let is_conf = p.extension().is_some_and(|e| e == "conf")
-                        && p.file_name().is_some_and(|n| n != ".conf");
-                    if is_conf && !host.is_dir(&p) {
-                        cfg.files.push(load_file(host, &p));
+        let mut conf_d = None;
+        for p in dirs.iter().map(|d| d.join(&dname)) {
+            match host.exists_checked(&p) {
+                Ok(true) => {
+                    conf_d = Some(p);
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    cfg.problems.push((
+                        p.clone(),
+                        format!("cannot tell whether it exists ({e}), so which {dname} Barbican reads is unknown"),
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(dir) = conf_d {
+            match host.list_dir(&dir) {
+                Ok(entries) => {
+                    for p in entries {
+                        // glob('*.conf'): no hidden names; a directory matches
+                        // too, and oslo.config then fails to open it.
+                        let is_conf = p.extension().is_some_and(|e| e == "conf")
+                            && p.file_name()
+                                .is_some_and(|n| !n.to_string_lossy().starts_with('.'));
+                        if is_conf {
+                            cfg.files.push(load_file(host, &p));
+                        }
                     }
                 }
+                // glob() of a file that is no directory finds nothing, as here.
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => {}
+                Err(e) => cfg
+                    .problems
+                    .push((dir.clone(), format!("cannot list the directory: {e}"))),
             }
         }
         cfg
@@ -432,10 +478,16 @@ impl Config {
 }
 
 fn load_file(host: &Host, path: &Path) -> Loaded {
-    let parsed = host
-        .read(path)
-        .map(|b| oslo::parse_bytes(&b))
-        .map_err(|e| e.to_string());
+    let parsed = if host.is_dir(path) {
+        Err(
+            "is a directory: oslo.config picks it and Barbican fails to start (IsADirectoryError)"
+                .to_string(),
+        )
+    } else {
+        host.read(path)
+            .map(|b| oslo::parse_bytes(&b))
+            .map_err(|e| e.to_string())
+    };
     Loaded {
         path: path.to_path_buf(),
         parsed,

@@ -127,16 +127,24 @@ pub struct KekValue {
     pub source: Source,
 }
 
+/// The KEK a raw `[simple_crypto_plugin] kek` value (from a file or an `OS_..._KEK`
+/// variable) stands for: `$` references substituted as oslo.config does, then decoded. Every
+/// check that names a KEK (BAR-006, 007, 011, 013) identifies it through this, so one key has
+/// one fingerprint in a report: that of its decoded bytes ([`Kek::fingerprint`]).
+pub fn decode_kek(cfg: &Config, raw: &str) -> Kek {
+    Kek::parse(
+        &cfg.substitute(raw, "simple_crypto_plugin", 0)
+            .unwrap_or_else(|_| raw.to_string()),
+    )
+}
+
 /// Every `[simple_crypto_plugin] kek` written in a config file (not the
 /// environment), in parse order.
 pub fn config_keks(cfg: &Config) -> Vec<KekValue> {
     cfg.get_multi("simple_crypto_plugin", "kek")
         .into_iter()
         .map(|(v, p)| KekValue {
-            kek: Kek::parse(
-                &cfg.substitute(&v.value, "simple_crypto_plugin", 0)
-                    .unwrap_or_else(|_| v.value.clone()),
-            ),
+            kek: decode_kek(cfg, &v.value),
             source: Source::File {
                 path: p.to_path_buf(),
                 line: v.line,
@@ -176,10 +184,7 @@ pub fn effective_keks(cfg: &Config, sem: KekSemantics) -> Result<Vec<KekValue>, 
     let decoded: Vec<KekValue> = values
         .into_iter()
         .map(|e| KekValue {
-            kek: Kek::parse(
-                &cfg.substitute(&e.raw, "simple_crypto_plugin", 0)
-                    .unwrap_or(e.raw.clone()),
-            ),
+            kek: decode_kek(cfg, &e.raw),
             source: e.source,
         })
         .collect();

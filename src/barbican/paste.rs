@@ -14,8 +14,8 @@
 //! Every loop is bounded by the input size or by an explicit budget; recursion is depth-bounded.
 //!
 //! Sources cited below as `loadwsgi.py`, `urlmap.py`, `configparser.py` are
-//! `/usr/lib/python3/dist-packages/paste/deploy/loadwsgi.py`,
-//! `/usr/lib/python3/dist-packages/paste/urlmap.py` and `/usr/lib/python3.11/configparser.py`.
+//! `paste/deploy/loadwsgi.py` of Debian 12's python3-pastedeploy, `paste/urlmap.py` of its
+//! python3-paste and `configparser.py` of the Python 3.11 standard library.
 
 // Nested `if let` kept instead of let-chains so the file builds on editions before 2024.
 #![allow(clippy::collapsible_if)]

@@ -3,8 +3,8 @@
 //! Finds every `*.service` unit whose name contains "barbican", resolves its fragment and
 //! drop-ins the way systemd's unit loader does, and evaluates the effective service
 //! environment (`Environment=` then `EnvironmentFile=`) so that `OS_<GROUP>__<OPTION>`
-//! overrides of oslo.config options (which beat every config file, see
-//! `/work/shared/reference/barbican.md` §1.2) can be judged.
+//! overrides of oslo.config options (which take precedence over every config file: see
+//! oslo.config's environment source, `oslo_config/sources/_environment.py`) can be judged.
 //!
 //! Behaviour was checked against systemd 252 (Debian bookworm): the unit loader through
 //! `systemd-analyze --root=<tmp> verify` with `SYSTEMD_LOG_LEVEL=debug` (which dumps the
@@ -95,6 +95,10 @@ pub struct Unit {
     )>,
     /// Unreadable files, masks, bad quoting, ignored assignments ... each with file:line.
     pub problems: Vec<String>,
+    /// Files systemd reads for this unit that the auditor could not read or
+    /// parse (unit file, drop-in, EnvironmentFile), with why: the unit's
+    /// environment is then unknown and the checks judging it say error.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// Unit search path of the system manager, highest priority first.
@@ -143,6 +147,30 @@ pub fn barbican_units(fs: &dyn Fs) -> Vec<Unit> {
     units
 }
 
+/// The units, and every file or directory the auditor could not read while
+/// finding them and computing their environment (unit directories that
+/// cannot be listed, unit files, drop-ins, EnvironmentFiles). Fail closed:
+/// with a unit directory unlistable, "no barbican unit" is not known.
+pub fn barbican_units_checked(fs: &dyn Fs) -> (Vec<Unit>, Vec<(PathBuf, String)>) {
+    let mut scan = Scanner {
+        fs,
+        listings: BTreeMap::new(),
+        scan_problems: Vec::new(),
+        unlistable: Vec::new(),
+    };
+    let mut units = all_units(&mut scan);
+    let mut unreadable = scan.unlistable.clone();
+    for u in &mut units {
+        u.problems.extend(scan.scan_problems.iter().cloned());
+        for x in &u.unreadable {
+            if !unreadable.contains(x) {
+                unreadable.push(x.clone());
+            }
+        }
+    }
+    (units, unreadable)
+}
+
 /// Like [`barbican_units`] but returns scan-wide problems separately instead of copying them
 /// into every unit (so they are not lost when no unit is found).
 pub fn barbican_units_report(fs: &dyn Fs) -> (Vec<Unit>, Vec<String>) {
@@ -150,7 +178,14 @@ pub fn barbican_units_report(fs: &dyn Fs) -> (Vec<Unit>, Vec<String>) {
         fs,
         listings: BTreeMap::new(),
         scan_problems: Vec::new(),
+        unlistable: Vec::new(),
     };
+    let units = all_units(&mut scan);
+    (units, scan.scan_problems)
+}
+
+/// Every barbican service unit of the search path.
+fn all_units(scan: &mut Scanner<'_>) -> Vec<Unit> {
     let mut names = BTreeSet::new();
     for dir in UNIT_DIRS {
         for entry in scan.listing(Path::new(dir)) {
@@ -170,8 +205,7 @@ pub fn barbican_units_report(fs: &dyn Fs) -> (Vec<Unit>, Vec<String>) {
             }
         }
     }
-    let units = names.iter().map(|n| scan.unit(n)).collect();
-    (units, scan.scan_problems)
+    names.iter().map(|n| scan.unit(n)).collect()
 }
 
 /// This program's own units (`barbican-audit.service`, `barbican-audit-agent.service`,
@@ -189,6 +223,8 @@ struct Scanner<'a> {
     fs: &'a dyn Fs,
     listings: BTreeMap<PathBuf, Vec<String>>,
     scan_problems: Vec<String>,
+    /// Directories that could not be listed, with why.
+    unlistable: Vec<(PathBuf, String)>,
 }
 
 impl Scanner<'_> {
@@ -205,11 +241,17 @@ impl Scanner<'_> {
                 .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
                 .collect(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            // ENOTDIR: a file where a directory would be holds no units.
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => Vec::new(),
             Err(e) => {
                 self.scan_problems.push(format!(
                     "{}: cannot list directory ({}); units or drop-ins in it are not audited",
                     dir.display(),
                     e
+                ));
+                self.unlistable.push((
+                    dir.to_path_buf(),
+                    format!("cannot list the unit directory: {e}"),
                 ));
                 Vec::new()
             }
@@ -228,6 +270,7 @@ impl Scanner<'_> {
             env: Vec::new(),
             env_files: Vec::new(),
             problems: Vec::new(),
+            unreadable: Vec::new(),
         };
         // See: systemd.unit(5) "UNIT FILE LOAD PATH": units found in directories listed
         // earlier override files with the same name in directories lower in the list.
@@ -244,7 +287,9 @@ impl Scanner<'_> {
             Some(frag) => match self.load_fragment(&frag, &mut unit.problems) {
                 Fragment::Masked => return unit,
                 Fragment::Text(t) => files.push((frag, t)),
-                Fragment::Unreadable => {}
+                Fragment::Unreadable(why) => unit
+                    .unreadable
+                    .push((frag, format!("cannot read the unit file: {why}"))),
             },
             None => unit.problems.push(format!(
                 "{}: no unit file in the unit search path, only drop-ins; systemd reports it \
@@ -255,8 +300,12 @@ impl Scanner<'_> {
         }
 
         for dropin in self.dropins(name) {
-            if let Some(text) = self.read_dropin(&dropin, &mut unit.problems) {
-                files.push((dropin.clone(), text))
+            match self.read_dropin(&dropin, &mut unit.problems) {
+                Ok(Some(text)) => files.push((dropin.clone(), text)),
+                Ok(None) => {}
+                Err(why) => unit
+                    .unreadable
+                    .push((dropin.clone(), format!("cannot read the drop-in: {why}"))),
             }
             unit.dropins.push(dropin);
         }
@@ -342,6 +391,14 @@ impl Scanner<'_> {
                     Ok(d) => d,
                     Err(e) if e.kind() == io::ErrorKind::NotFound && *optional => continue,
                     Err(e) => {
+                        // Missing and required is a fact (the unit does not start);
+                        // anything else leaves the environment unknown.
+                        if e.kind() != io::ErrorKind::NotFound {
+                            unit.unreadable.push((
+                                envfile.clone(),
+                                format!("cannot read the EnvironmentFile: {e}"),
+                            ));
+                        }
                         let effect = if *optional {
                             "optional, systemd would skip it if it cannot read it either; the auditor could not check it"
                         } else if e.kind() == io::ErrorKind::NotFound {
@@ -361,7 +418,11 @@ impl Scanner<'_> {
                     }
                 };
                 let parsed = parse_env_file_bytes(&data);
-                if let Some(err) = parsed.error {
+                if let Some(err) = &parsed.error {
+                    unit.unreadable.push((
+                        envfile.clone(),
+                        format!("cannot parse the EnvironmentFile: {err}"),
+                    ));
                     let effect = if *optional {
                         "systemd skips the whole file"
                     } else {
@@ -441,7 +502,7 @@ impl Scanner<'_> {
                     frag.display(),
                     e
                 ));
-                Fragment::Unreadable
+                Fragment::Unreadable(e.to_string())
             }
         }
     }
@@ -481,7 +542,11 @@ impl Scanner<'_> {
         chosen.into_values().collect()
     }
 
-    fn read_dropin(&mut self, path: &Path, problems: &mut Vec<String>) -> Option<Vec<u8>> {
+    fn read_dropin(
+        &mut self,
+        path: &Path,
+        problems: &mut Vec<String>,
+    ) -> Result<Option<Vec<u8>>, String> {
         // A drop-in symlinked to /dev/null (or empty) masks same-named lower drop-ins and
         // contributes nothing. See: systemd.unit(5) example "ln -s /dev/null .../10-all.conf".
         if self
@@ -489,10 +554,10 @@ impl Scanner<'_> {
             .read_link(path)
             .is_ok_and(|t| t == Path::new("/dev/null"))
         {
-            return None;
+            return Ok(None);
         }
         match self.fs.read(path) {
-            Ok(t) => Some(t),
+            Ok(t) => Ok(Some(t)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 problems.push(format!(
                     "{}: listed but not readable (dangling symlink, e.g. a mask to /dev/null in \
@@ -500,7 +565,7 @@ impl Scanner<'_> {
                      same-named drop-ins of lower priority",
                     path.display()
                 ));
-                None
+                Ok(None)
             }
             Err(e) => {
                 problems.push(format!(
@@ -508,7 +573,7 @@ impl Scanner<'_> {
                     path.display(),
                     e
                 ));
-                None
+                Err(e.to_string())
             }
         }
     }
@@ -568,7 +633,7 @@ impl Scanner<'_> {
 enum Fragment {
     Masked,
     Text(Vec<u8>),
-    Unreadable,
+    Unreadable(String),
 }
 
 fn set_env(env: &mut Vec<Assignment>, a: Assignment) {
@@ -1477,9 +1542,9 @@ fn glob_one(pat: &[u8], p: usize, c: u8) -> Option<usize> {
 /// as `auth_url`. The split is at the first `__` (group names do not contain `__`). The group
 /// is returned lowercased (oslo group names are lowercase by convention; the mapping itself
 /// is not invertible for mixed-case groups), except `DEFAULT`.
-// See: /usr/lib/python3/dist-packages/oslo_config/sources/_environment.py get_name(), and
-// cfg.py ConfigOpts._do_get() which passes the option's dest. Verified with /usr/bin/python3
-// (oslo.config 9.0.0): OS_SIMPLE_CRYPTO_PLUGIN__KEK, OS_DEFAULT__TRANSPORT_URL and
+// See: oslo.config's oslo_config/sources/_environment.py get_name(), and cfg.py
+// ConfigOpts._do_get() which passes the option's dest. Verified with Debian 12's
+// python3-oslo.config (oslo.config 9.0.0): OS_SIMPLE_CRYPTO_PLUGIN__KEK, OS_DEFAULT__TRANSPORT_URL and
 // OS_KEYSTONE_AUTHTOKEN__AUTH_URL (opt 'auth-url') are read; OS_VAULT_PLUGIN__root_token_id
 // is not.
 pub fn oslo_env_option(var: &str) -> Option<(String, String)> {

@@ -33,11 +33,24 @@ pub fn detect(host: &Host) -> Installed {
     let mut oslo_policy = None;
     if let Ok(bytes) = host.read_capped(Path::new("/var/lib/dpkg/status"), 256 << 20) {
         let text = String::from_utf8_lossy(&bytes);
-        oslo_policy = dpkg_version(&text, "python3-oslo.policy").map(|v| upstream_version(&v));
+        oslo_policy = dpkg_version(&text, "python3-oslo.policy")
+            .map(|v| upstream_version(&v))
+            .filter(|v| plausible_version(v));
         for want in DPKG_PACKAGES {
             if let Some(v) = dpkg_version(&text, want) {
+                // An unparseable Version is not stated as fact: the version is unknown.
+                let up = upstream_version(&v);
+                if !plausible_version(&up) {
+                    return Installed {
+                        version: None,
+                        source: Some(format!(
+                            "dpkg status: {want} has a Version field that is not a version"
+                        )),
+                        oslo_policy,
+                    };
+                }
                 return Installed {
-                    version: Some(upstream_version(&v)),
+                    version: Some(up),
                     source: Some(format!("dpkg status: {want} {v}")),
                     oslo_policy,
                 };
@@ -78,7 +91,7 @@ pub fn detect(host: &Host) -> Installed {
                 .or_else(|| name.strip_suffix(".egg-info"));
             if let Some(rest) = stem.and_then(|s| s.strip_prefix("barbican-")) {
                 let version = rest.split('-').next().unwrap_or(rest);
-                if version.starts_with(|c: char| c.is_ascii_digit()) {
+                if plausible_version(version) {
                     return Installed {
                         version: Some(version.to_string()),
                         source: Some(format!("python metadata: {}", e.display())),
@@ -92,6 +105,26 @@ pub fn detect(host: &Host) -> Installed {
         oslo_policy,
         ..Installed::default()
     }
+}
+
+/// Whether `v` reads as an upstream version: dotted numbers that each fit
+/// a u32 (`15.0.1`, `20.0.0.0rc1`, `15.0.1~b1`), nothing else. A corrupt
+/// dpkg status (`\u{fffd}4294967296.0`) must not be reported as a version.
+pub fn plausible_version(v: &str) -> bool {
+    let numeric: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let rest = &v[numeric.len()..];
+    !numeric.is_empty()
+        && !numeric.starts_with('.')
+        && numeric
+            .trim_end_matches('.')
+            .split('.')
+            .all(|p| !p.is_empty() && p.len() <= 9 && p.parse::<u32>().is_ok())
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '~' | '+'))
 }
 
 /// Whether dotted version `v` is at least `min` (numeric components).
@@ -163,6 +196,13 @@ mod tests {
         );
         assert_eq!(upstream_version("1:15.0.1-2"), "15.0.1");
         assert_eq!(upstream_version("20.0.0"), "20.0.0");
+        assert!(plausible_version("15.0.1") && plausible_version("20.0.0.0rc1"));
+        assert!(plausible_version("15.0.1~b1+dfsg"));
+        assert!(!plausible_version("\u{fffd}\u{fffd}4294967296.0"));
+        assert!(!plausible_version("4294967296.0"));
+        assert!(
+            !plausible_version("15..0") && !plausible_version("") && !plausible_version("15.0 x")
+        );
         assert!(
             at_least("4.4.0", &[4, 4, 0])
                 && at_least("4.10", &[4, 4])

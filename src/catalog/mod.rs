@@ -132,9 +132,13 @@ impl Catalog {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let bytes = std::fs::read(&path).map_err(|source| Fatal::CheckDir {
-                path: path.clone(),
-                source,
+            // A FIFO or a link to /dev/zero among the checks must not hang
+            // the run or exhaust memory: regular files only, capped.
+            let bytes = crate::userfile::read_user_file(&path, MAX_CHECK_FILE).map_err(|e| {
+                Fatal::CheckDir {
+                    path: path.clone(),
+                    source: e.into_io(),
+                }
             })?;
             let shown = path.display().to_string();
             match String::from_utf8(bytes) {
@@ -203,6 +207,9 @@ impl Catalog {
         self.checks.iter().find(|c| c.id == id)
     }
 }
+
+/// The largest check definition read (the shipped ones are a few KiB).
+pub const MAX_CHECK_FILE: u64 = 1 << 20;
 
 /// Every `*.toml` under `dir` (sub-directories too, so both `checks/` and
 /// `checks/barbican/` work), at most 4 levels deep.

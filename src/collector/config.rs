@@ -139,7 +139,7 @@ pub struct Settings {
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::userfile::read_user_text(path, 1 << 20).map_err(|e| e.to_string())?;
     toml::from_str(&text).map_err(|e| {
         // toml's message carries line and column; keep it whole.
         format!("{}: {}", path.display(), e.to_string().trim_end())

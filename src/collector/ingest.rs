@@ -1,8 +1,12 @@
 //! The report decoder: request bytes in, a validated report ready to store
-//! out, or the reason it was refused. Malformed JSON (syntax, truncation,
-//! nesting deeper than serde_json's 128 levels) is a 400; JSON that is not a
-//! valid schema_version 1 report is a 422. Nothing here touches storage, so
-//! a refused report can never be half-stored.
+//! out, or the reason it was refused. A body that is not JSON (not UTF-8, a
+//! syntax error, truncated) is a 400; well-formed JSON that is not a valid
+//! schema_version 1 report is a 422. Nesting deeper than serde_json's 128
+//! levels is well-formed JSON (RFC 8259 sets no depth limit) that no report
+//! has, so it is a 422 too, whether at the top or deep in `evidence`; the
+//! syntax pass that tells the two apart does not recurse, so no depth can
+//! exhaust the stack. Nothing here touches storage, so a refused report can
+//! never be half-stored.
 use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
@@ -20,7 +24,7 @@ pub enum Rejection {
     /// Not JSON at all (HTTP 400).
     #[error("malformed JSON: {0}")]
     Malformed(String),
-    /// JSON, but not a report this collector accepts (HTTP 422).
+    /// JSON, but not a report this collector accepts, deep nesting included (HTTP 422).
     #[error("invalid report: {0}")]
     Invalid(String),
 }
@@ -230,4 +234,38 @@ fn valid_check_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_invalid_report_and_broken_json_is_malformed() {
+        // 422 for well-formed JSON nested past serde_json's limit, at the top or inside a
+        // report; 400 only when the syntax is broken.
+        let deep = "[".repeat(30_000) + &"]".repeat(30_000);
+        assert!(matches!(
+            decode(deep.as_bytes()),
+            Err(Rejection::Invalid(_))
+        ));
+        let inner = format!(
+            "{{\"schema_version\": 1, \"findings\": {}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(matches!(
+            decode(inner.as_bytes()),
+            Err(Rejection::Invalid(_))
+        ));
+        let unclosed = "[".repeat(30_000) + &"]".repeat(29_999);
+        assert!(matches!(
+            decode(unclosed.as_bytes()),
+            Err(Rejection::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(b"{\"schema_version\": 1,"),
+            Err(Rejection::Malformed(_))
+        ));
+    }
 }

@@ -13,10 +13,12 @@ use tokio::sync::{watch, Semaphore};
 
 use super::config::Settings;
 
-fn pem_reader(path: &Path) -> Result<BufReader<std::fs::File>, String> {
-    std::fs::File::open(path)
-        .map(BufReader::new)
-        .map_err(|e| format!("{}: {e}", path.display()))
+/// A PEM file (certificate, key, CA bundle): regular file, opened without
+/// blocking, at most 4 MiB (a whole CA bundle is a few hundred KiB).
+fn pem_reader(path: &Path) -> Result<BufReader<std::io::Cursor<Vec<u8>>>, String> {
+    crate::userfile::read_user_file(path, 4 << 20)
+        .map(|b| BufReader::new(std::io::Cursor::new(b)))
+        .map_err(|e| e.to_string())
 }
 
 /// The rustls server configuration from the certificate, key and optional client CA.

@@ -100,6 +100,22 @@ impl Host {
             .unwrap_or(false)
     }
 
+    /// Whether an in-root path exists (after following symlinks inside the
+    /// root), telling "absent" (`ENOENT`, `ENOTDIR`) from "cannot tell"
+    /// (`EACCES`, a symlink loop ...): [`Host::exists`] says `false` for both,
+    /// which made an unsearchable `/etc/barbican` look like no config at all.
+    pub fn exists_checked(&self, inner: &Path) -> io::Result<bool> {
+        let absent = |e: &io::Error| {
+            e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ENOTDIR)
+        };
+        let r = self.resolve(inner)?;
+        match self.lstat(&r.target) {
+            Ok(_) => Ok(true),
+            Err(e) if absent(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether an in-root path is a directory (after following symlinks).
     pub fn is_dir(&self, inner: &Path) -> bool {
         self.resolve(inner)
@@ -112,38 +128,17 @@ impl Host {
     /// root, up to [`MAX_READ`] bytes: config files larger than that are
     /// refused (bounded memory whatever the root holds), and so is anything
     /// that is not a regular file (a FIFO would block the audit forever).
+    /// The error's text is the reason alone (callers name the in-root path).
     pub fn read(&self, inner: &Path) -> io::Result<Vec<u8>> {
         self.read_capped(inner, MAX_READ)
     }
 
-    /// [`Host::read`] with an explicit size cap.
+    /// [`Host::read`] with an explicit size cap. Goes through
+    /// [`crate::userfile::read_user_file`]: opened without blocking, checked
+    /// on the opened descriptor to be a regular file, read up to the cap.
     pub fn read_capped(&self, inner: &Path, cap: u64) -> io::Result<Vec<u8>> {
-        use std::io::Read;
         let r = self.resolve(inner)?;
-        let real = self.real(&r.target);
-        let meta = std::fs::metadata(&real)?;
-        if !meta.is_file() {
-            return Err(io::Error::other("not a regular file"));
-        }
-        if meta.len() > cap {
-            return Err(io::Error::other(format!(
-                "{} bytes, larger than the {} MiB the auditor reads",
-                meta.len(),
-                cap >> 20
-            )));
-        }
-        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        // Read at most cap + 1 bytes: the file may grow while we read it.
-        std::fs::File::open(&real)?
-            .take(cap + 1)
-            .read_to_end(&mut buf)?;
-        if buf.len() as u64 > cap {
-            return Err(io::Error::other(format!(
-                "grew past {} MiB while being read",
-                cap >> 20
-            )));
-        }
-        Ok(buf)
+        crate::userfile::read_user_file(&self.real(&r.target), cap).map_err(|e| e.into_io())
     }
 
     /// Lists a directory inside the root: the in-root paths of its entries, sorted

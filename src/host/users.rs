@@ -27,6 +27,9 @@ pub struct UserDb {
     groups: Vec<(String, u32)>,
     /// `etc/passwd:12: skipped malformed line (...)`, for the report's warnings.
     pub warnings: Vec<String>,
+    /// passwd/group files that exist but could not be read, with why: owner
+    /// and group names (and the service user's home) are then unknown.
+    pub unreadable: Vec<(std::path::PathBuf, String)>,
 }
 
 impl UserDb {
@@ -36,11 +39,23 @@ impl UserDb {
         let mut db = UserDb::default();
         match host.read(Path::new("/etc/passwd")) {
             Ok(bytes) => db.parse_passwd(&String::from_utf8_lossy(&bytes)),
-            Err(e) => db.warnings.push(format!("/etc/passwd: {e}")),
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    db.unreadable
+                        .push(("/etc/passwd".into(), format!("cannot read it: {e}")));
+                }
+                db.warnings.push(format!("/etc/passwd: {e}"));
+            }
         }
         match host.read(Path::new("/etc/group")) {
             Ok(bytes) => db.parse_group(&String::from_utf8_lossy(&bytes)),
-            Err(e) => db.warnings.push(format!("/etc/group: {e}")),
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    db.unreadable
+                        .push(("/etc/group".into(), format!("cannot read it: {e}")));
+                }
+                db.warnings.push(format!("/etc/group: {e}"));
+            }
         }
         db
     }

@@ -206,11 +206,22 @@ pub fn run(p: &Params, ctx: &Context<'_>) -> Vec<Observation> {
             .collect(),
         Subjects::ConfigDir => {
             let dir = Path::new("/etc/barbican");
-            if !ctx.host.exists(dir) {
-                return vec![na(
-                    "/etc/barbican",
-                    "no /etc/barbican directory on this root",
-                )];
+            match ctx.host.exists_checked(dir) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return vec![na(
+                        "/etc/barbican",
+                        "no /etc/barbican directory on this root",
+                    )]
+                }
+                // Not knowing is not "absent" (fail closed).
+                Err(e) => {
+                    return vec![Observation::new(
+                        "/etc/barbican",
+                        Status::Error,
+                        format!("cannot tell whether it exists: {e}"),
+                    )]
+                }
             }
             vec![Subject {
                 path: dir.to_path_buf(),

@@ -31,7 +31,10 @@ fn keks(ctx: &Context<'_>) -> Vec<(Kek, String)> {
     }
     for e in ctx.config.effective_multi("simple_crypto_plugin", "kek") {
         if matches!(e.source, Source::Env { .. }) {
-            push(Kek::parse(&e.raw), e.source.to_string());
+            push(
+                crate::barbican::crypto::decode_kek(&ctx.config, &e.raw),
+                e.source.to_string(),
+            );
         }
     }
     out

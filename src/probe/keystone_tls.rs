@@ -84,19 +84,29 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         }
         if let Some(o) = get("cafile") {
             let path = std::path::PathBuf::from(o.value.trim());
-            let exists = ctx.host.exists(&path);
+            // EACCES is not "does not exist": that is an error naming the path.
+            let (status, detail) = match ctx.host.exists_checked(&path) {
+                Ok(true) => (
+                    Status::Pass,
+                    format!("CA bundle {} ({}) exists", path.display(), o.source),
+                ),
+                Ok(false) => (
+                    Status::Fail,
+                    format!("CA bundle {} ({}) does not exist: TLS to Keystone fails or falls back to nothing", path.display(), o.source),
+                ),
+                Err(e) => (
+                    Status::Error,
+                    format!(
+                        "CA bundle {} ({}): cannot tell whether it exists ({e})",
+                        path.display(),
+                        o.source
+                    ),
+                ),
+            };
             out.push(
-                Observation::new(
-                    format!("{prefix}cafile"),
-                    if exists { Status::Pass } else { Status::Fail },
-                    if exists {
-                        format!("CA bundle {} ({}) exists", path.display(), o.source)
-                    } else {
-                        format!("CA bundle {} ({}) does not exist: TLS to Keystone fails or falls back to nothing", path.display(), o.source)
-                    },
-                )
-                .ev("cafile", path.display().to_string())
-                .ev("source", o.source.clone()),
+                Observation::new(format!("{prefix}cafile"), status, detail)
+                    .ev("cafile", path.display().to_string())
+                    .ev("source", o.source.clone()),
             );
         }
         if legacy {

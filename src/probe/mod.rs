@@ -43,6 +43,243 @@ pub struct Context<'a> {
     pub scan_summary: std::sync::OnceLock<crate::report::ScanSummary>,
     /// Problems with the scan cache, for the report's warnings.
     pub scan_warnings: std::sync::OnceLock<Vec<String>>,
+    /// Inputs that could not be read or parsed: every check judging one of
+    /// them says `error` naming it (see [`inputs`] and [`gate`]).
+    pub problems: Vec<InputProblem>,
+}
+
+/// A kind of input the checks judge, for failing closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// What `barbican` (API and plugins) reads: barbican.conf, barbican.conf.d.
+    Config,
+    /// What barbican-worker, -keystone-listener and -retry read besides.
+    ProgConfig,
+    /// The policy files and policy directories.
+    Policy,
+    /// The paste file served, and what names it (uwsgi, gunicorn units).
+    Paste,
+    /// Barbican's systemd units, drop-ins and EnvironmentFiles.
+    Units,
+    /// The root's passwd and group (owner names, the service user's home).
+    Users,
+}
+
+/// An input that could not be read (or, with `parse`, was read but not
+/// understood), named by its in-root path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputProblem {
+    /// What kind of input.
+    pub input: Input,
+    /// In-root path.
+    pub path: std::path::PathBuf,
+    /// Why (never file content).
+    pub reason: String,
+    /// Read, but refused by the parser (the check judging the parse itself,
+    /// BAR-012, reports these as its own verdict).
+    pub parse: bool,
+    /// Only these probe kinds read it (one option); `None`: every probe
+    /// judging this kind of input.
+    pub probes: Option<&'static [&'static str]>,
+}
+
+/// The probes that read a boolean option whose value decides a verdict.
+fn bool_readers(group: &str, key: &str) -> Option<&'static [&'static str]> {
+    match (group, key) {
+        ("keystone_authtoken", "insecure") => Some(&[keystone_tls::NAME]),
+        ("keystone_authtoken", "delay_auth_decision") | ("DEFAULT", "allow_anonymous_access") => {
+            Some(&[paste_authtoken::NAME])
+        }
+        ("oslo_policy", "enforce_new_defaults") => Some(&[policy_creator::NAME]),
+        ("secretstore", "enable_multiple_secret_stores") => Some(&[
+            secret_backend::NAME,
+            kek_in_config::NAME,
+            kek_published::NAME,
+            kek_scan::NAME,
+        ]),
+        _ => None,
+    }
+}
+
+/// The TOML name of a probe.
+pub fn kind_name(spec: &ProbeSpec) -> &'static str {
+    match spec {
+        ProbeSpec::FileMetadata(_) => file_metadata::NAME,
+        ProbeSpec::KekInConfig => kek_in_config::NAME,
+        ProbeSpec::KekPublished => kek_published::NAME,
+        ProbeSpec::ConfigShadowing => config_shadowing::NAME,
+        ProbeSpec::ConfigLoads => config_loads::NAME,
+        ProbeSpec::SecretBackend => secret_backend::NAME,
+        ProbeSpec::PasteAuthtoken => paste_authtoken::NAME,
+        ProbeSpec::KeystoneTls => keystone_tls::NAME,
+        ProbeSpec::ServiceEnvironment => service_env::NAME,
+        ProbeSpec::PolicyCreator => policy_creator::NAME,
+        ProbeSpec::KekScan => kek_scan::NAME,
+    }
+}
+
+/// How a check treats a problem with one of its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Only `error` findings naming the inputs: whatever the probe would say
+    /// rests on a default or on an absence that is not known (BAR-007 would
+    /// judge the code default KEK, BAR-008 the default creator rule).
+    Replace,
+    /// The probe's failures stay (each is a fact about a file that was read),
+    /// its passes and n/a go (they claim an absence), errors are added.
+    KeepFails,
+    /// Everything the probe says stays and errors are added (findings are
+    /// per file and each stands on its own, as ownership and mode do).
+    Add,
+}
+
+/// The inputs a probe judges, and whether parse problems count too.
+pub fn inputs(spec: &ProbeSpec) -> (&'static [Input], bool) {
+    use Input::*;
+    match spec {
+        ProbeSpec::FileMetadata(p) => match p.subjects {
+            file_metadata::Subjects::ConfigDir => (&[Users], false),
+            file_metadata::Subjects::EffectiveFileSet => {
+                (&[Config, ProgConfig, Policy, Paste, Users], false)
+            }
+        },
+        ProbeSpec::ConfigLoads => (&[Config, ProgConfig, Paste, Users], false),
+        ProbeSpec::KekInConfig | ProbeSpec::KekPublished | ProbeSpec::KekScan => {
+            (&[Config, Units, Users], true)
+        }
+        ProbeSpec::ConfigShadowing => (&[Config, Users], false),
+        ProbeSpec::SecretBackend => (&[Config, Units, Users], true),
+        ProbeSpec::PasteAuthtoken => (&[Paste, Config, Units, Users], true),
+        ProbeSpec::KeystoneTls => (&[Config, Paste, Units, Users], true),
+        ProbeSpec::ServiceEnvironment => (&[Units], true),
+        ProbeSpec::PolicyCreator => (&[Config, Policy, Units, Users], true),
+    }
+}
+
+/// How a probe's findings are gated when an input has a problem.
+pub fn gate(spec: &ProbeSpec) -> Gate {
+    match spec {
+        ProbeSpec::KekPublished | ProbeSpec::PolicyCreator => Gate::Replace,
+        ProbeSpec::FileMetadata(_) | ProbeSpec::ConfigLoads => Gate::Add,
+        ProbeSpec::KekInConfig
+        | ProbeSpec::KekScan
+        | ProbeSpec::ConfigShadowing
+        | ProbeSpec::SecretBackend
+        | ProbeSpec::PasteAuthtoken
+        | ProbeSpec::KeystoneTls
+        | ProbeSpec::ServiceEnvironment => Gate::KeepFails,
+    }
+}
+
+impl Context<'_> {
+    /// The problems with the inputs `spec` judges.
+    pub fn problems_for(&self, spec: &ProbeSpec) -> Vec<&InputProblem> {
+        // BAR-013 without a scan request only says so; it reads nothing.
+        if matches!(spec, ProbeSpec::KekScan) && self.scan.is_none() {
+            return Vec::new();
+        }
+        let (kinds, with_parse) = inputs(spec);
+        let mut out: Vec<&InputProblem> = Vec::new();
+        for p in &self.problems {
+            if kinds.contains(&p.input)
+                && (with_parse || !p.parse)
+                && p.probes.is_none_or(|only| only.contains(&kind_name(spec)))
+                && !out.iter().any(|o| o.path == p.path)
+            {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// Every input problem of a freshly loaded context.
+fn collect_problems(
+    host: &Host,
+    config: &Config,
+    prog_configs: &[Config],
+    files: &EffectiveFiles,
+    api: Option<&crate::barbican::api::Api>,
+    unit_problems: Vec<(std::path::PathBuf, String)>,
+) -> Vec<InputProblem> {
+    let mut out = Vec::new();
+    let mut bad_bools = Vec::new();
+    let mut push = |input: Input, path: &std::path::Path, reason: String, parse: bool| {
+        out.push(InputProblem {
+            input,
+            path: path.to_path_buf(),
+            reason,
+            parse,
+            probes: None,
+        })
+    };
+    for (p, why) in &host.users.unreadable {
+        push(Input::Users, p, why.clone(), false);
+    }
+    let progs = prog_configs.iter().map(|c| (Input::ProgConfig, c));
+    for (input, cfg) in std::iter::once((Input::Config, config)).chain(progs) {
+        for (p, why) in &cfg.problems {
+            push(input, p, why.clone(), false);
+        }
+        for f in &cfg.files {
+            match &f.parsed {
+                Err(e) => push(input, &f.path, format!("cannot read it: {e}"), false),
+                Ok(parsed) => {
+                    // A judged boolean oslo.config cannot convert raises
+                    // ConfigFileValueError when read: the probes that read it
+                    // would judge the default instead of what runs. The value
+                    // is never quoted (it may hold a pasted secret).
+                    for v in &parsed.values {
+                        let Some(probes) = bool_readers(&v.group, &v.key) else {
+                            continue;
+                        };
+                        if crate::barbican::oslo::parse_bool(&v.value).is_none() {
+                            bad_bools.push(InputProblem {
+                                input,
+                                path: f.path.clone(),
+                                reason: format!(
+                                    "line {}: [{}] {} is not a boolean oslo.config accepts (ConfigFileValueError when read)",
+                                    v.line, v.group, v.key
+                                ),
+                                parse: true,
+                                probes: Some(probes),
+                            });
+                        }
+                    }
+                    if let Some(e) = &parsed.error {
+                        push(
+                            input,
+                            &f.path,
+                            format!(
+                                "line {}: {}; oslo.config refuses the whole file, so what it sets is unknown",
+                                e.line, e.message
+                            ),
+                            true,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for (role, p, why) in &files.problems {
+        let input = if *role == "paste" {
+            Input::Paste
+        } else {
+            Input::Policy
+        };
+        push(input, p, why.clone(), false);
+    }
+    if let Some(api) = api {
+        if let Err(e) = &api.parsed {
+            let parse = !matches!(e, crate::barbican::api::ApiError::Read(_));
+            push(Input::Paste, &api.path, e.to_string(), parse);
+        }
+    }
+    for (p, why) in unit_problems {
+        push(Input::Units, &p, why, false);
+    }
+    out.extend(bad_bools);
+    out
 }
 
 /// How to run the disk scan (BAR-013).
@@ -74,7 +311,7 @@ impl<'a> Context<'a> {
     /// Builds the shared view of the host.
     pub fn new(host: &'a Host) -> Context<'a> {
         // Units first: their OS_<GROUP>__<OPT> variables beat every config file.
-        let units = crate::barbican::systemd::barbican_units(host);
+        let (units, unit_problems) = crate::barbican::systemd::barbican_units_checked(host);
         let env = env_overrides(&units);
         let mut config = Config::load(host, "barbican");
         config.env = env.clone();
@@ -89,6 +326,14 @@ impl<'a> Context<'a> {
         let files = EffectiveFiles::resolve(host, &config, &prog_configs);
         let installed = crate::barbican::version::detect(host);
         let api = crate::barbican::api::Api::load(host, &files);
+        let problems = collect_problems(
+            host,
+            &config,
+            &prog_configs,
+            &files,
+            api.as_ref(),
+            unit_problems,
+        );
         Context {
             host,
             config,
@@ -100,6 +345,7 @@ impl<'a> Context<'a> {
             scan: None,
             scan_summary: std::sync::OnceLock::new(),
             scan_warnings: std::sync::OnceLock::new(),
+            problems,
         }
     }
 }

@@ -135,12 +135,17 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             "Barbican's default (no policy file sets it)".to_string(),
         ),
     };
-    let default_rule = ctx
-        .config
-        .resolve("oslo_policy", "policy_default_rule")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "default".into());
+    let default_rule = match ctx.config.resolve("oslo_policy", "policy_default_rule") {
+        Ok(v) => v.unwrap_or_else(|| "default".into()),
+        // oslo.policy would raise reading it: not judged as the default.
+        Err(_) => {
+            return vec![Observation::new(
+                "creator",
+                Status::Error,
+                "[oslo_policy] policy_default_rule has a `$` substitution that fails (NoSuchOptError): oslo.policy cannot read it",
+            )]
+        }
+    };
     let verdict = policy::role_verdict(
         &rules,
         "creator",

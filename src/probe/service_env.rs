@@ -44,7 +44,13 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 continue;
             };
             found = true;
-            let fp = fingerprint(a.value.as_bytes());
+            // A KEK is named by the fingerprint of its decoded key bytes, as BAR-006/007/013
+            // name it; other secrets (passwords) by that of their text.
+            let fp = if (group.as_str(), key.as_str()) == ("simple_crypto_plugin", "kek") {
+                crate::barbican::crypto::decode_kek(&ctx.config, &a.value).fingerprint()
+            } else {
+                fingerprint(a.value.as_bytes())
+            };
             match &a.via {
                 Via::Environment => out.push(
                     Observation::new(

@@ -251,6 +251,42 @@ pub struct Report {
     /// Non-fatal problems met while auditing (malformed passwd lines, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Findings left out of `findings`, by check ID: a check keeps at most
+    /// [`MAX_FINDINGS_PER_CHECK`], the worst first (absent when nothing was left out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub omitted_findings: BTreeMap<String, usize>,
+}
+
+/// Findings one check may put in a report. A node with thousands of KEK copies (BAR-013) or
+/// policy files (BAR-001/002) would otherwise make a report larger than the collector takes
+/// (1 MiB by default, answered 413), and the fleet would show the node as never reporting
+/// instead of failing. The check's status and the summary are those of all its findings.
+pub const MAX_FINDINGS_PER_CHECK: usize = 100;
+
+/// Keeps at most `max` findings per check in `findings` (sorted by check, then subject): the
+/// worst status first, then the highest severity, then subject order; the kept ones stay in
+/// subject order. Returns how many were left out, by check.
+pub fn bound_findings(findings: &mut Vec<Finding>, max: usize) -> BTreeMap<String, usize> {
+    let mut omitted = BTreeMap::new();
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut rest = std::mem::take(findings).into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let mut group = vec![first];
+        while let Some(f) = rest.next_if(|f| f.check_id == group[0].check_id) {
+            group.push(f);
+        }
+        if group.len() > max {
+            let id = group[0].check_id.clone();
+            omitted.insert(id, group.len() - max);
+            // Stable sort: equal findings keep subject order.
+            group.sort_by_key(|f| std::cmp::Reverse((f.status, f.severity)));
+            group.truncate(max);
+            group.sort_by(|a, b| a.subject.cmp(&b.subject));
+        }
+        out.extend(group);
+    }
+    *findings = out;
+    omitted
 }
 
 impl Report {
@@ -303,6 +339,55 @@ mod tests {
                 Status::Error,
                 Status::Fail
             ]
+        );
+    }
+    fn f(check: &str, subject: &str, status: Status) -> Finding {
+        Finding {
+            check_id: check.into(),
+            title: String::new(),
+            severity: Severity::High,
+            status,
+            references: Vec::new(),
+            subject: subject.into(),
+            message: String::new(),
+            evidence: BTreeMap::new(),
+            remediation: String::new(),
+        }
+    }
+
+    #[test]
+    fn bounding_keeps_the_worst_in_subject_order_and_counts_the_rest() {
+        let mut v = vec![
+            f("BAR-001", "a", Status::Pass),
+            f("BAR-001", "b", Status::Pass),
+            f("BAR-001", "c", Status::Error),
+            f("BAR-001", "d", Status::Pass),
+            f("BAR-001", "e", Status::Fail),
+            f("BAR-002", "a", Status::Pass),
+            f("BAR-002", "b", Status::Pass),
+            f("BAR-003", "a", Status::Na),
+            f("BAR-003", "b", Status::Na),
+            f("BAR-003", "c", Status::Na),
+        ];
+        let omitted = bound_findings(&mut v, 2);
+        let kept: Vec<(&str, &str)> = v
+            .iter()
+            .map(|x| (x.check_id.as_str(), x.subject.as_str()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("BAR-001", "c"),
+                ("BAR-001", "e"),
+                ("BAR-002", "a"),
+                ("BAR-002", "b"),
+                ("BAR-003", "a"),
+                ("BAR-003", "b"),
+            ]
+        );
+        assert_eq!(
+            omitted.into_iter().collect::<Vec<_>>(),
+            [("BAR-001".to_string(), 3), ("BAR-003".to_string(), 1)]
         );
     }
 }

@@ -90,6 +90,22 @@ pub fn render(report: &Report, now: f64) -> String {
     }
     family(
         &mut out,
+        "barbican_audit_findings_omitted",
+        &format!(
+            "Findings of the check left out of the report (it holds at most {} per check, the worst first).",
+            super::MAX_FINDINGS_PER_CHECK
+        ),
+    );
+    for (id, _, _) in &statuses {
+        let _ = writeln!(
+            out,
+            "barbican_audit_findings_omitted{{check=\"{}\"}} {}",
+            escape(id),
+            report.omitted_findings.get(*id).copied().unwrap_or(0)
+        );
+    }
+    family(
+        &mut out,
         "barbican_audit_last_run_timestamp_seconds",
         "Unix time the last audit started, whether or not it could run.",
     );

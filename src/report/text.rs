@@ -22,10 +22,21 @@ pub fn render(report: &Report, colour: bool) -> String {
         };
         format!("\x1b[{code}m{word}\x1b[0m")
     };
+    let omitted = |out: &mut String, check: Option<&str>| {
+        if let Some(n) = check.and_then(|c| report.omitted_findings.get(c)) {
+            let _ = writeln!(
+                out,
+                "  ...    {n} more finding{} of this check not shown (a report holds at most {} per check, the worst first)",
+                if *n == 1 { "" } else { "s" },
+                super::MAX_FINDINGS_PER_CHECK
+            );
+        }
+    };
     let mut current: Option<&str> = None;
     for f in &report.findings {
         if current != Some(f.check_id.as_str()) {
             if current.is_some() {
+                omitted(&mut out, current);
                 out.push('\n');
             }
             // The check's severity: the highest of its findings (a scan may add
@@ -47,6 +58,7 @@ pub fn render(report: &Report, colour: bool) -> String {
             }
         }
     }
+    omitted(&mut out, current);
     if !report.waivers.is_empty() {
         out.push('\n');
         for w in &report.waivers {

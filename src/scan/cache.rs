@@ -183,15 +183,14 @@ impl Cache {
 /// Reads the cache at `path`: no file is an empty cache; anything wrong
 /// with it is an `Err` with the reason (the caller warns and reads everything).
 pub(crate) fn load(path: &Path) -> Result<Entries, String> {
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Entries::default()),
-        Err(e) => return Err(format!("cannot open: {e}")),
+    // Opened without blocking and checked on the descriptor: a FIFO as
+    // --cache hung the scan.
+    let (mut f, m) = match crate::userfile::open_regular(path) {
+        Ok(x) => x,
+        Err(e) if e.io_kind() == Some(io::ErrorKind::NotFound) => return Ok(Entries::default()),
+        Err(e) if e.io_kind().is_some() => return Err(format!("cannot open: {}", e.reason())),
+        Err(e) => return Err(e.reason()),
     };
-    let m = f.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-    if !m.is_file() {
-        return Err("not a regular file".into());
-    }
     let euid = rustix::process::geteuid().as_raw();
     if m.uid() != euid {
         return Err(format!(

@@ -314,7 +314,13 @@ pub(crate) fn scan_at(
     // Every thread walks and reads: it pops a directory to list or a batch
     // of files to read from the shared stack (see `walk.rs`).
     let mut walked = walk::WalkOut::default();
-    let walk = walk::Walk::new(&opts.roots, opts.one_file_system, &filter, &mut walked);
+    let walk = walk::Walk::new(
+        &opts.roots,
+        opts.one_file_system,
+        cache.is_some_and(|c| c.knows_any()),
+        &filter,
+        &mut walked,
+    );
     let mut walk_errors = std::mem::take(&mut walked.errors);
     let mut outs: Vec<(Out, walk::WalkOut)> = Vec::new();
     let run = |out: &mut Out, w: &mut walk::WalkOut| {
@@ -433,7 +439,11 @@ fn scan_job(
     // (Only when the cache knows something: a first scan would pay the
     // extra call for every file.)
     if let Some(c) = cache.filter(|c| c.knows_any()) {
-        if let Ok(m) = std::fs::symlink_metadata(&job.path) {
+        let meta = match &job.meta {
+            Some(m) => Ok(m.clone()),
+            None => std::fs::symlink_metadata(&job.path),
+        };
+        if let Ok(m) = meta {
             let k = c.key(&job.path, &m);
             let same_fs = job.dev.is_none_or(|d| d == m.dev());
             if let Some(found) = c.lookup(&k).filter(|_| m.file_type().is_file() && same_fs) {

@@ -468,6 +468,7 @@ fn vanished_file_is_a_counted_error() {
     let job = walk::Job {
         path: d.path().join("gone.conf"),
         dev: None,
+        meta: None,
     };
     match walk::open(&job) {
         walk::Opened::Failed(e) => {

@@ -48,6 +48,9 @@ pub(crate) struct Job {
     pub path: PathBuf,
     /// Device of the root it was found under, when staying on one filesystem.
     pub dev: Option<u64>,
+    /// Its `lstat`, taken while listing its directory (`fstatat` on the
+    /// directory: no path lookup) when the scan cache may know it.
+    pub meta: Option<std::fs::Metadata>,
 }
 
 /// What to leave out.
@@ -128,6 +131,8 @@ struct State {
 /// The walk shared by the scan threads.
 pub(crate) struct Walk<'a> {
     filter: &'a Filter,
+    /// Give each file its `lstat` (see [`Job::meta`]).
+    want_meta: bool,
     state: Mutex<State>,
     more: Condvar,
 }
@@ -137,6 +142,7 @@ impl<'a> Walk<'a> {
     pub(crate) fn new(
         roots: &[PathBuf],
         one_file_system: bool,
+        want_meta: bool,
         filter: &'a Filter,
         out: &mut WalkOut,
     ) -> Walk<'a> {
@@ -158,6 +164,7 @@ impl<'a> Walk<'a> {
                 Ok(m) if m.is_file() => files.push(Job {
                     path: root.clone(),
                     dev: None,
+                    meta: None,
                 }),
                 Ok(_) => out.skipped += 1,
                 Err(e) => out.errors.push(ScanError {
@@ -175,6 +182,7 @@ impl<'a> Walk<'a> {
         stack.reverse();
         Walk {
             filter,
+            want_meta,
             state: Mutex::new(State {
                 stack,
                 busy: 0,
@@ -301,7 +309,12 @@ impl<'a> Walk<'a> {
                 if self.filter.excluded(&path) {
                     continue;
                 }
-                files.push(Job { path, dev });
+                let meta = if self.want_meta {
+                    entry.metadata().ok()
+                } else {
+                    None
+                };
+                files.push(Job { path, dev, meta });
                 if files.len() == BATCH {
                     batches.push(Work::Files(std::mem::take(&mut files)));
                 }

@@ -52,6 +52,12 @@ pub enum IngestOutcome {
     Conflict,
 }
 
+/// How far a report's `run.started_at` may lie after its arrival and still count as it is.
+/// A node's latest report is the one that started last, but a start later than this after
+/// arrival counts as arrival + this: a report dated in the future (a clock once wrong) would
+/// otherwise stay the node's latest forever, whatever it sent after.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
 /// One node in the fleet view (stale is decided by the caller from `last_report_ms`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRow {
@@ -61,7 +67,8 @@ pub struct NodeRow {
     pub enrolled_ms: i64,
     /// Revoked nodes are listed (their history stays) but flagged.
     pub revoked: bool,
-    /// Latest report (by `run.started_at`), if any.
+    /// Latest report (by `run.started_at`, taken as no later than [`MAX_CLOCK_AHEAD_MS`] after
+    /// the collector received it), if any.
     pub latest: Option<ReportRow>,
 }
 
@@ -225,7 +232,16 @@ impl Store {
         node: &str,
         report: &NewReport,
     ) -> Result<IngestOutcome, StoreError> {
-        let now = now_ms();
+        self.ingest_at(node, report, now_ms()).await
+    }
+
+    /// [`Store::ingest`] as if received at `now` (ms since the epoch).
+    pub(crate) async fn ingest_at(
+        &self,
+        node: &str,
+        report: &NewReport,
+        now: i64,
+    ) -> Result<IngestOutcome, StoreError> {
         match self {
             Store::Sqlite(s) => s.ingest(node, report, now).await,
             Store::Postgres(s) => s.ingest(node, report, now).await,

@@ -162,13 +162,17 @@ const INSERT_FINDINGS: &str = "INSERT INTO findings \
      FROM UNNEST($2::INTEGER[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], \
                  $7::TEXT[], $8::TEXT[]) AS u (s, c, sv, st, sb, t, m)";
 
+// The latest pointer moves forward in started_at, a start in the future counting as
+// received_at + MAX_CLOCK_AHEAD_MS ($5): see the SQLite engine.
 const UPSERT_LATEST: &str = "INSERT INTO node_latest (node, run_id, started_at, received_at) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
         started_at = excluded.started_at, received_at = excluded.received_at \
-     WHERE excluded.started_at > node_latest.started_at \
-        OR (excluded.started_at = node_latest.started_at \
-            AND excluded.run_id > node_latest.run_id)";
+     WHERE LEAST(excluded.started_at, excluded.received_at + $5) \
+          > LEAST(node_latest.started_at, node_latest.received_at + $5) \
+        OR (LEAST(excluded.started_at, excluded.received_at + $5) \
+            = LEAST(node_latest.started_at, node_latest.received_at + $5) \
+          AND excluded.run_id > node_latest.run_id)";
 
 // COLLATE "C": byte order, the same order SQLite gives, whatever the
 // database's default collation.
@@ -355,8 +359,17 @@ impl PgStore {
             ],
         )
         .await?;
-        tx.execute(&latest, &[&node, &r.run_id, &r.started_at_ms, &now_ms])
-            .await?;
+        tx.execute(
+            &latest,
+            &[
+                &node,
+                &r.run_id,
+                &r.started_at_ms,
+                &now_ms,
+                &super::MAX_CLOCK_AHEAD_MS,
+            ],
+        )
+        .await?;
         tx.commit().await?;
         Ok(IngestOutcome::Created)
     }

@@ -368,6 +368,9 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     create_private(path)?;
+    // SQLite opens a FIFO or device and then fails with a bare "disk I/O
+    // error"; refuse anything but a regular file first, naming the path.
+    crate::userfile::check_output_target(path).map_err(|e| StoreError::Other(e.to_string()))?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -624,16 +627,26 @@ fn ingest_tx(
         ])?;
     }
     // Reports arrive out of order (an agent drains its spool newest-last or
-    // not at all in order): the pointer moves only forward in started_at.
+    // not at all in order): the pointer moves only forward in started_at, a
+    // start in the future counting as received_at + MAX_CLOCK_AHEAD_MS (else one
+    // report from a clock once wrong would stay latest forever).
     c.prepare_cached(
         "INSERT INTO node_latest (node, run_id, started_at, received_at) \
          VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
             started_at = excluded.started_at, received_at = excluded.received_at \
-         WHERE excluded.started_at > node_latest.started_at \
-            OR (excluded.started_at = node_latest.started_at \
-                AND excluded.run_id > node_latest.run_id)",
+         WHERE min(excluded.started_at, excluded.received_at + ?5) \
+              > min(node_latest.started_at, node_latest.received_at + ?5) \
+            OR (min(excluded.started_at, excluded.received_at + ?5) \
+                = min(node_latest.started_at, node_latest.received_at + ?5) \
+              AND excluded.run_id > node_latest.run_id)",
     )?
-    .execute(params![node, r.run_id, r.started_at_ms, now])?;
+    .execute(params![
+        node,
+        r.run_id,
+        r.started_at_ms,
+        now,
+        super::MAX_CLOCK_AHEAD_MS
+    ])?;
     Ok(IngestOutcome::Created)
 }

@@ -159,6 +159,7 @@ on_both!(
     tokens,
     ingest_outcomes,
     latest_follows_started_at,
+    future_dated_report_does_not_stay_latest,
     nodes_listing,
     findings_filters,
     concurrent_ingest,
@@ -285,6 +286,59 @@ async fn ingest_outcomes(s: Arc<Store>) {
     assert_eq!(s.node_reports("n2", 10).await.unwrap().unwrap(), vec![]);
     let f = s.findings(&FindingQuery::default()).await.unwrap();
     assert_eq!(f.len(), 3, "findings stored once: {f:?}");
+}
+
+async fn future_dated_report_does_not_stay_latest(s: Arc<Store>) {
+    use super::MAX_CLOCK_AHEAD_MS as SKEW;
+    const HOUR: i64 = 3_600_000;
+    s.enroll("n1", Role::Node).await.unwrap();
+    let pass = &[("BAR-001", "high", "pass", "x")][..];
+    let latest = |nodes: Vec<super::NodeRow>| nodes[0].latest.clone().unwrap().run_id;
+    let t0: i64 = 1_800_000_000_000;
+    // A clock once wrong: dated ten years ahead.
+    let (future, next, late, ahead) = (uuid(), uuid(), uuid(), uuid());
+    let ten_years = 10 * 365 * 24 * HOUR;
+    s.ingest_at("n1", &report(&future, t0 + ten_years, "h", BASIC), t0)
+        .await
+        .unwrap();
+    assert_eq!(latest(s.nodes().await.unwrap()), future);
+    // The clock fixed, the next hourly report is the latest: the future date counted as
+    // arrival + the allowed skew.
+    s.ingest_at("n1", &report(&next, t0 + HOUR, "h", pass), t0 + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        latest(s.nodes().await.unwrap()),
+        next,
+        "a report dated in the future stayed latest"
+    );
+    let f = s.findings(&FindingQuery::default()).await.unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].run_id, next);
+    // Sane clocks still order by started_at: an older report arriving late does not win.
+    s.ingest_at(
+        "n1",
+        &report(&late, t0 + HOUR / 2, "h", pass),
+        t0 + 2 * HOUR,
+    )
+    .await
+    .unwrap();
+    assert_eq!(latest(s.nodes().await.unwrap()), next);
+    // A clock a little ahead (within the skew) counts as it is.
+    s.ingest_at(
+        "n1",
+        &report(&ahead, t0 + 3 * HOUR + SKEW / 2, "h", pass),
+        t0 + 3 * HOUR,
+    )
+    .await
+    .unwrap();
+    let n = s.nodes().await.unwrap();
+    assert_eq!(latest(n.clone()), ahead);
+    assert_eq!(
+        n[0].latest.as_ref().unwrap().started_at_ms,
+        t0 + 3 * HOUR + SKEW / 2,
+        "the stored start is the report's own"
+    );
 }
 
 async fn latest_follows_started_at(s: Arc<Store>) {
