@@ -102,7 +102,7 @@ const MAGIC: &[u8; 8] = b"BASCACH2";
 const MAX_FOUND_PER_FILE: u32 = 100_000;
 /// Bump when the matcher learns to find something it did not before.
 const FORMAT: &str =
-    "barbican-audit scan cache, matcher 3 (gzip xz zstd bzip2 tar, base64 inside base64)";
+    "barbican-audit scan cache, matcher 4 (gzip xz zstd bzip2 tar, base64 inside base64, text forms across line breaks)";
 /// A cache larger than this is refused (16 M files).
 const MAX_KEYS: u64 = 16 << 20;
 /// Files changed this close to the scan's start are not recorded (ns).

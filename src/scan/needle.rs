@@ -101,11 +101,13 @@ pub enum Encoding {
     KekAssignment,
     /// The key's bytes inside a longer base64-encoded blob (a base64'd
     /// tarball or binary file), at any of the three alignments, either
-    /// alphabet: the 40 characters that depend on the key alone.
+    /// alphabet: the 40 characters that depend on the key alone, on one
+    /// line or across line breaks (`base64`, MIME, PEM wrapping).
     Base64Embedded,
     /// The key's base64 text inside base64-encoded text, as in a Kubernetes
-    /// Secret holding a barbican.conf (standard outer alphabet, any
-    /// alignment, inner text either alphabet).
+    /// Secret holding a barbican.conf or `tar cf - barbican.conf | base64`
+    /// (standard outer alphabet, any alignment, inner text either alphabet,
+    /// on one line or across line breaks).
     Base64Double,
 }
 
@@ -163,6 +165,14 @@ pub(crate) enum PatternKind {
     KekWord,
     Base64Embedded,
     Base64Double,
+}
+
+impl PatternKind {
+    /// A text form, searched across line breaks too (wrapped base64, `xxd
+    /// -p` hex): all but the raw bytes and the `kek` word.
+    pub(crate) fn is_text(self) -> bool {
+        !matches!(self, PatternKind::Raw | PatternKind::KekWord)
+    }
 }
 
 /// One byte pattern of one needle (`needle` is unused for `KekWord`).

@@ -909,4 +909,86 @@ mod tests {
         assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
         assert_eq!(out.errors[0].member, None, "the file's own read failed");
     }
+
+    /// `text` cut into lines of `width` characters ending in `nl`.
+    fn wrapped(text: &str, width: usize, nl: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for line in text.as_bytes().chunks(width) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(nl.as_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn wrapped_copies_across_every_window_border_position() {
+        let m = Matcher::new(&[Needle::from_raw(key())]).unwrap();
+        let ov = m.overlap();
+        let mut blob = vec![0x11u8; 100];
+        blob.extend_from_slice(&key());
+        blob.extend_from_slice(&[0x22; 100]);
+        let conf = format!("[simple_crypto_plugin]\nkek = {}\n", STANDARD.encode(key()));
+        let hex: String = blob.iter().map(|b| format!("{b:02x}")).collect();
+        let cases = [
+            // base64 | MIME: 76 columns, CRLF
+            (
+                wrapped(&STANDARD.encode(&blob), 76, "\r\n"),
+                Encoding::Base64Embedded,
+                40,
+            ),
+            // PEM / openssl base64: 64 columns
+            (
+                wrapped(&STANDARD.encode(&conf), 64, "\n"),
+                Encoding::Base64Double,
+                52,
+            ),
+            // xxd -p: 60 columns
+            (wrapped(&hex, 60, "\n"), Encoding::HexLower, 64),
+            // and lines of 7 characters, indented
+            (
+                wrapped(&STANDARD.encode(&blob), 7, "\n   "),
+                Encoding::Base64Embedded,
+                40,
+            ),
+            // the worst case the overlap must cover: one character per
+            // line, CRLF and 16 blanks after every line break
+            (
+                wrapped(&hex, 1, &format!("\r\n{}", " ".repeat(16))),
+                Encoding::HexLower,
+                64,
+            ),
+        ];
+        for (text, encoding, len) in &cases {
+            // the reference: one window, the key across a line break
+            let whole = run(text, 1 << 20, usize::MAX, false);
+            assert_eq!(whole.hits.len(), 1, "{encoding:?}");
+            assert_eq!(whole.hits[0].encoding, *encoding);
+            let off = whole.hits[0].offset as usize;
+            let span = text[off..].iter().position(|&b| b == b'\n').unwrap();
+            assert!(span < *len, "{encoding:?}: the copy crosses a line break");
+            // The first window holds chunk + overlap bytes and judges
+            // starts before chunk + 1, later ones advance by chunk: every
+            // position of the copy against the borders, and against the
+            // end of the first window.
+            for chunk in [64usize, 1000] {
+                let leads = (0..2 * chunk).chain(chunk + ov - 200..chunk + ov + 20);
+                for lead in leads {
+                    let mut data = vec![b'.'; lead];
+                    data.push(b'\n');
+                    data.extend_from_slice(text);
+                    data.extend_from_slice(b"tail\n");
+                    for step in [usize::MAX, 13] {
+                        let out = run(&data, chunk, step, false);
+                        let got: Vec<(u64, Encoding)> =
+                            out.hits.iter().map(|h| (h.offset, h.encoding)).collect();
+                        assert_eq!(
+                            got,
+                            vec![((lead + 1 + off) as u64, *encoding)],
+                            "chunk {chunk} lead {lead} step {step}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

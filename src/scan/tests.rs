@@ -952,3 +952,67 @@ fn xz_stream_asking_for_a_huge_dictionary_is_refused() {
         r.errors[0].message
     );
 }
+
+#[test]
+fn wrapped_base64_inside_gzip_and_tar() {
+    let d = tempfile::tempdir().unwrap();
+    // barbican.conf base64'd and wrapped at 76 columns, as GNU base64 does
+    let b64 = STANDARD.encode(conf());
+    let mut text = Vec::new();
+    for line in b64.as_bytes().chunks(76) {
+        text.extend_from_slice(line);
+        text.push(b'\n');
+    }
+    // the key's text starts at byte 30 of the config (a whole 3-byte
+    // group), so its first character that depends on it alone is at 40,
+    // and the copy crosses the line break at 76
+    let off = 40u64;
+    write(d.path(), "conf.b64", &text);
+    write(d.path(), "conf.b64.gz", &gz(&text));
+    let t = tar_of(&[("README", b"backup set\n"), ("secrets/conf.b64", &text)]);
+    write(d.path(), "secrets.tar", &t);
+    write(d.path(), "secrets.tar.gz", &gz(&t));
+    let r = run_root(d.path());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let got: Vec<(String, Option<&str>, Encoding, u64, bool)> = r
+        .hits
+        .iter()
+        .map(|h| {
+            (
+                h.path.file_name().unwrap().to_string_lossy().into_owned(),
+                h.member.as_deref(),
+                h.encoding,
+                h.offset,
+                h.decompressed,
+            )
+        })
+        .collect();
+    let member = Some("secrets/conf.b64");
+    assert_eq!(
+        got,
+        vec![
+            ("conf.b64".into(), None, Encoding::Base64Double, off, false),
+            (
+                "conf.b64.gz".into(),
+                None,
+                Encoding::Base64Double,
+                off,
+                true
+            ),
+            (
+                "secrets.tar".into(),
+                member,
+                Encoding::Base64Double,
+                off,
+                false
+            ),
+            (
+                "secrets.tar.gz".into(),
+                member,
+                Encoding::Base64Double,
+                off,
+                true
+            ),
+        ]
+    );
+}
