@@ -26,8 +26,7 @@
 #
 # env: BENCH_DIR (default /tmp/barbican-scan-bench), C_TIMEOUT (seconds
 #      allowed for one run of (c), default 900; ripgrep 13 needs minutes for
-#      it), RUNS_MAX (default 30), BARBICAN_AUDIT_TEST_B64WRAP=1 (count the
-#      copies in base64 wrapped at 64/76 columns as ones to find),
+#      it), RUNS_MAX (default 30),
 #      BASELINE (a barbican-audit binary to compare against, optional),
 #      SKIP_C=1 (leave (c) out: it takes minutes),
 #      TREE + KEK_FILE (bench another root, e.g. a real node's, holding
@@ -82,8 +81,8 @@ KEK_RAW_ESC=$(printf '%s' "$KEK_HEX" | sed 's/../\\x&/g')
 # is BAR-006's and the scan leaves it out), by subject /path[!member].
 plants() {
   ((OWN_TREE)) || return 0
-  awk -F'\t' -v wrapped="${BARBICAN_AUDIT_TEST_B64WRAP:-0}" \
-    '$8 == "plant" && ($5 != "base64-wrapped" || wrapped == "1") { print "/" $3 ($4 == "-" ? "" : "!" $4) }' \
+  awk -F'\t' \
+    '$8 == "plant" { print "/" $3 ($4 == "-" ? "" : "!" $4) }' \
     "$TREE.manifest.tsv" | sort -u
 }
 PLANTS=$(plants | wc -l)

@@ -150,20 +150,9 @@ fn every_planted_copy_is_found_and_no_decoy() {
             )
         })
         .collect();
-    // Wrapped base64 is found once the scan reads it (BARBICAN_AUDIT_TEST_B64WRAP=1);
-    // until then a finding there is neither required nor an error.
-    let tolerated: BTreeSet<(&str, Option<&str>)> = m
-        .rows
-        .iter()
-        .filter(|r| r.is_wrapped() && !r.expected())
-        .map(|r| (r.path.as_str(), r.member.as_deref()))
-        .collect();
     let got = hits(&r, &tree);
     let missing: Vec<_> = want.difference(&got).collect();
-    let extra: Vec<_> = got
-        .difference(&want)
-        .filter(|k| !tolerated.contains(&(k.0.as_str(), k.1.as_deref())))
-        .collect();
+    let extra: Vec<_> = got.difference(&want).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "missing {missing:#?}\nextra {extra:#?}"

@@ -38,11 +38,6 @@ use sha2::{Digest, Sha256};
 pub const MTIME: i64 = 1_704_067_200;
 /// Barbican's published sample KEK (`barbican.conf.sample`, commented out).
 pub const UPSTREAM_SAMPLE_KEK: &str = "dGhpcnR5X3R3b19ieXRlX2tleWJsYWhibGFoYmxhaGg=";
-/// Encoding name of the plants in base64 wrapped at 64 or 76 columns.
-pub const WRAPPED: &str = "base64-wrapped";
-/// Set to 1 when the scan finds base64 wrapped at 64/76 columns: only then
-/// are the [`WRAPPED`] plants expected to be found.
-pub const WRAPPED_ENV: &str = "BARBICAN_AUDIT_TEST_B64WRAP";
 /// The scan reads files in windows of this size (its default `chunk_size`):
 /// one plant straddles a window border.
 const WINDOW: usize = 256 << 10;
@@ -121,24 +116,11 @@ impl Plant {
         matches!(self.kind, Kind::Config | Kind::Plant)
     }
 
-    pub fn is_wrapped(&self) -> bool {
-        self.encoding == WRAPPED
-    }
-
-    /// Whether a scan must report it: copies and decoys; wrapped copies
-    /// only when [`WRAPPED_ENV`] says the scan reads wrapped base64.
+    /// Whether a scan must report it: copies (wrapped base64 included)
+    /// and decoys; never a near miss.
     pub fn expected(&self) -> bool {
-        match self.kind {
-            Kind::NearMiss => false,
-            _ if self.is_wrapped() => wrapped_expected(),
-            _ => true,
-        }
+        self.kind != Kind::NearMiss
     }
-}
-
-/// Whether [`WRAPPED_ENV`] is set to 1.
-pub fn wrapped_expected() -> bool {
-    std::env::var(WRAPPED_ENV).is_ok_and(|v| v == "1")
 }
 
 /// A symlink in the tree (the scan never follows them).
@@ -209,10 +191,6 @@ impl Manifest {
         }
         let _ = writeln!(out, "# layout_digest\t{}", s.layout_digest);
         let _ = writeln!(out, "# content_digest\t{}", s.content_digest);
-        let _ = writeln!(
-            out,
-            "# {WRAPPED} rows are found only by a scan that reads base64 wrapped at 64/76 columns"
-        );
         out.push_str(
             "id\ttop\tpath\tmember\tencoding\toffset\tdecompressed\tkind\tfingerprint\tnote\n",
         );
@@ -1404,7 +1382,7 @@ impl Gen {
             d.b(&body.as_bytes()[..woff]);
             d.mark(
                 &body.as_bytes()[woff..],
-                WRAPPED,
+                "base64-embedded",
                 Kind::Plant,
                 &self.k.fp,
                 "PEM-style base64 (64 columns) of a blob with the raw key, across a line end",
@@ -1444,7 +1422,7 @@ impl Gen {
             d.b(&body.as_bytes()[..woff]);
             d.mark(
                 &body.as_bytes()[woff..],
-                WRAPPED,
+                "base64-double",
                 Kind::Plant,
                 &self.k.fp,
                 "mail attachment: MIME base64 (76 columns) of barbican.conf, key across a line end",
@@ -1480,7 +1458,7 @@ impl Gen {
             d.b(&text.as_bytes()[..woff]);
             d.mark(
                 &text.as_bytes()[woff..],
-                WRAPPED,
+                "base64-double",
                 Kind::Plant,
                 &self.k.fp,
                 "`tar cf - barbican.conf | base64` (76 columns), key across a line end",
