@@ -102,6 +102,12 @@ pub fn fingerprint(bytes: &[u8]) -> String {
     format!("sha256:{}", &hex[..12])
 }
 
+/// Whether `bytes` (a decoded key) is one of the [`PUBLISHED`] KEKs.
+pub fn is_published(bytes: &[u8]) -> bool {
+    let digest = crate::catalog::hex(&Sha256::digest(bytes));
+    PUBLISHED.iter().any(|(d, _)| *d == digest)
+}
+
 /// SHA-256 of the decoded bytes of every published KEK, with where it is
 /// published (reference barbican.md §4.2).
 pub const PUBLISHED: &[(&str, &str)] = &[

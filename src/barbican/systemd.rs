@@ -189,7 +189,7 @@ fn all_units(scan: &mut Scanner<'_>) -> Vec<Unit> {
     let mut names = BTreeSet::new();
     for dir in UNIT_DIRS {
         for entry in scan.listing(Path::new(dir)) {
-            if !entry.contains("barbican") {
+            if !entry.contains("barbican") || is_auditor_unit(&entry) {
                 continue;
             }
             if let Some(unit) = entry.strip_suffix(".d") {
@@ -206,6 +206,17 @@ fn all_units(scan: &mut Scanner<'_>) -> Vec<Unit> {
         }
     }
     names.iter().map(|n| scan.unit(n)).collect()
+}
+
+/// This program's own units (`barbican-audit.service`, `barbican-audit-agent.service`,
+/// `barbican-audit-collector.service`, their drop-in directories and any `barbican-audit-*`
+/// or `barbican-audit@` unit): their names contain "barbican" but they are not Barbican
+/// services, and oslo.config never reads their environment. Judging them made BAR-011 list
+/// the auditor itself on every node where it is installed.
+fn is_auditor_unit(entry: &str) -> bool {
+    let unit = entry.strip_suffix(".d").unwrap_or(entry);
+    let prefix = unit_name_prefix(unit);
+    prefix == "barbican-audit" || prefix.starts_with("barbican-audit-")
 }
 
 struct Scanner<'a> {
@@ -1683,6 +1694,39 @@ mod tests {
         v.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_auditors_own_units_are_not_barbican_services() {
+        let auditor = "[Service]\nExecStart=/usr/bin/barbican-audit audit\n";
+        let fs = MemFs::new()
+            .file("/lib/systemd/system/barbican-api.service", VENDOR)
+            .file("/lib/systemd/system/barbican-audit.service", auditor)
+            .file("/lib/systemd/system/barbican-audit.timer", "[Timer]\n")
+            .file("/lib/systemd/system/barbican-audit-agent.service", auditor)
+            .file(
+                "/lib/systemd/system/barbican-audit-collector.service",
+                auditor,
+            )
+            .file("/etc/systemd/system/barbican-audit@.service", auditor)
+            .file(
+                "/etc/systemd/system/barbican-audit.service.d/override.conf",
+                "[Service]\nEnvironment=OS_SIMPLE_CRYPTO_PLUGIN__KEK=x\n",
+            )
+            // Barbican services whose names merely start alike are still judged.
+            .file("/etc/systemd/system/barbican-auditd-proxy.service", VENDOR)
+            .file("/etc/systemd/system/barbican-worker.service", VENDOR);
+        let (units, problems) = barbican_units_report(&fs);
+        let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "barbican-api.service",
+                "barbican-auditd-proxy.service",
+                "barbican-worker.service"
+            ]
+        );
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

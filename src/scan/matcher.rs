@@ -389,6 +389,13 @@ impl Matcher {
         if raw.len() != 32 || self.raws.iter().any(|r| r[..] == raw[..]) {
             return None;
         }
+        // A published KEK is no secret, so a copy of it leaks nothing (BAR-007
+        // judges whether one is in use). Debian's barbican-common ships one in
+        // /usr/share/barbican-common/barbican.conf: without this every Debian
+        // node had a finding it cannot act on.
+        if crate::barbican::kek::is_published(&raw) {
+            return None;
+        }
         Some(Event {
             pos: i,
             encoding: Encoding::KekAssignment,
@@ -611,7 +618,15 @@ mod tests {
             assert_eq!(ev[0].fp, Fp::Other(fingerprint(&other)));
             assert_eq!(&text.as_bytes()[ev[0].pos..ev[0].pos + 44], v.as_bytes());
         }
+        // the published code default (Debian ships it commented out in
+        // /usr/share/barbican-common/barbican.conf): no secret, no finding
+        let published = "dGhpcnR5X3R3b19ieXRlX2tleWJsYWhibGFoYmxhaGg=";
+        assert!(crate::barbican::kek::is_published(
+            &URL_SAFE.decode(published).unwrap()
+        ));
         for text in [
+            format!("#kek = {published}\n"),
+            format!("kek = '{published}'"),
             format!("kek = {}", &v[..43]), // unpadded: not Fernet-shaped
             format!("kek = {v}A"),         // longer value
             format!("kekx = {v}"),
