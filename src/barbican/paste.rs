@@ -600,10 +600,8 @@ impl<'r, 'l> Interp<'r, 'l> {
                                 line,
                                 section,
                                 option,
-                                format!(
-                                    "bad interpolation variable reference {:?}",
-                                    truncate(rest)
-                                ),
+                                // Never quote the value: it may be a password.
+                                "bad interpolation variable reference (a '%(' without ')s'; the value is not shown; write '%%' for a literal percent)".to_string(),
                             ));
                         }
                     };
@@ -615,10 +613,9 @@ impl<'r, 'l> Interp<'r, 'l> {
                                 line,
                                 section,
                                 option,
-                                format!(
-                                    "interpolation key '{}' is not a known option (nor here/__file__)",
-                                    name
-                                ),
+                                // The name comes from inside the value (a password
+                                // `ab%(cd)sef`): never quoted.
+                                "a '%(name)s' reference names no known option (nor here/__file__); the value is not shown; write '%%' for a literal percent".to_string(),
                             ));
                         }
                     };
@@ -635,20 +632,14 @@ impl<'r, 'l> Interp<'r, 'l> {
                         line,
                         section,
                         option,
-                        format!(
-                            "'%' must be followed by '%' or '(', found: {:?}",
-                            truncate(rest)
-                        ),
+                        // Never quote what follows: it is part of the value.
+                        "'%' must be followed by '%' or '(' (the value is not shown; write '%%' for a literal percent)".to_string(),
                     ));
                 }
             }
         }
         Ok(())
     }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(60).collect()
 }
 
 /// BasicInterpolation.before_get with the ChainMap (section, defaults) configparser builds.

@@ -79,11 +79,10 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 (Some(e), false) => format!("overrides the value set at {e}"),
                 (None, _) => "sets it outside barbican.conf".to_string(),
             };
-            let shown = if options::is_secret(&v.group, &v.key) {
-                String::new()
-            } else {
-                format!(" = {}", v.value)
-            };
+            // Quoted only by the one rule (known, not secret, no userinfo).
+            let shown = crate::barbican::redact::quotable(&v.group, &v.key, &v.value)
+                .map(|q| format!(" = {q}"))
+                .unwrap_or_default();
             out.push(
                 Observation::new(
                     f.path.display().to_string(),
