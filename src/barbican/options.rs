@@ -146,10 +146,15 @@ pub const SECRET_NAMES: &[&str] = &[
 /// [`SECRET_NAMES`], or a name that looks secret
 /// ([`super::redact::looks_secret`]), known option or not.
 pub fn is_secret(group: &str, name: &str) -> bool {
+    let opt = find(group, name);
     SECRET_NAMES.contains(&name)
-        || find(group, name).is_some_and(|o| o.secret)
+        || opt.is_some_and(|o| o.secret)
         || secret_option_names().contains(&name)
-        || super::redact::looks_secret(name)
+        // The name rule: for every unknown option, and for known string
+        // options (a boolean, number or plugin list is not a credential:
+        // `[cors] allow_credentials`, `enabled_secretstore_plugins`).
+        || (super::redact::looks_secret(name)
+            && opt.is_none_or(|o| matches!(o.kind, Kind::Str | Kind::Other)))
 }
 
 #[cfg(test)]
@@ -187,6 +192,9 @@ mod tests {
         assert!(is_secret("oslo_messaging_kafka", "ssl_client_key_password"));
         assert!(is_secret("vault_plugin", "approle_secret_id"));
         assert!(is_secret("keystone_authtoken", "code"));
+        assert!(is_secret("no_such_group", "db_password"));
+        assert!(!is_secret("cors", "allow_credentials"));
+        assert!(!is_secret("secretstore", "enabled_secretstore_plugins"));
         assert_eq!(
             find_plugin_opt("password", "password").map(|o| (o.kind, o.secret)),
             Some((Kind::Str, true))

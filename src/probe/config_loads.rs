@@ -65,7 +65,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                             let what = if options::is_secret(&v.group, &v.key)
                                 || redact::has_userinfo(&v.value)
                             {
-                                "a `$` in this secret value starts a substitution that fails (NoSuchOptError); write `$$` for a literal dollar".to_string()
+                                "a `$` starts a substitution that fails (NoSuchOptError; the value is secret or holds userinfo, so it is not shown); write `$$` for a literal dollar".to_string()
                             } else {
                                 format!("{} (write `$$` for a literal dollar)", e.message)
                             };

@@ -75,7 +75,11 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         let url = crate::barbican::redact::url(&url);
         let use_ssl = cfg
             .effective("vault_plugin", "use_ssl")
-            .map(|e| crate::barbican::redact::shown("vault_plugin", "use_ssl", &e.raw));
+            // A boolean is shown; anything else may be a pasted secret.
+            .map(|e| match crate::barbican::oslo::parse_bool(&e.raw) {
+                Some(_) => e.raw.trim().to_string(),
+                None => "(not a boolean; value not shown)".to_string(),
+            });
         let note = match &use_ssl {
             Some(v) => format!(" (use_ssl = {v} has no effect: castellan verifies TLS only when vault_url starts with https://)"),
             None => String::new(),
