@@ -154,3 +154,20 @@ pub fn render(report: &Report, colour: bool) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::escape_control;
+
+    #[test]
+    fn controls_are_escaped_and_plain_text_is_borrowed() {
+        assert!(matches!(
+            escape_control("/etc/barbican/a b.conf"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_control("x\n  PASS   y\r\t\x1b[2J\x7f\u{85}\u{202e}\u{2028}é"),
+            "x\\n  PASS   y\\r\\t\\u{1b}[2J\\u{7f}\\u{85}\\u{202e}\\u{2028}é"
+        );
+    }
+}
