@@ -2088,7 +2088,9 @@ mod tests {
         assert_eq!(u.env[2].line, 4);
         assert_eq!(u.problems.len(), 1, "{:?}", u.problems);
         assert!(
-            u.problems[0].contains(":2: invalid environment assignment 'two'"),
+            // The word is never quoted (it may be a secret without a name).
+            u.problems[0].contains(":2: invalid environment assignment (no NAME=")
+                && !u.problems[0].contains("two"),
             "{}",
             u.problems[0]
         );
@@ -2144,8 +2146,9 @@ mod tests {
         assert!(u.env.is_empty());
         assert_eq!(u.problems.len(), 1);
         assert!(
-            u.problems[0]
-                .starts_with("/etc/default/barbican:1: 'export OS_SIMPLE_CRYPTO_PLUGIN__KEK'"),
+            u.problems[0].starts_with("/etc/default/barbican:1: not a valid variable name")
+                && u.problems[0].contains("'export' prefix")
+                && !u.problems[0].contains("OS_SIMPLE"),
             "{}",
             u.problems[0]
         );
