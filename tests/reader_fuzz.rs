@@ -98,7 +98,6 @@ const CARRIERS: &[&str] = &[
     "enforce_new_defaults = {M}",
     "allow_anonymous_access = yes {M}",
     "delay_auth_decision = {M}",
-    "cafile = /etc/{M}",
 ];
 
 /// Lines without a secret (structure and junk).

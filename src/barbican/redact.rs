@@ -125,12 +125,17 @@ pub fn strip_userinfo(s: &str) -> String {
 /// A URL as every message and evidence field prints it: userinfo stripped;
 /// withheld entirely if an `@` remains that we cannot place.
 pub fn url(s: &str) -> String {
-    let v = strip_userinfo(s);
+    // Only the first line: an indented line under an option (a password,
+    // typically) joins its value, so continuation lines are never shown.
+    let first = s.split('\n').next().unwrap_or("");
+    let mut v = strip_userinfo(first);
     if has_userinfo(&v.replace("***@", "")) {
-        WITHHELD.to_string()
-    } else {
-        v
+        return WITHHELD.to_string();
     }
+    if first.len() < s.len() {
+        v.push_str(" (continuation lines not shown)");
+    }
+    v
 }
 
 /// Whether `[group] key` holds a secret (registry flag, known secret name,
@@ -223,6 +228,10 @@ mod tests {
             "a http://***@y b https://z/q@r"
         );
         assert_eq!(strip_userinfo("https://host:5000"), "https://host:5000");
+        assert_eq!(
+            url("http://u:p@k:5000\nSECRETLINE"),
+            "http://***@k:5000 (continuation lines not shown)"
+        );
     }
 
     #[test]
