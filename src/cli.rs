@@ -205,13 +205,15 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(code) => code,
         Err(Fatal::Output { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            eprintln!("barbican-audit: {e}");
+            // Errors quote user-given paths: controls escaped (no forged lines).
+            eprintln!("barbican-audit: {}", escape_control(&e.to_string()));
             2
         }
     }
 }
 
 use crate::audit::{load_catalog, unix_seconds};
+use crate::report::text::escape_control;
 
 fn run(cli: Cli) -> Result<u8, Fatal> {
     match cli.command {
@@ -258,7 +260,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 }
                 Err(diags) => {
                     for d in &diags {
-                        eprintln!("{d}");
+                        eprintln!("{}", escape_control(&d.to_string()));
                     }
                     eprintln!(
                         "{} problem{} found",
@@ -303,7 +305,12 @@ fn audit(a: AuditArgs) -> Result<u8, Fatal> {
     if let (Err(e), Some(tf)) = (&result, &a.textfile) {
         // The audit could not run: keep the last known check series, move last_run.
         if let Err(e2) = crate::audit::record_failed_run(tf, now) {
-            eprintln!("barbican-audit: {e2} (while recording that the audit failed: {e})");
+            eprintln!(
+                "barbican-audit: {}",
+                escape_control(&format!(
+                    "{e2} (while recording that the audit failed: {e})"
+                ))
+            );
         }
     }
     result
@@ -331,7 +338,10 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
     };
     let report = crate::audit::run(opts, now)?;
     for w in &report.warnings {
-        eprintln!("barbican-audit: warning: {}: {w}", a.root.display());
+        eprintln!(
+            "barbican-audit: warning: {}",
+            escape_control(&format!("{}: {w}", a.root.display()))
+        );
     }
     let fail_on = match a.fail_on {
         FailOn::None => None,
@@ -550,7 +560,10 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
     );
     let report = engine::run(&catalog, &host, &settings, Some(req));
     for w in &report.warnings {
-        eprintln!("barbican-audit: warning: {}: {w}", s.root.display());
+        eprintln!(
+            "barbican-audit: warning: {}",
+            escape_control(&format!("{}: {w}", s.root.display()))
+        );
     }
     deliver(&report, s.format, s.output.as_deref(), None)?;
     // A copy found, or a path that could not be read (incomplete scan): 1.

@@ -140,3 +140,56 @@ fn directory_named_barbican_conf_is_taken_and_fails_like_oslo_config() {
     let e = c.files[0].parsed.as_ref().unwrap_err();
     assert!(e.contains("is a directory"), "{e}");
 }
+
+/// keystoneauth plugin options are registered at run time by
+/// keystonemiddleware for the `auth_type` in use, and read through
+/// oslo.config: a `$` in `[keystone_authtoken] password` raises
+/// NoSuchOptError when the plugin loads. Our model (Config::registered) must
+/// agree with the real keystonemiddleware on every case of
+/// tests/confirm/authplugin_cases.json.
+#[test]
+fn auth_plugin_options_match_real_keystonemiddleware() {
+    let out = Command::new("/usr/bin/python3")
+        .arg("tests/confirm/authplugin_confirm.py")
+        .output()
+        .expect("Debian's /usr/bin/python3 (apt-get install python3-keystonemiddleware)");
+    assert!(
+        out.status.success(),
+        "oracle failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let oracle: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string("tests/confirm/authplugin_cases.json").unwrap(),
+    )
+    .unwrap();
+    let mut diffs = Vec::new();
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let c = Config::from_texts(&[(
+            "/etc/barbican/barbican.conf",
+            case["file"].as_str().unwrap(),
+        )]);
+        let group = c.auth_group();
+        let plugin = c.auth_plugin().expect("every case names a plugin");
+        let prefix = format!("@plugin:{plugin}");
+        let failed = options::all()
+            .iter()
+            .filter(|o| o.group == prefix)
+            .filter(|o| c.effective(&group, &o.name).is_some())
+            .any(|o| c.resolve(&group, &o.name).is_err());
+        let ours = if failed {
+            "ERROR: NoSuchOptError"
+        } else {
+            "ok"
+        };
+        if oracle.get(name).map(String::as_str) != Some(ours) {
+            diffs.push(format!(
+                "{name}: ours {ours}, keystonemiddleware {:?}",
+                oracle.get(name)
+            ));
+        }
+    }
+    assert_eq!(cases.len(), oracle.len());
+    assert!(diffs.is_empty(), "model differs:\n{}", diffs.join("\n"));
+}

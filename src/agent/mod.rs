@@ -39,7 +39,10 @@ pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(300);
 const ONCE_RETRY_BASE: Duration = Duration::from_secs(1);
 
 fn say(msg: impl std::fmt::Display) {
-    eprintln!("barbican-audit agent: {msg}");
+    eprintln!(
+        "barbican-audit agent: {}",
+        crate::report::text::escape_control(&msg.to_string())
+    );
 }
 
 /// Runs the agent; returns the exit status.

@@ -308,6 +308,43 @@ impl Config {
             .collect()
     }
 
+    /// The group keystonemiddleware loads the auth plugin from: the
+    /// `auth_section` of `[keystone_authtoken]` if set, else
+    /// `keystone_authtoken`. See: keystonemiddleware 10.1.0
+    /// `auth_token/__init__.py` `_create_auth_plugin`.
+    pub fn auth_group(&self) -> String {
+        self.effective("keystone_authtoken", "auth_section")
+            .map(|e| e.raw.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .map(|s| super::oslo::normalize_group(&s))
+            .unwrap_or_else(|| "keystone_authtoken".to_string())
+    }
+
+    /// The keystoneauth plugin `auth_type` (or its deprecated name
+    /// `auth_plugin`) names in the auth group, if any.
+    pub fn auth_plugin(&self) -> Option<String> {
+        let g = self.auth_group();
+        self.effective(&g, "auth_type")
+            .or_else(|| self.effective(&g, "auth_plugin"))
+            .map(|e| e.raw.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The option oslo.config has registered under `group`/`name` once
+    /// keystonemiddleware has run: the static registry, plus the options of
+    /// the auth plugin `auth_type` selects, in the auth group (registered at
+    /// run time, so `$` in `[keystone_authtoken] password` is interpolated
+    /// and can raise NoSuchOptError).
+    pub fn registered(&self, group: &str, name: &str) -> Option<&'static super::options::Opt> {
+        if let Some(o) = super::options::find(group, name) {
+            return Some(o);
+        }
+        if group != self.auth_group() {
+            return None;
+        }
+        super::options::find_plugin_opt(&self.auth_plugin()?, name)
+    }
+
     /// The value oslo.config returns: effective raw value (or the registered
     /// default), then `$name` substitution.
     pub fn resolve(&self, group: &str, key: &str) -> Result<Option<String>, InterpolationError> {
@@ -388,8 +425,19 @@ impl Config {
             ],
         };
         for (g, n) in candidates {
-            if super::options::find(&g, &n).is_some() {
-                return Ok(self.resolve_at(&g, &n, depth + 1)?.unwrap_or_default());
+            if self.registered(&g, &n).is_some() {
+                return match self.resolve_at(&g, &n, depth + 1) {
+                    Ok(v) => Ok(v.unwrap_or_default()),
+                    // The failing name came from inside that option's value:
+                    // never pass a fragment of a secret on.
+                    Err(_) if super::options::is_secret(&g, &n) => Err(InterpolationError {
+                        name: String::new(),
+                        message: format!(
+                            "the value of [{g}] {n} it refers to has a substitution that fails"
+                        ),
+                    }),
+                    Err(e) => Err(e),
+                };
             }
         }
         Err(InterpolationError {
@@ -406,7 +454,7 @@ impl Config {
     ) -> Result<Option<String>, InterpolationError> {
         let raw = match self.effective(group, key) {
             Some(e) => e.raw,
-            None => match super::options::find(group, key) {
+            None => match self.registered(group, key) {
                 Some(o) if !o.default.is_empty() => o.default.clone(),
                 _ => return Ok(None),
             },
@@ -570,6 +618,27 @@ mod tests {
             c.effective("keystone_authtoken", "insecure").unwrap().raw,
             "false"
         );
+    }
+
+    // Confirmed with Debian's keystonemiddleware 10.1.0 and keystoneauth1
+    // 5.0.0 (tests/confirm/authplugin_confirm.py).
+    #[test]
+    fn auth_plugin_options_are_registered_for_the_plugin_in_use() {
+        let c = conf("[keystone_authtoken]\nauth_type = password\npassword = pa$word\n");
+        assert!(c.registered("keystone_authtoken", "password").is_some());
+        assert!(c.resolve("keystone_authtoken", "password").is_err());
+        let c =
+            conf("[keystone_authtoken]\nauth_type = v3applicationcredential\npassword = pa$word\n");
+        assert!(c.registered("keystone_authtoken", "password").is_none());
+        assert!(c
+            .registered("keystone_authtoken", "application_credential_secret")
+            .is_some());
+        let c = conf("[keystone_authtoken]\nauth_section = Svc\n[svc]\nauth_type = password\n");
+        assert_eq!(c.auth_group(), "svc");
+        assert!(c.registered("svc", "password").is_some());
+        assert!(c.registered("keystone_authtoken", "password").is_none());
+        let c = conf("[keystone_authtoken]\npassword = pa$word\n");
+        assert!(c.registered("keystone_authtoken", "password").is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod options;
 pub mod oslo;
 pub mod paste;
 pub mod policy;
+pub mod redact;
 pub mod systemd;
 pub mod version;
 

@@ -9,6 +9,9 @@
 use std::sync::OnceLock;
 
 static TSV: &str = include_str!("options.tsv");
+/// Every option any installed oslo.config registry or keystoneauth plugin
+/// marks `secret=True` (`tools/gen-options.py --secrets`).
+static SECRETS_TSV: &str = include_str!("secret-options.tsv");
 
 /// How oslo.config types an option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +96,32 @@ pub fn find(group: &str, name: &str) -> Option<&'static Opt> {
     all().iter().find(|o| o.group == group && o.name == name)
 }
 
+/// An option of keystoneauth plugin `plugin` (`password`, `v3password`,
+/// `v3applicationcredential`, ...), as keystonemiddleware registers it at
+/// run time into the group it reads the plugin from. `None` for an unknown
+/// plugin or option. See: keystonemiddleware 10.1.0
+/// `auth_token/__init__.py` `_create_auth_plugin`.
+pub fn find_plugin_opt(plugin: &str, name: &str) -> Option<&'static Opt> {
+    find(&format!("@plugin:{}", plugin.trim()), name)
+}
+
+/// Names of every option that some registry marks `secret=True`, in any
+/// group (group-blind on purpose: an `auth_section` group can be named
+/// anything, and the same name is secret wherever it appears).
+pub fn secret_option_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut v: Vec<&'static str> = SECRETS_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.split('\t').nth(2))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
+}
+
 /// Option names that hold secrets whatever the registry says (keystoneauth
 /// plugin options are registered at runtime, and some plugins marked their
 /// credentials secret only in later releases).
@@ -112,9 +141,20 @@ pub const SECRET_NAMES: &[&str] = &[
     "secret",
 ];
 
-/// Whether a value of this option must never be shown.
+/// Whether a value of this option must never be shown: `secret=True` in
+/// the registry or in any registry of `secret-options.tsv`, a name on
+/// [`SECRET_NAMES`], or a name that looks secret
+/// ([`super::redact::looks_secret`]), known option or not.
 pub fn is_secret(group: &str, name: &str) -> bool {
-    SECRET_NAMES.contains(&name) || find(group, name).is_some_and(|o| o.secret)
+    let opt = find(group, name);
+    SECRET_NAMES.contains(&name)
+        || opt.is_some_and(|o| o.secret)
+        || secret_option_names().contains(&name)
+        // The name rule: for every unknown option, and for known string
+        // options (a boolean, number or plugin list is not a credential:
+        // `[cors] allow_credentials`, `enabled_secretstore_plugins`).
+        || (super::redact::looks_secret(name)
+            && opt.is_none_or(|o| matches!(o.kind, Kind::Str | Kind::Other)))
 }
 
 #[cfg(test)]
@@ -146,5 +186,19 @@ mod tests {
         assert!(is_secret("p11_crypto_plugin", "login"));
         assert!(!is_secret("vault_plugin", "vault_url"));
         assert!(all().len() > 200);
+        // Marked secret by a library, or only by its name.
+        assert!(is_secret("cache", "backend_argument"));
+        assert!(is_secret("svc", "application_credential_secret"));
+        assert!(is_secret("oslo_messaging_kafka", "ssl_client_key_password"));
+        assert!(is_secret("vault_plugin", "approle_secret_id"));
+        assert!(is_secret("keystone_authtoken", "code"));
+        assert!(is_secret("no_such_group", "db_password"));
+        assert!(!is_secret("cors", "allow_credentials"));
+        assert!(!is_secret("secretstore", "enabled_secretstore_plugins"));
+        assert_eq!(
+            find_plugin_opt("password", "password").map(|o| (o.kind, o.secret)),
+            Some((Kind::Str, true))
+        );
+        assert!(find_plugin_opt("v3applicationcredential", "password").is_none());
     }
 }

@@ -123,7 +123,9 @@ pub fn parse(text: &str) -> File {
                 None => {
                     out.error = Some(ParseError {
                         line: lineno,
-                        message: format!("Unexpected continuation line: {:?}", truncate(line)),
+                        // Never quote the line: it may be a secret (a wrapped
+                        // KEK, a password) that lost its key to a blank line.
+                        message: "Unexpected continuation line (an indented line after a blank line; the line is not shown)".to_string(),
                     });
                     return out;
                 }
@@ -222,16 +224,6 @@ fn strip_quotes(v: &str) -> String {
         return v[1..v.len() - 1].to_string();
     }
     v.to_string()
-}
-
-fn truncate(s: &str) -> String {
-    // Error messages name the line, never echo much of it: it may hold a secret.
-    let t: String = s.trim().chars().take(24).collect();
-    if t.len() < s.trim().len() {
-        format!("{t}…")
-    } else {
-        t
-    }
 }
 
 /// Interprets a value as oslo.config's `types.Boolean` would.

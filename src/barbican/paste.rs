@@ -513,6 +513,23 @@ fn section_header(value: &str) -> Option<&str> {
 // Interpolation: port of configparser.BasicInterpolation._interpolate_some
 // ---------------------------------------------------------------------------------------------
 
+/// How a paste error quotes a structural value (a `use`, a factory spec, a
+/// section or urlmap name): its first line only, at most 100 characters. A
+/// continuation line is where a secret pasted under the line ends up (an
+/// indented password joins the value above it), so it is never shown.
+fn q(s: &str) -> String {
+    let first = s.split('\n').next().unwrap_or("");
+    let short: String = first.chars().take(100).collect();
+    let mut out = format!("{short:?}");
+    if short.len() < first.len() {
+        out.push_str(" (cut)");
+    }
+    if first.len() < s.len() {
+        out.push_str(" (continuation lines not shown)");
+    }
+    out
+}
+
 /// configparser.MAX_INTERPOLATION_DEPTH.
 const MAX_INTERPOLATION_DEPTH: usize = 10;
 /// Our bounds (Python has none): output size and loop steps of one interpolation.
@@ -600,10 +617,8 @@ impl<'r, 'l> Interp<'r, 'l> {
                                 line,
                                 section,
                                 option,
-                                format!(
-                                    "bad interpolation variable reference {:?}",
-                                    truncate(rest)
-                                ),
+                                // Never quote the value: it may be a password.
+                                "bad interpolation variable reference (a '%(' without ')s'; the value is not shown; write '%%' for a literal percent)".to_string(),
                             ));
                         }
                     };
@@ -615,10 +630,9 @@ impl<'r, 'l> Interp<'r, 'l> {
                                 line,
                                 section,
                                 option,
-                                format!(
-                                    "interpolation key '{}' is not a known option (nor here/__file__)",
-                                    name
-                                ),
+                                // The name comes from inside the value (a password
+                                // `ab%(cd)sef`): never quoted.
+                                "a '%(name)s' reference names no known option (nor here/__file__); the value is not shown; write '%%' for a literal percent".to_string(),
                             ));
                         }
                     };
@@ -635,20 +649,14 @@ impl<'r, 'l> Interp<'r, 'l> {
                         line,
                         section,
                         option,
-                        format!(
-                            "'%' must be followed by '%' or '(', found: {:?}",
-                            truncate(rest)
-                        ),
+                        // Never quote what follows: it is part of the value.
+                        "'%' must be followed by '%' or '(' (the value is not shown; write '%%' for a literal percent)".to_string(),
                     ));
                 }
             }
         }
         Ok(())
     }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(60).collect()
 }
 
 /// BasicInterpolation.before_get with the ChainMap (section, defaults) configparser builds.
@@ -1052,8 +1060,8 @@ impl<'a> Resolver<'a> {
             0 => Err(ResolveError::MissingSection {
                 line,
                 message: format!(
-                    "no section {:?} (prefixed by {})",
-                    name,
+                    "no section {} (prefixed by {})",
+                    q(name),
                     prefixes.join(" or ")
                 ),
             }),
@@ -1067,8 +1075,8 @@ impl<'a> Resolver<'a> {
                 Err(ResolveError::Ambiguous {
                     line,
                     message: format!(
-                        "ambiguous section names for {:?}: {}",
-                        name,
+                        "ambiguous section names for {}: {}",
+                        q(name),
                         names.join(", ")
                     ),
                 })
@@ -1089,8 +1097,9 @@ impl<'a> Resolver<'a> {
             return Err(ResolveError::TooComplex {
                 line: ref_line,
                 message: format!(
-                    "sections nested deeper than {} while resolving {:?}",
-                    MAX_DEPTH, name
+                    "sections nested deeper than {} while resolving {}",
+                    MAX_DEPTH,
+                    q(name)
                 ),
             });
         }
@@ -1138,8 +1147,8 @@ impl<'a> Resolver<'a> {
                 return Err(ResolveError::Unsupported {
                     line,
                     message: format!(
-                        "{:?} loads another paste file; not followed (audit that file separately)",
-                        name
+                        "{} loads another paste file; not followed (audit that file separately)",
+                        q(name)
                     ),
                 });
             }
@@ -1154,14 +1163,14 @@ impl<'a> Resolver<'a> {
                     return Err(invalid(
                         line,
                         "LookupError",
-                        format!("{:?}: configuration not in format module:function", name),
+                        format!("{}: configuration not in format module:function", q(name)),
                     ));
                 }
                 if parts.len() > 2 {
                     return Err(invalid(
                         line,
                         "ValueError",
-                        format!("{:?}: more than one ':' in call: spec", name),
+                        format!("{}: more than one ':' in call: spec", q(name)),
                     ));
                 }
                 if parts[1].contains('.') {
@@ -1169,8 +1178,8 @@ impl<'a> Resolver<'a> {
                         line,
                         "AttributeError",
                         format!(
-                            "{:?}: call: looks the target up as one attribute, dotted names fail",
-                            name
+                            "{}: call: looks the target up as one attribute, dotted names fail",
+                            q(name)
                         ),
                     ));
                 }
@@ -1186,7 +1195,7 @@ impl<'a> Resolver<'a> {
                 return Err(invalid(
                     line,
                     "LookupError",
-                    format!("URI scheme not known: {:?} (in {:?})", scheme, name),
+                    format!("URI scheme not known: {} (in {})", q(&scheme), q(name)),
                 ));
             }
         };
@@ -1281,7 +1290,11 @@ impl<'a> Resolver<'a> {
                     return Err(invalid(
                         Some(l),
                         "KeyError",
-                        format!("`get {}` names {:?}, which is not a global option", lv, gv),
+                        format!(
+                            "`get {}` names {}, which is not a global option",
+                            lv,
+                            q(&gv)
+                        ),
                     ));
                 }
             }
@@ -1533,8 +1546,9 @@ impl<'a> Resolver<'a> {
                 Some(vline),
                 "AttributeError",
                 format!(
-                    "{} = {:?} is not valid entry-point syntax (module:attr)",
-                    protocol, value
+                    "{} = {} is not valid entry-point syntax (module:attr)",
+                    protocol,
+                    q(&value)
                 ),
             )
         })?;
@@ -1571,8 +1585,9 @@ impl<'a> Resolver<'a> {
                             Some(ctx.line),
                             "AssertionError",
                             format!(
-                                "{}: filter protocol {:?} cannot be invoked",
-                                ctx.label, other
+                                "{}: filter protocol {} cannot be invoked",
+                                ctx.label,
+                                other.map(q).unwrap_or_else(|| "None".to_string())
                             ),
                         ));
                     }
@@ -1650,7 +1665,14 @@ impl<'a> Resolver<'a> {
                     Err(invalid(
                         Some(ctx.line),
                         "AssertionError",
-                        format!("{}: application protocol {:?} unknown", ctx.label, protocol),
+                        format!(
+                            "{}: application protocol {} unknown",
+                            ctx.label,
+                            protocol
+                                .as_deref()
+                                .map(q)
+                                .unwrap_or_else(|| "None".to_string())
+                        ),
                     ))
                 }
             }
@@ -1844,8 +1866,9 @@ fn egg_entry(ty: Ty, dist: &str, name: &str) -> Result<(Obj, Option<String>), St
         }
     }
     Err(format!(
-        "entry point {:?} not found in egg {:?} for this object type",
-        name, dist
+        "entry point {} not found in egg {} for this object type",
+        q(name),
+        q(dist)
     ))
 }
 
@@ -1901,7 +1924,7 @@ fn parse_url_key(key: &str) -> Result<(Option<String>, String), (&'static str, S
                 if path.is_some() {
                     return Err((
                         "ValueError",
-                        format!("more than one path given in {:?}", key),
+                        format!("more than one path given in {}", q(key)),
                     ));
                 }
                 path = Some(p);
@@ -1941,8 +1964,8 @@ fn parse_url_key(key: &str) -> Result<(Option<String>, String), (&'static str, S
         return Err((
             "AssertionError",
             format!(
-                "urlmap key {:?}: URL fragments must start with / or http://",
-                key
+                "urlmap key {}: URL fragments must start with / or http://",
+                q(key)
             ),
         ));
     }

@@ -496,6 +496,30 @@ pub fn shell_quote(s: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "/._-+:=,@%".contains(c));
     if safe {
         s.to_string()
+    } else if s.chars().any(char::is_control) {
+        // A name with a newline or ESC: bash's ANSI-C quoting keeps the
+        // command on one line (pasteable, and the text view cannot be forged
+        // by a remediation that spans lines). Not POSIX sh, but a `fix:` is
+        // pasted into root's interactive shell.
+        let mut q = String::from("$'");
+        for c in s.chars() {
+            match c {
+                '\\' => q.push_str("\\\\"),
+                '\'' => q.push_str("\\'"),
+                '\n' => q.push_str("\\n"),
+                '\t' => q.push_str("\\t"),
+                '\r' => q.push_str("\\r"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        q.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => q.push(c),
+            }
+        }
+        q.push('\'');
+        q
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
@@ -504,6 +528,20 @@ pub fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_quote_keeps_control_characters_on_one_line() {
+        assert_eq!(shell_quote("/etc/a b"), "'/etc/a b'");
+        assert_eq!(shell_quote("/x\n'y\x1b"), "$'/x\\n\\'y\\x1b'");
+        let out = std::process::Command::new("bash")
+            .args([
+                "-c",
+                &format!("printf %s {}", shell_quote("a\nb'\\c\x1b\u{85}")),
+            ])
+            .output()
+            .expect("bash");
+        assert_eq!(out.stdout, "a\nb'\\c\x1b\u{85}".as_bytes());
+    }
 
     #[test]
     fn embedded_catalog_is_valid() {

@@ -3,7 +3,7 @@
 //! that names no option breaks the option on read; an invalid boolean in
 //! a judged option raises ConfigFileValueError.
 use super::{Context, Observation};
-use crate::barbican::{options, oslo, Config};
+use crate::barbican::{options, oslo, redact, Config};
 use crate::report::Status;
 
 /// TOML name.
@@ -41,19 +41,19 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 ));
             }
             for v in &parsed.values {
-                let Some(opt) = options::find(&v.group, &v.key) else {
+                // Registered options only: oslo.config never reads (so never
+                // types or interpolates) a key nothing registered; the auth
+                // plugin's options count (keystonemiddleware registers them).
+                let Some(opt) = cfg.registered(&v.group, &v.key) else {
                     continue;
                 };
                 match opt.kind {
                     options::Kind::Bool => {
                         if oslo::parse_bool(&v.value).is_none() {
-                            let shown = if opt.secret {
-                                String::new()
-                            } else {
-                                format!(" {:?}", v.value)
-                            };
+                            // The invalid value is not quoted: what made it
+                            // invalid may be a password pasted onto the line.
                             problems.push(format!(
-                                "line {}: [{}] {} ={shown} is not a boolean oslo.config accepts (true/false, yes/no, on/off, 1/0)",
+                                "line {}: [{}] {}: the value is not a boolean oslo.config accepts (true/false, yes/no, on/off, 1/0; value not shown)",
                                 v.line, v.group, v.key
                             ));
                         }
@@ -62,8 +62,10 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                     _ => {
                         if let Err(e) = cfg.substitute(&v.value, &v.group, 0) {
                             // Never echo a secret, not even the fragment after `$`.
-                            let what = if options::is_secret(&v.group, &v.key) {
-                                "a `$` in this secret value starts a substitution that fails (NoSuchOptError); write `$$` for a literal dollar".to_string()
+                            let what = if options::is_secret(&v.group, &v.key)
+                                || redact::has_userinfo(&v.value)
+                            {
+                                "a `$` starts a substitution that fails (NoSuchOptError; the value is secret or holds userinfo, so it is not shown); write `$$` for a literal dollar".to_string()
                             } else {
                                 format!("{} (write `$$` for a literal dollar)", e.message)
                             };

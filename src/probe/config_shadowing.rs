@@ -61,6 +61,12 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
     }
     for (i, f) in ctx.config.files.iter().enumerate().skip(1) {
         let Ok(parsed) = &f.parsed else { continue };
+        // One finding per file (a report holds one finding per check and
+        // subject; the collector refuses duplicates), naming every judged
+        // option the file sets.
+        let mut lines: Vec<String> = Vec::new();
+        let mut first: Option<(String, usize)> = None;
+        let mut opts: Vec<String> = Vec::new();
         for v in &parsed.values {
             if !JUDGED.contains(&(v.group.as_str(), v.key.as_str())) {
                 continue;
@@ -79,21 +85,23 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 (Some(e), false) => format!("overrides the value set at {e}"),
                 (None, _) => "sets it outside barbican.conf".to_string(),
             };
-            let shown = if options::is_secret(&v.group, &v.key) {
-                String::new()
-            } else {
-                format!(" = {}", v.value)
-            };
+            // Quoted only by the one rule (known, not secret, no userinfo).
+            let shown = crate::barbican::redact::quotable(&v.group, &v.key, &v.value)
+                .map(|q| format!(" = {q}"))
+                .unwrap_or_default();
+            let option = format!("[{}] {}", v.group, v.key);
+            lines.push(format!("line {}: {option}{shown} {what}", v.line));
+            first.get_or_insert((option.clone(), v.line));
+            opts.push(option);
+        }
+        if let Some((option, line)) = first {
             out.push(
-                Observation::new(
-                    f.path.display().to_string(),
-                    Status::Fail,
-                    format!("line {}: [{}] {}{shown} {what}", v.line, v.group, v.key),
-                )
-                .var("option", format!("[{}] {}", v.group, v.key))
-                .var("line", v.line.to_string())
-                .ev("option", format!("[{}] {}", v.group, v.key))
-                .ev("line", v.line),
+                Observation::new(f.path.display().to_string(), Status::Fail, lines.join("; "))
+                    .var("option", option.clone())
+                    .var("line", line.to_string())
+                    .ev("option", option)
+                    .ev("line", line)
+                    .ev("options", opts),
             );
         }
     }

@@ -7,6 +7,7 @@ use super::{Context, Observation};
 use crate::barbican::api::{authtoken_elements, authtoken_opt};
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::paste::Element;
+use crate::barbican::redact;
 use crate::report::Status;
 
 /// TOML name.
@@ -60,12 +61,13 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 .var("source", o.source.clone())
                 .ev("source", o.source.clone()),
             ),
+            // The invalid value is not quoted: it may hold a pasted password.
             Some((None, o)) => out.push(Observation::new(
                 format!("{prefix}insecure"),
                 Status::Error,
                 format!(
-                    "insecure = {:?} ({}) is not a boolean keystonemiddleware accepts",
-                    o.value, o.source
+                    "insecure ({}) is not a boolean keystonemiddleware accepts (value not shown)",
+                    o.source
                 ),
             )),
             Some((Some(false), o)) => out.push(Observation::new(
@@ -139,6 +141,9 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
 
 fn url_obs(subject: &str, url: &str, source: &str, note: bool) -> Observation {
     let tls = url.trim().to_lowercase().starts_with("https://");
+    // Userinfo (`http://admin:PASSWORD@host`) never reaches a message or evidence.
+    let url = redact::url(url);
+    let url = url.as_str();
     let tail = if note {
         format!("; {CATALOG_NOTE}")
     } else {

@@ -44,7 +44,11 @@ fn enforce_new_defaults(ctx: &Context<'_>) -> (bool, String) {
             v,
             format!(
                 "[oslo_policy] enforce_new_defaults = {} at {}",
-                e.raw.trim(),
+                // An accepted boolean is shown; anything else is not quoted.
+                match parse_bool(&e.raw) {
+                    Some(_) => e.raw.trim().to_string(),
+                    None => "(not a boolean; value not shown)".to_string(),
+                },
                 e.source
             ),
         );

@@ -70,12 +70,21 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         let (url, src) = opt(cfg, "vault_plugin", "vault_url")
             .map(|(u, s)| (u, s.to_string()))
             .unwrap_or_else(|| ("http://127.0.0.1:8200".into(), "code default".into()));
-        let use_ssl = cfg.effective("vault_plugin", "use_ssl").map(|e| e.raw);
+        let tls = url.trim().to_lowercase().starts_with("https://");
+        // Userinfo in vault_url never reaches a message or evidence.
+        let url = crate::barbican::redact::url(&url);
+        let use_ssl = cfg
+            .effective("vault_plugin", "use_ssl")
+            // A boolean is shown; anything else may be a pasted secret.
+            .map(|e| match crate::barbican::oslo::parse_bool(&e.raw) {
+                Some(_) => e.raw.trim().to_string(),
+                None => "(not a boolean; value not shown)".to_string(),
+            });
         let note = match &use_ssl {
             Some(v) => format!(" (use_ssl = {v} has no effect: castellan verifies TLS only when vault_url starts with https://)"),
             None => String::new(),
         };
-        let o = if url.to_lowercase().starts_with("https://") {
+        let o = if tls {
             Observation::new(
                 "[vault_plugin] vault_url",
                 Status::Pass,

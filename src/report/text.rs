@@ -1,9 +1,45 @@
 //! Text view: grouped by check, one line per finding with the status first,
 //! a `fix:` line under each failing finding, then a summary line.
 //! Colour only when asked (the caller decides: a terminal and no `NO_COLOR`).
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::{Report, Status};
+
+/// Makes text from files and the command line safe to print on one line of
+/// a terminal: C0 controls (newline, CR, tab, ESC...), DEL, C1 controls,
+/// Unicode line/paragraph separators and bidi overrides are written as
+/// `\n`, `\r`, `\t` or `\u{XX}`, so a file named `x\n  PASS   ...` cannot
+/// forge a report line and terminal escapes do not reach the terminal.
+/// Backslashes are left alone (the escape is for reading, not parsing).
+/// JSON needs none of this: serde escapes control characters itself.
+pub fn escape_control(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if bad(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// Renders the report; `colour` adds ANSI colour to the status words.
 pub fn render(report: &Report, colour: bool) -> String {
@@ -48,13 +84,27 @@ pub fn render(report: &Report, colour: bool) -> String {
                 .map(|x| x.severity)
                 .max()
                 .unwrap_or(f.severity);
-            let _ = writeln!(out, "{} [{}] {}", f.check_id, sev.as_str(), f.title);
+            let _ = writeln!(
+                out,
+                "{} [{}] {}",
+                escape_control(&f.check_id),
+                sev.as_str(),
+                escape_control(&f.title)
+            );
             current = Some(f.check_id.as_str());
         }
-        let _ = writeln!(out, "  {} {}: {}", paint(f.status), f.subject, f.message);
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            paint(f.status),
+            escape_control(&f.subject),
+            escape_control(&f.message)
+        );
         if matches!(f.status, Status::Fail | Status::Error) && !f.remediation.is_empty() {
+            // A remediation may span lines (each gets its own `fix:`); inside
+            // a line, controls are escaped like everything else.
             for line in f.remediation.lines() {
-                let _ = writeln!(out, "         fix: {line}");
+                let _ = writeln!(out, "         fix: {}", escape_control(line));
             }
         }
     }
@@ -75,7 +125,9 @@ pub fn render(report: &Report, colour: bool) -> String {
             let _ = writeln!(
                 out,
                 "waiver {} {} (expires {}): {fate}",
-                w.check, subject, w.expires
+                escape_control(&w.check),
+                escape_control(subject),
+                escape_control(&w.expires.to_string())
             );
         }
     }
@@ -86,7 +138,7 @@ pub fn render(report: &Report, colour: bool) -> String {
             scan.files,
             scan.bytes,
             scan.errors,
-            scan.keks.join(", ")
+            escape_control(&scan.keks.join(", "))
         );
         if scan.unchanged_files > 0 {
             let _ = writeln!(
@@ -103,7 +155,7 @@ pub fn render(report: &Report, colour: bool) -> String {
         }
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", escape_control(&w.to_string()));
     }
     let s = &report.summary;
     let _ = writeln!(
@@ -115,8 +167,25 @@ pub fn render(report: &Report, colour: bool) -> String {
         s.error,
         s.na,
         s.waived,
-        report.host.root,
-        report.host.barbican_version.as_deref().unwrap_or("unknown"),
+        escape_control(&report.host.root.to_string()),
+        escape_control(report.host.barbican_version.as_deref().unwrap_or("unknown")),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_control;
+
+    #[test]
+    fn controls_are_escaped_and_plain_text_is_borrowed() {
+        assert!(matches!(
+            escape_control("/etc/barbican/a b.conf"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_control("x\n  PASS   y\r\t\x1b[2J\x7f\u{85}\u{202e}\u{2028}é"),
+            "x\\n  PASS   y\\r\\t\\u{1b}[2J\\u{7f}\\u{85}\\u{202e}\\u{2028}é"
+        );
+    }
 }
