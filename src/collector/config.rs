@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// Default database: one SQLite file in the state directory.
-pub const DEFAULT_DATABASE: &str = "sqlite:///var/lib/barbican-audit/collector.db";
+pub const DEFAULT_DATABASE: &str = "sqlite:///var/lib/barbican-audit-collector/collector.db";
 
 /// `barbican-audit collector ...`
 #[derive(Debug, clap::Args)]
@@ -22,7 +22,7 @@ pub struct CollectorArgs {
     /// Address:port to listen on; port 0 picks a free one (printed as `listening on ADDR`). [default: 127.0.0.1:9747]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// `sqlite:///PATH` (default, embedded) or `postgres://user@host/db`. [default: sqlite:///var/lib/barbican-audit/collector.db]
+    /// `sqlite:///PATH` (default, embedded) or `postgres://user@host/db`. [default: sqlite:///var/lib/barbican-audit-collector/collector.db]
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
     /// Server certificate chain (PEM); with --tls-key turns on HTTPS.
@@ -52,9 +52,9 @@ pub struct CollectorArgs {
 const COLLECTOR_HELP: &str = "\
 Examples:
   barbican-audit collector --config /etc/barbican-audit/collector.toml
-  barbican-audit collector enroll ctl-1 --database sqlite:///var/lib/barbican-audit/collector.db > ctl-1.token
+  barbican-audit collector enroll ctl-1 --database sqlite:///var/lib/barbican-audit-collector/collector.db > ctl-1.token
   barbican-audit collector enroll --viewer secteam --database postgres://audit@db/audit
-  barbican-audit collector revoke ctl-1 --database sqlite:///var/lib/barbican-audit/collector.db
+  barbican-audit collector revoke ctl-1 --database sqlite:///var/lib/barbican-audit-collector/collector.db
 
 Without --tls-cert/--tls-key the collector speaks plain HTTP and only on a loopback address
 (put it behind a TLS proxy or give it a certificate).";

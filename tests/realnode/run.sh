@@ -287,15 +287,10 @@ else
 fi
 
 # ---- collector and agent on the same node --------------------------------------
-# The collector gets its own state directory: the shipped units both use
-# StateDirectory=barbican-audit, and the collector's DynamicUser= would take
-# over (chown) the audit's directory on a node that runs both.
-mkdir -p "$root/etc/barbican-audit" "$root/etc/systemd/system/barbican-audit-collector.service.d"
-cat >"$root/etc/systemd/system/barbican-audit-collector.service.d/50-realnode.conf" <<'UNIT'
-[Service]
-StateDirectory=
-StateDirectory=barbican-audit-collector
-UNIT
+# The shipped collector unit has a state directory of its own
+# (barbican-audit-collector): its DynamicUser= must not take over (chown)
+# the audit's /var/lib/barbican-audit on a node that runs both.
+mkdir -p "$root/etc/barbican-audit"
 cat >"$root/etc/barbican-audit/collector.toml" <<'TOML'
 listen = "127.0.0.1:9747"
 database = "sqlite:///var/lib/barbican-audit-collector/collector.db"

@@ -353,7 +353,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     if path.as_os_str().is_empty() {
         return Err(StoreError::Url(
-            "sqlite:// needs a file path, e.g. sqlite:///var/lib/barbican-audit/collector.db"
+            "sqlite:// needs a file path, e.g. sqlite:///var/lib/barbican-audit-collector/collector.db"
                 .into(),
         ));
     }
