@@ -21,6 +21,7 @@ PACKAGES=(
   barbican-api uwsgi-plugin-python3
   prometheus-node-exporter
   curl ca-certificates iproute2 python3 procps
+  man-db
 )
 
 log() { echo "realnode-build: $*" >&2; }

@@ -15,6 +15,8 @@
 #
 # Usage: tests/realnode/run.sh   (as root; CI runs it after cargo test)
 #   BARBICAN_AUDIT_BIN   the binary to install (default target/debug/barbican-audit)
+#   REALNODE_DEB         install this .deb instead (dpkg -i), check the man page
+#                        and the units it enables, and dpkg --purge at the end
 #   REALNODE_CACHE_DIR   where the root tarball is cached (see build-root.sh)
 #   REALNODE_KEEP=1      keep the node's directory after the run (for debugging)
 # Prints one summary line; exits 1 when a check failed, 2 when the node
@@ -24,13 +26,15 @@ shopt -s inherit_errexit 2>/dev/null || true
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 BIN=${BARBICAN_AUDIT_BIN:-$repo/target/debug/barbican-audit}
+DEB=${REALNODE_DEB:-}
 NODE=realnode
 t0=$(date +%s)
 
 say() { echo "realnode: $*"; }
 die() { say "$*" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || die "run as root (it boots a node in namespaces)"
-[ -x "$BIN" ] || die "no binary at $BIN: cargo build first, or set BARBICAN_AUDIT_BIN"
+[ -n "$DEB" ] || [ -x "$BIN" ] || die "no binary at $BIN: cargo build first, or set BARBICAN_AUDIT_BIN"
+[ -z "$DEB" ] || [ -f "$DEB" ] || die "REALNODE_DEB=$DEB is not a file"
 for tool in unshare nsenter curl python3 zstd mkfs.ext4; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
@@ -216,14 +220,40 @@ http_status() {
 journal() { in_node 20 journalctl --no-pager -q -o short-monotonic "$@" 2>&1 || true; }
 
 # ---- install barbican-audit --------------------------------------------------
-# One function, so the .deb can replace the copy by hand.
+# With REALNODE_DEB, the project's own package, as an operator installs it:
+# dpkg -i, whose postinst enables and starts the timer. Without it, the
+# binary and systemd/ by hand.
 install_auditor() {
-  install -m 0755 "$BIN" "$root/usr/bin/barbican-audit"
-  install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.timer "$root/lib/systemd/system/"
-  in_node 30 systemctl daemon-reload
+  if [ -n "$DEB" ]; then
+    cp "$DEB" "$root/tmp/barbican-audit.deb"
+    local out
+    out=$(in_node 120 dpkg -i /tmp/barbican-audit.deb 2>&1) \
+      || { bad "dpkg -i of the package failed" "$out"; return 0; }
+    rm -f "$root/tmp/barbican-audit.deb"
+    ok "dpkg -i $(basename "$DEB")"
+    if in_node 10 systemctl is-enabled -q barbican-audit.timer \
+      && ! in_node 10 systemctl is-enabled -q barbican-audit-agent.timer \
+      && ! in_node 10 systemctl is-enabled -q barbican-audit-collector.service \
+      && ! in_node 10 systemctl is-active -q barbican-audit-collector.service; then
+      ok "the package enabled barbican-audit.timer, and left the agent and collector units off"
+    else
+      bad "the package's units are not in the state the package promises" \
+        "$(in_node 10 systemctl list-unit-files 'barbican-audit*' --no-legend 2>&1)"
+    fi
+    out=$(in_node 30 env MANWIDTH=80 man barbican-audit-audit 2>&1 | head -n 20)
+    if grep -q -- '--format' <<<"$out"; then
+      ok "man barbican-audit-audit works on the node"
+    else
+      bad "man barbican-audit-audit does not show the page" "$out"
+    fi
+  else
+    install -m 0755 "$BIN" "$root/usr/bin/barbican-audit"
+    install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.timer "$root/lib/systemd/system/"
+    in_node 30 systemctl daemon-reload
+    ok "installed $("$BIN" --version 2>/dev/null | head -n 1) and its units by hand"
+  fi
 }
 install_auditor
-ok "installed $("$BIN" --version 2>/dev/null | head -n 1) and its units"
 
 # ---- the real Barbican API with the stock paste file -------------------------
 code=$(http_status http://127.0.0.1:9311/v1/secrets 180 || true)
@@ -379,6 +409,27 @@ for unit in barbican-audit.service barbican-audit-agent.service barbican-audit-c
   if [ -z "$w" ]; then ok "journalctl -u $unit -p warning is empty"
   else bad "$unit logged warnings" "$w"; fi
 done
+
+# ---- dpkg --purge leaves nothing of the package's ---------------------------------
+if [ -n "$DEB" ]; then
+  out=$(in_node 120 dpkg --purge barbican-audit 2>&1) || bad "dpkg --purge failed" "$out"
+  left=()
+  for p in /usr/bin/barbican-audit /var/lib/barbican-audit /var/lib/barbican-audit-collector \
+    /var/lib/private/barbican-audit-collector /var/cache/barbican-audit \
+    /var/lib/prometheus/node-exporter/barbican-audit.prom /lib/systemd/system/barbican-audit.timer \
+    /usr/share/barbican-audit /etc/barbican-audit/agent.toml /etc/barbican-audit/collector.toml; do
+    [ -e "$root$p" ] || [ -L "$root$p" ] && left+=("$p")
+  done
+  # what the operator put there stays: the agent's token
+  ls "$root"/var/lib/prometheus/node-exporter/.barbican-audit.* >/dev/null 2>&1 && left+=(textfile-temp-files)
+  if [ "${#left[@]}" -eq 0 ] && [ -e "$root/etc/barbican-audit/token" ] \
+    && [ -d "$root/var/lib/prometheus/node-exporter" ]; then
+    ok "dpkg --purge removed the package's files, state, cache and textfile, and kept the operator's token and node_exporter's directory"
+  else
+    bad "dpkg --purge left: ${left[*]:-} (or removed what was not its own)" \
+      "$(ls -la "$root/etc/barbican-audit" "$root/var/lib/prometheus/node-exporter" 2>&1)"
+  fi
+fi
 
 say "time total (before teardown): $(($(date +%s) - t0)) s"
 lap_t=$(date +%s)
