@@ -23,9 +23,12 @@ fn names(cfg: &Config, group: &str, key: &str, default: &str) -> (Vec<String>, S
     }
     let vals: Vec<String> = eff.iter().map(|e| e.raw.trim().to_string()).collect();
     let at: Vec<String> = eff.iter().map(|e| e.source.to_string()).collect();
+    // Shown by the one display rule: first line only (an indented secret
+    // under the option joins its value), no userinfo.
+    let shown: Vec<String> = vals.iter().map(|v| super::redact::url(v)).collect();
     (
         vals.clone(),
-        format!("[{group}] {key} = {} ({})", vals.join(", "), at.join(", ")),
+        format!("[{group}] {key} = {} ({})", shown.join(", "), at.join(", ")),
     )
 }
 

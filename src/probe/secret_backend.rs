@@ -183,10 +183,20 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 Status::Na,
                 format!(
                     "no Vault, KMIP, Dogtag or PKCS#11 backend in use (enabled: {})",
-                    plugins.join(", ")
+                    plugins
+                        .iter()
+                        .map(|p| crate::barbican::redact::url(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
-            .ev("enabled_plugins", plugins),
+            .ev(
+                "enabled_plugins",
+                plugins
+                    .iter()
+                    .map(|p| crate::barbican::redact::url(p))
+                    .collect::<Vec<_>>(),
+            ),
         );
     }
     out
