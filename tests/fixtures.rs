@@ -1474,6 +1474,26 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// With DUMP_REPORTS=DIR, each case's JSON report (without `run`, which
+/// differs every time, and with the fixture root as `<ROOT>`) is written to DIR/<case>.json, so two builds can be
+/// compared byte for byte (issue 16: a refactor must not change a report).
+fn dump_report(name: &str, root: &std::path::Path, report: &serde_json::Value) {
+    let Some(dir) = std::env::var_os("DUMP_REPORTS") else {
+        return;
+    };
+    let mut r = report.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.remove("run");
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = std::path::Path::new(&dir).join(format!("{name}.json"));
+    // the fixture's temporary root differs between runs too
+    let text = serde_json::to_string_pretty(&r)
+        .unwrap()
+        .replace(root.to_str().unwrap(), "<ROOT>");
+    std::fs::write(path, text).unwrap();
+}
+
 #[test]
 fn fixtures() {
     let mut failures = Vec::new();
@@ -1486,6 +1506,7 @@ fn fixtures() {
             &[]
         };
         let (_, report) = root.audit_json(extra);
+        dump_report(&format!("{}.{}", c.check, c.name), root.path(), &report);
         let outputs = format!("{report}\n{}", root.audit_text());
         for secret in SECRETS {
             if outputs.contains(secret) {
