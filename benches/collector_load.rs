@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use barbican_audit::collector::store::{Role, Store};
+use barbican_audit_fleet::collector::store::{Role, Store};
 
 struct Opts {
     db: String,

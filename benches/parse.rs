@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use barbican_audit::barbican::{oslo, Config};
+use barbican_audit_core::barbican::{oslo, Config};
 
 fn main() {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();

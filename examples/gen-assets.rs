@@ -96,7 +96,7 @@ fn run(out: &Path) -> std::io::Result<usize> {
 
     std::fs::write(
         out.join("report.schema.json"),
-        barbican_audit::report::schema::schema_text(),
+        barbican_audit_core::report::schema::schema_text(),
     )?;
     Ok(n + 1)
 }

@@ -1,37 +1,14 @@
-//! barbican-audit: a host-hardening auditor for OpenStack Barbican nodes.
-//!
-//! Data flows one way:
-//!
-//! ```text
-//! checks/*.toml --catalog--> validated Check --engine--> probes observe the Host
-//!        (definitions)                                     (host/, barbican/)
-//!     --> Finding --> report::Report --> views (text, JSON)
-//! ```
-//!
-//! * [`catalog`] parses and validates check definitions (TOML, one per check).
-//! * [`host`] is the rooted view of a filesystem (`--root`): stat, symlinks,
-//!   ACLs, and the root's own passwd/group.
-//! * [`barbican`] knows how Barbican reads its files: the oslo.config search
-//!   order and ini dialect, the effective file set, the installed version.
-//! * [`probe`] turns declared expectations into observations, one probe kind a file.
-//! * [`engine`] runs every check and applies waivers; [`report`] is the model and its views.
-//! * [`audit`] is one audit run as a library call (used by `audit` and the agent).
-//! * [`agent`] sends each report to the [`collector`], spooling it while the
-//!   collector is down; the collector stores reports (SQLite or PostgreSQL)
-//!   and serves the fleet view.
+//! The `barbican-audit` command line: argument parsing and dispatch to the
+//! audit library (`barbican-audit-core`) and the fleet
+//! (`barbican-audit-fleet`). Kept as a library so the man pages and shell
+//! completions (examples/gen-assets.rs) are generated from the same clap
+//! definitions the binary parses.
 #![deny(missing_docs)]
 
-pub mod agent;
-pub mod audit;
-pub mod barbican;
-pub mod catalog;
 pub mod cli;
-pub mod collector;
-pub mod engine;
-pub mod error;
-pub mod host;
-pub mod probe;
-pub mod report;
-pub mod scan;
-pub mod userfile;
-pub mod waiver;
+
+pub(crate) use barbican_audit_core::{audit, catalog, engine, host, probe, report, scan};
+pub(crate) use barbican_audit_fleet::agent;
+#[cfg(feature = "collector")]
+pub(crate) use barbican_audit_fleet::collector;
+pub(crate) use barbican_audit_support::{error, userfile};

@@ -8,7 +8,7 @@
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use barbican_audit::collector::ingest::{decode, Rejection};
+use barbican_audit_fleet::collector::ingest::{decode, Rejection};
 use proptest::prelude::*;
 
 fn seed() -> Vec<u8> {

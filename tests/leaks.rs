@@ -33,7 +33,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use barbican_audit::barbican::options;
+use barbican_audit_core::barbican::options;
 use common::{Root, BARBICAN_GID, GOOD_PASTE};
 
 /// The marker secret. Alphanumeric so that it survives every dialect's

@@ -73,23 +73,24 @@ fn promtool_accepts_the_textfile_of_several_fixtures() {
 
 #[test]
 fn hostile_label_values_are_escaped_for_promtool() {
-    let mut report: barbican_audit::report::Report = serde_json::from_value(serde_json::json!({
-        "schema_version": 1,
-        "tool": {"name": "barbican-audit", "version": "0.1.0\"\\\nx"},
-        "host": {"hostname": null, "root": "/", "barbican_version": null},
-        "run": {"id": "x", "started_at": "2026-01-01T00:00:00Z", "duration_ms": 3},
-        "catalog": {"sha256": "ab", "checks": 1},
-        "summary": {"pass": 0, "fail": 1, "error": 0, "na": 0, "waived": 0},
-        "findings": []
-    }))
-    .unwrap();
-    let f: barbican_audit::report::Finding = serde_json::from_value(serde_json::json!({
+    let mut report: barbican_audit_core::report::Report =
+        serde_json::from_value(serde_json::json!({
+            "schema_version": 1,
+            "tool": {"name": "barbican-audit", "version": "0.1.0\"\\\nx"},
+            "host": {"hostname": null, "root": "/", "barbican_version": null},
+            "run": {"id": "x", "started_at": "2026-01-01T00:00:00Z", "duration_ms": 3},
+            "catalog": {"sha256": "ab", "checks": 1},
+            "summary": {"pass": 0, "fail": 1, "error": 0, "na": 0, "waived": 0},
+            "findings": []
+        }))
+        .unwrap();
+    let f: barbican_audit_core::report::Finding = serde_json::from_value(serde_json::json!({
         "check_id": "BAR-\"0\\0\n1", "title": "t", "severity": "high", "status": "fail", "references": [],
         "subject": "/etc/\"quoted\"\\path\nwith newline", "message": "m", "evidence": {}, "remediation": ""
     }))
     .unwrap();
     report.findings.push(f);
-    let text = barbican_audit::report::prometheus::render(&report, 1.7e9);
+    let text = barbican_audit_core::report::prometheus::render(&report, 1.7e9);
     assert!(text.contains(r#"check="BAR-\"0\\0\n1""#), "{text}");
     let (code, out) = promtool::check(&text);
     assert_eq!((code, out.as_str()), (0, ""), "{text}");

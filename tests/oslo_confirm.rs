@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use barbican_audit::barbican::options::{self, Kind};
-use barbican_audit::barbican::{oslo, Config};
+use barbican_audit_core::barbican::options::{self, Kind};
+use barbican_audit_core::barbican::{oslo, Config};
 
 fn render(c: &Config, group: &str, key: &str) -> String {
     let opt = options::find(group, key).expect("query names a registered option");
@@ -130,7 +130,7 @@ fn directory_named_barbican_conf_is_taken_and_fails_like_oslo_config() {
         "oracle: {said} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let host = barbican_audit::host::Host::open(d.path()).unwrap();
+    let host = barbican_audit_core::host::Host::open(d.path()).unwrap();
     let c = Config::load(&host, "barbican");
     assert_eq!(c.files.len(), 1, "{:?}", c.files);
     assert_eq!(

@@ -1,5 +1,5 @@
 //! Confirms the PasteDeploy model against the real library: every FIX_*
-//! fixture of src/barbican/paste.rs is loaded by Debian's PasteDeploy 3.0.1
+//! fixture of crates/dialects/src/paste.rs is loaded by Debian's PasteDeploy 3.0.1
 //! and paste.urlmap (tests/confirm/paste_confirm.py), and what they conclude
 //! (parse errors, the chains that serve /v1, factories) must equal the
 //! module's EXP_* expectation. CI installs barbican-common, which brings them.

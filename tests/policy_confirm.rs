@@ -1,7 +1,7 @@
 //! Confirms the oslo.policy model against the real library: the fixtures of
 //! tests/confirm/policy_confirm.py are loaded by Debian's oslo.policy 4.0.0
 //! (an Enforcer over each file, enforce('creator') for a member-only user)
-//! and compared with the verdicts src/barbican/policy.rs is tested for.
+//! and compared with the verdicts crates/dialects/src/policy.rs is tested for.
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 #[test]

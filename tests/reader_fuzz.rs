@@ -15,9 +15,9 @@ mod common;
 #[path = "common/leak.rs"]
 mod leak;
 
-use barbican_audit::audit::{self, AuditOptions};
-use barbican_audit::barbican::{options, oslo, paste, policy, systemd, Config};
-use barbican_audit::report;
+use barbican_audit_core::audit::{self, AuditOptions};
+use barbican_audit_core::barbican::{options, oslo, paste, policy, systemd, Config};
+use barbican_audit_core::report;
 use common::{Root, BARBICAN_GID, GOOD_PASTE};
 use proptest::prelude::*;
 

@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use barbican_audit::scan::{scan, Needle, ScanErrorKind, ScanOptions};
+use barbican_audit_core::scan::{scan, Needle, ScanErrorKind, ScanOptions};
 
 const ROOT_VAR: &str = "SCAN_TEST_NOBODY_ROOT";
 

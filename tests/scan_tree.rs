@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use barbican_audit::scan::{scan, Encoding, Needle, ScanOptions, ScanReport};
+use barbican_audit_core::scan::{scan, Encoding, Needle, ScanOptions, ScanReport};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 

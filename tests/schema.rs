@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use barbican_audit::collector::ingest::{decode, Rejection};
+use barbican_audit_fleet::collector::ingest::{decode, Rejection};
 use common::*;
 
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/report.schema.json");
@@ -19,7 +19,7 @@ const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/report.s
 /// `UPDATE_SCHEMA=1 cargo test --test schema` rewrites it (then commit it).
 #[test]
 fn committed_schema_is_the_one_the_model_generates() {
-    let generated = barbican_audit::report::schema::schema_text();
+    let generated = barbican_audit_core::report::schema::schema_text();
     let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
     if committed != generated && std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(COMMITTED, &generated).unwrap();

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the option registry barbican-audit embeds (src/barbican/options.tsv).
+"""Writes the option registry barbican-audit embeds (crates/dialects/src/options.tsv).
 
 Run with Debian's python3 after `apt-get install barbican-common`: it asks the
 real libraries (the same `oslo.config.opts` entry points oslo-config-generator
@@ -17,7 +17,7 @@ so `$` interpolation applies to them. They are written as the pseudo-group
 `@plugin:<name>` (a group oslo.config can never look up: `@` is not in its
 `${group.name}` pattern); `Config` registers them for the `auth_type` in use.
 
-`gen-options.py --secrets` writes src/barbican/secret-options.tsv instead:
+`gen-options.py --secrets` writes crates/dialects/src/secret-options.tsv instead:
 every option any installed oslo.config registry marks `secret=True` (every
 `oslo.config.opts` entry point: Barbican, keystonemiddleware, oslo.messaging,
 oslo.db, oslo.cache, castellan, ...) and every keystoneauth plugin option

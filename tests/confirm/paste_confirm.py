@@ -39,7 +39,7 @@ from paste.urlmap import URLMap, parse_path_expression, urlmap_factory
 
 HERE_RUST = '/etc/barbican'
 NAME = 'barbican-api-paste.ini'
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src', 'barbican', 'paste.rs')
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'crates', 'dialects', 'src', 'paste.rs')
 sys.setrecursionlimit(400)  # cycles fail fast; real nesting in fixtures is shallow
 
 APP_PROTOCOLS = ('paste.app_factory', 'paste.composite_factory', 'paste.composit_factory')

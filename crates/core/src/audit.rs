@@ -1,0 +1,102 @@
+//! One audit run as a library call: catalog, waivers and root in, a
+//! [`Report`] out. The `audit` command and the agent both go through here,
+//! so they can never disagree about what was audited.
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::catalog::{Catalog, Diagnostic};
+use crate::engine::{self, RunSettings};
+use crate::error::Fatal;
+use crate::host::Host;
+use crate::probe::ScanRequest;
+use crate::report::{self, Report};
+
+/// What to audit and with which definitions.
+#[derive(Debug, Default)]
+pub struct AuditOptions {
+    /// Root filesystem (`/` for this host).
+    pub root: PathBuf,
+    /// Check directory instead of the embedded catalog.
+    pub checks: Option<PathBuf>,
+    /// Waiver file.
+    pub waivers: Option<PathBuf>,
+    /// Run the disk scan (BAR-013) with these settings.
+    pub scan: Option<ScanRequest>,
+}
+
+/// Loads the embedded catalog or a check directory; every problem of an
+/// invalid directory is in the error.
+pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Fatal> {
+    let result = match dir {
+        Some(d) => Catalog::load_dir(d)?,
+        None => Catalog::embedded(),
+    };
+    result.map_err(|diags| catalog_error(&diags))
+}
+
+fn catalog_error(diags: &[Diagnostic]) -> Fatal {
+    Fatal::Catalog {
+        count: diags.len(),
+        text: diags
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// Runs the audit. Options are validated (catalog, waivers, root) before
+/// anything is observed, so a usage problem is an error, never a half report.
+pub fn run(opts: AuditOptions, now: OffsetDateTime) -> Result<Report, Fatal> {
+    let catalog = load_catalog(opts.checks.as_deref())?;
+    let waivers = match &opts.waivers {
+        Some(p) => crate::waiver::load(p)?,
+        None => Vec::new(),
+    };
+    let host = Host::open(&opts.root)?;
+    let settings = RunSettings {
+        now,
+        hostname: hostname(&host),
+        run_id: uuid::Uuid::new_v4().to_string(),
+        waivers,
+    };
+    Ok(engine::run(&catalog, &host, &settings, opts.scan))
+}
+
+/// The host name: this machine's for `/`, else the root's /etc/hostname.
+pub fn hostname(host: &Host) -> Option<String> {
+    if host.is_live() {
+        nix::unistd::gethostname()
+            .ok()
+            .map(|h| h.to_string_lossy().into_owned())
+    } else {
+        host.read(Path::new("/etc/hostname"))
+            .ok()
+            .and_then(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .next()
+                    .map(|l| l.trim().to_string())
+            })
+            .filter(|h| !h.is_empty())
+    }
+}
+
+/// Seconds since the epoch, to the millisecond (plenty for a run timestamp).
+pub fn unix_seconds(t: OffsetDateTime) -> f64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
+}
+
+/// The largest previous textfile read back (ours are a few KiB).
+pub const TEXTFILE_CAP: u64 = 16 << 20;
+
+/// The textfile after a run that could not happen: the last known check
+/// series stay, only `barbican_audit_last_run_timestamp_seconds` moves.
+pub fn record_failed_run(textfile: &Path, now: OffsetDateTime) -> Result<(), Fatal> {
+    // Only the series of a readable regular file are kept; a FIFO or device
+    // there must not block the failed-run path (stage() then refuses it).
+    let previous = crate::userfile::read_user_text(textfile, TEXTFILE_CAP).ok();
+    let text = report::prometheus::render_failed_run(previous.as_deref(), unix_seconds(now));
+    barbican_audit_support::atomic::write_atomic_mode(textfile, text.as_bytes(), 0o644)
+}

@@ -1,0 +1,539 @@
+//! Check definitions: parse (serde, unknown keys refused), validate into a
+//! checked model collecting every problem with file:line, then hand the
+//! engine a [`Catalog`] that cannot hold an invalid check.
+//!
+//! A check whose probe does not exist is refused by validation, so it can
+//! neither run nor appear as `pass`.
+pub mod raw;
+
+use barbican_audit_support::{hex, is_valid_id, shell_quote};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::Fatal;
+use crate::probe::{self, ProbeSpec};
+use crate::report::Severity;
+use raw::RawCheck;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
+}
+
+/// A condition from `applies-if`. Unknown names are refused by lint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Barbican is installed under the root (package, Python metadata, or config).
+    BarbicanInstalled,
+    /// store_crypto + simple_crypto wraps project keys (by default, too).
+    SimpleCryptoEnabled,
+}
+
+impl Condition {
+    /// Every condition with its TOML name.
+    pub const ALL: &'static [(&'static str, Condition)] = &[
+        ("barbican-installed", Condition::BarbicanInstalled),
+        ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
+    ];
+}
+
+/// Message templates per status.
+#[derive(Debug, Clone, Default)]
+pub struct Messages {
+    /// For `pass`.
+    pub pass: Option<String>,
+    /// For `fail`.
+    pub fail: Option<String>,
+    /// For `error`.
+    pub error: Option<String>,
+    /// For `na`.
+    pub na: Option<String>,
+}
+
+/// A validated check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Stable ID.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// References.
+    pub references: Vec<String>,
+    /// Rationale text.
+    pub rationale: String,
+    /// Remediation template.
+    pub remediation: String,
+    /// Conditions for the check to apply.
+    pub applies_if: Vec<Condition>,
+    /// Message templates.
+    pub message: Messages,
+    /// The probe and its validated parameters.
+    pub probe: ProbeSpec,
+    /// The probe table as TOML (`[probe.file-metadata]` and its keys), for `checks explain`.
+    pub probe_toml: String,
+    /// The file it came from (`BAR-001.toml`).
+    pub file: String,
+}
+
+/// A problem in a check definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// File path as shown to the user.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file, l, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// A validated set of checks, sorted by ID.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The checks.
+    pub checks: Vec<Check>,
+    /// SHA-256 of the canonical catalog: for each file in name order,
+    /// `name NUL length NUL bytes`, hashed together. The embedded catalog and
+    /// a directory holding the same files hash alike.
+    pub sha256: String,
+    /// `embedded` or the directory it was loaded from.
+    pub source: String,
+}
+
+impl Catalog {
+    /// The catalog compiled into the binary.
+    pub fn embedded() -> Result<Catalog, Vec<Diagnostic>> {
+        let files: Vec<(String, String, String)> = embedded::EMBEDDED
+            .iter()
+            .map(|(n, t)| (n.to_string(), format!("checks/barbican/{n}"), t.to_string()))
+            .collect();
+        Catalog::from_files(files, "embedded")
+    }
+
+    /// Loads every `*.toml` of a directory. I/O problems are fatal; definition
+    /// problems come back all at once.
+    pub fn load_dir(dir: &Path) -> Result<Result<Catalog, Vec<Diagnostic>>, Fatal> {
+        let mut paths = Vec::new();
+        collect_toml(dir, 0, &mut paths)?;
+        let mut files = Vec::new();
+        for path in paths {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // A FIFO or a link to /dev/zero among the checks must not hang
+            // the run or exhaust memory: regular files only, capped.
+            let bytes = crate::userfile::read_user_file(&path, MAX_CHECK_FILE).map_err(|e| {
+                Fatal::CheckDir {
+                    path: path.clone(),
+                    source: e.into_io(),
+                }
+            })?;
+            let shown = path.display().to_string();
+            match String::from_utf8(bytes) {
+                Ok(text) => files.push((name, shown, text)),
+                Err(_) => {
+                    return Ok(Err(vec![Diagnostic {
+                        file: shown,
+                        line: None,
+                        message: "not valid UTF-8".into(),
+                    }]));
+                }
+            }
+        }
+        files.sort();
+        Ok(Catalog::from_files(files, &dir.display().to_string()))
+    }
+
+    /// Validates (file name, shown path, text) triples.
+    fn from_files(
+        files: Vec<(String, String, String)>,
+        source: &str,
+    ) -> Result<Catalog, Vec<Diagnostic>> {
+        let mut diags = Vec::new();
+        let mut checks: Vec<Check> = Vec::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        if files.is_empty() {
+            diags.push(Diagnostic {
+                file: source.to_string(),
+                line: None,
+                message: "no check files (*.toml)".into(),
+            });
+        }
+        let mut hasher = Sha256::new();
+        for (name, shown, text) in &files {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.len().to_string().as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            if let Some((check, id_line)) = validate_file(name, shown, text, &mut diags) {
+                if let Some(first) = seen.get(&check.id) {
+                    diags.push(Diagnostic {
+                        file: shown.clone(),
+                        line: Some(id_line),
+                        message: format!("duplicate check ID {} (also in {first})", check.id),
+                    });
+                } else {
+                    seen.insert(check.id.clone(), shown.clone());
+                    checks.push(check);
+                }
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        checks.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Catalog {
+            checks,
+            sha256: hex(&hasher.finalize()),
+            source: source.to_string(),
+        })
+    }
+
+    /// A check by ID.
+    pub fn get(&self, id: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+}
+
+/// The largest check definition read (the shipped ones are a few KiB).
+pub const MAX_CHECK_FILE: u64 = 1 << 20;
+
+/// Every `*.toml` under `dir` (sub-directories too, so both `checks/` and
+/// `checks/barbican/` work), at most 4 levels deep.
+fn collect_toml(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> Result<(), Fatal> {
+    let io = |source| Fatal::CheckDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(io)?;
+        if ft.is_dir() && depth < 4 {
+            collect_toml(&path, depth + 1, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn validate_file(
+    name: &str,
+    shown: &str,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Check, usize)> {
+    let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+    let raw: RawCheck = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            diags.push(Diagnostic {
+                file: shown.to_string(),
+                line: e.span().map(|s| line_of(text, s.start)),
+                message: e.message().trim().to_string(),
+            });
+            return None;
+        }
+    };
+    let before = diags.len();
+    let mut problem = |span: std::ops::Range<usize>, message: String| {
+        diags.push(Diagnostic {
+            file: shown.to_string(),
+            line: at(span),
+            message,
+        });
+    };
+    let id = raw.id.get_ref().clone();
+    if !is_valid_id(&id) {
+        problem(
+            raw.id.span(),
+            format!("malformed check ID {id:?}: expected BAR- and three digits"),
+        );
+    } else if name != format!("{id}.toml") {
+        problem(
+            raw.id.span(),
+            format!("check ID {id} does not match file name {name} (expected {id}.toml)"),
+        );
+    }
+    if raw.title.get_ref().trim().is_empty() {
+        problem(raw.title.span(), "empty title".into());
+    }
+    let severity = Severity::parse(raw.severity.get_ref());
+    if severity.is_none() {
+        problem(
+            raw.severity.span(),
+            format!(
+                "bad severity {:?}: expected info, low, medium, high or critical",
+                raw.severity.get_ref()
+            ),
+        );
+    }
+    if raw.references.get_ref().is_empty()
+        || raw.references.get_ref().iter().any(|r| r.trim().is_empty())
+    {
+        problem(
+            raw.references.span(),
+            "references must list at least one non-empty reference".into(),
+        );
+    }
+    if raw.rationale.get_ref().trim().is_empty() {
+        problem(raw.rationale.span(), "empty rationale".into());
+    }
+    if raw.remediation.get_ref().trim().is_empty() {
+        problem(raw.remediation.span(), "empty remediation".into());
+    }
+    let mut applies_if = Vec::new();
+    if let Some(a) = &raw.applies_if {
+        for c in a.get_ref() {
+            match Condition::ALL.iter().find(|(n, _)| n == c) {
+                Some((_, cond)) => applies_if.push(*cond),
+                None => problem(
+                    a.span(),
+                    format!(
+                        "unknown applies-if condition {c:?} (known: {})",
+                        Condition::ALL
+                            .iter()
+                            .map(|c| c.0)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            }
+        }
+    }
+    let probes = &raw.probe;
+    let mut spec = None;
+    if probes.len() != 1 {
+        let span = probes
+            .values()
+            .nth(1)
+            .map(|p| p.span())
+            .unwrap_or(raw.id.span());
+        problem(
+            span,
+            format!(
+                "exactly one [probe.<kind>] table expected, found {}",
+                probes.len()
+            ),
+        );
+    }
+    if let Some((kind, params)) = probes.iter().next() {
+        match probe::validate(kind, params.get_ref().clone()) {
+            Ok(s) => spec = Some(s),
+            Err(e) => problem(params.span(), format!("[probe.{kind}]: {e}")),
+        }
+    }
+    let msg = raw.message.get_ref();
+    let mut templates: Vec<&toml::Spanned<String>> = Vec::new();
+    templates.extend(msg.pass.iter());
+    templates.extend(msg.fail.iter());
+    templates.extend(msg.error.iter());
+    templates.extend(msg.na.iter());
+    if let Some(s) = &spec {
+        let vars = probe::vars(s);
+        for t in templates
+            .iter()
+            .copied()
+            .chain(std::iter::once(&raw.remediation))
+        {
+            match placeholders(t.get_ref()) {
+                Ok(names) => {
+                    for n in names {
+                        if !vars.contains(&n.as_str()) && !ENGINE_VARS.contains(&n.as_str()) {
+                            problem(
+                                t.span(),
+                                format!(
+                                    "unknown placeholder {{{n}}} (this probe provides: {})",
+                                    vars.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                }
+                Err(e) => problem(t.span(), e),
+            }
+        }
+    }
+    if diags.len() != before {
+        return None;
+    }
+    let id_line = line_of(text, raw.id.span().start);
+    Some((
+        Check {
+            id,
+            title: raw.title.into_inner(),
+            severity: severity?,
+            references: raw.references.into_inner(),
+            rationale: raw.rationale.into_inner(),
+            remediation: raw.remediation.into_inner(),
+            applies_if,
+            message: Messages {
+                pass: msg.pass.as_ref().map(|s| s.get_ref().clone()),
+                fail: msg.fail.as_ref().map(|s| s.get_ref().clone()),
+                error: msg.error.as_ref().map(|s| s.get_ref().clone()),
+                na: msg.na.as_ref().map(|s| s.get_ref().clone()),
+            },
+            probe: spec?,
+            probe_toml: probes
+                .iter()
+                .map(|(kind, params)| {
+                    let body = toml::to_string(params.get_ref()).unwrap_or_default();
+                    format!("[probe.{kind}]\n{body}")
+                })
+                .collect(),
+            file: name.to_string(),
+        },
+        id_line,
+    ))
+}
+
+/// Placeholders every template may use whatever the probe.
+pub const ENGINE_VARS: &[&str] = &["subject", "detail"];
+
+/// The `{name}` placeholders of a template; `{{` and `}}` are literal braces.
+pub fn placeholders(t: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+            }
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(ch) if ch.is_ascii_alphanumeric() || ch == '_' => name.push(ch),
+                        _ => return Err(format!("malformed placeholder in template {t:?}")),
+                    }
+                }
+                out.push(name);
+            }
+            '}' => return Err(format!("unmatched '}}' in template {t:?}")),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Fills `{name}` placeholders; values whose name `quote` accepts are
+/// shell-quoted (remediation is meant to be pasted into a shell).
+pub fn fill(t: &str, vars: &BTreeMap<String, String>, quote: impl Fn(&str) -> bool) -> String {
+    let mut out = String::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                for ch in chars.by_ref() {
+                    if ch == '}' {
+                        break;
+                    }
+                    name.push(ch);
+                }
+                let v = vars.get(&name).map(String::as_str).unwrap_or("");
+                if quote(&name) {
+                    out.push_str(&shell_quote(v));
+                } else {
+                    out.push_str(v);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quote_keeps_control_characters_on_one_line() {
+        assert_eq!(shell_quote("/etc/a b"), "'/etc/a b'");
+        assert_eq!(shell_quote("/x\n'y\x1b"), "$'/x\\n\\'y\\x1b'");
+        let out = std::process::Command::new("bash")
+            .args([
+                "-c",
+                &format!("printf %s {}", shell_quote("a\nb'\\c\x1b\u{85}")),
+            ])
+            .output()
+            .expect("bash");
+        assert_eq!(out.stdout, "a\nb'\\c\x1b\u{85}".as_bytes());
+    }
+
+    #[test]
+    fn embedded_catalog_is_valid() {
+        let c = Catalog::embedded().unwrap_or_else(|d| panic!("{d:?}"));
+        let ids: Vec<&str> = c.checks.iter().map(|c| c.id.as_str()).collect();
+        // A rename or a lost file shows here (the IDs are the contract).
+        assert_eq!(
+            ids,
+            [
+                "BAR-001", "BAR-002", "BAR-003", "BAR-004", "BAR-005", "BAR-006", "BAR-007",
+                "BAR-008", "BAR-009", "BAR-010", "BAR-011", "BAR-012", "BAR-013"
+            ]
+        );
+        assert_eq!(c.sha256.len(), 64);
+    }
+
+    #[test]
+    fn placeholder_parsing() {
+        assert_eq!(
+            placeholders("chmod {mode_max} {path}").unwrap(),
+            ["mode_max", "path"]
+        );
+        assert_eq!(
+            placeholders("literal {{braces}}").unwrap(),
+            Vec::<String>::new()
+        );
+        assert!(placeholders("bad {pa th}").is_err());
+        assert!(placeholders("bad }").is_err());
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(
+            shell_quote("/etc/barbican/barbican.conf"),
+            "/etc/barbican/barbican.conf"
+        );
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_quote("/tmp/it's"), "'/tmp/it'\\''s'");
+        assert_eq!(shell_quote("$(reboot)"), "'$(reboot)'");
+    }
+}

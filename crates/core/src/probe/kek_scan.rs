@@ -1,0 +1,271 @@
+//! `[probe.kek-scan]` (BAR-013): copies of every configured master KEK
+//! anywhere on the root, in every encoding, inside gzip and tar archives
+//! (see [`crate::scan`]). Runs only when asked (`scan`, `audit --scan`): a
+//! full-disk read does not belong in every audit.
+use std::path::{Component, Path, PathBuf};
+
+use super::{Context, Observation};
+use crate::barbican::config::Source;
+use crate::barbican::kek::Kek;
+use crate::report::{ScanSummary, Severity, Status};
+use crate::scan::{self, Encoding, Needle, Progress, ScanOptions};
+
+/// TOML name.
+pub const NAME: &str = "kek-scan";
+/// Template variables.
+pub const VARS: &[&str] = &["subject", "detail", "path", "fix"];
+/// `fix` is composed here with quoted paths.
+pub const RAW_VARS: &[&str] = &["fix"];
+
+/// Every KEK a process may use: all `kek` lines of every config file and the
+/// environment (with MultiFernet an old KEK still decrypts old keys).
+fn keks(ctx: &Context<'_>) -> Vec<(Kek, String)> {
+    let mut out: Vec<(Kek, String)> = Vec::new();
+    let mut push = |k: Kek, src: String| {
+        if !out.iter().any(|(o, _)| o.fingerprint() == k.fingerprint()) {
+            out.push((k, src));
+        }
+    };
+    for k in crate::barbican::crypto::config_keks(&ctx.config) {
+        push(k.kek, k.source.to_string());
+    }
+    for e in ctx.config.effective_multi("simple_crypto_plugin", "kek") {
+        if matches!(e.source, Source::Env { .. }) {
+            push(
+                crate::barbican::crypto::decode_kek(&ctx.config, &e.raw),
+                e.source.to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Refuses a scan path whose `..` would climb above the root (lexically,
+/// before any symlink is looked at).
+pub fn check_scan_path(p: &Path) -> Result<(), String> {
+    let mut depth = 0usize;
+    for c in p.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir if depth == 0 => {
+                return Err(format!(
+                    "scan path {} climbs above the root with `..`: refused (scan paths are inside the audited root)",
+                    p.display()
+                ))
+            }
+            Component::ParentDir => depth -= 1,
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Where a scan path lives on the auditing machine: resolved inside the
+/// root as Barbican's own loaders resolve config paths, so an absolute
+/// symlink `/x -> /tmp` under `--root R` means `R/tmp`, never the auditing
+/// host's `/tmp` (whose files would then be read, and `shred -u` offered).
+fn in_root(ctx: &Context<'_>, p: &Path) -> Result<PathBuf, String> {
+    check_scan_path(p)?;
+    let r = ctx.host.resolve(p).map_err(|e| {
+        format!(
+            "scan path {} cannot be resolved inside the root: {e}",
+            p.display()
+        )
+    })?;
+    Ok(ctx.host.real(&r.target))
+}
+
+/// Runs the probe (no parameters).
+pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
+    let Some(req) = &ctx.scan else {
+        return vec![Observation::new(
+            "disk",
+            Status::Na,
+            "disk scan not requested (run `barbican-audit scan` or `audit --scan`)",
+        )];
+    };
+    let mut needles = Vec::new();
+    let mut unusable = Vec::new();
+    for (k, src) in keks(ctx) {
+        if req
+            .fingerprint
+            .as_deref()
+            .is_some_and(|f| f != k.fingerprint())
+        {
+            continue;
+        }
+        match k.raw() {
+            Some(raw) => needles.push(Needle::from_raw(raw)),
+            None => unusable.push(format!(
+                "{} at {src} is not a 32-byte Fernet key",
+                k.fingerprint()
+            )),
+        }
+    }
+    if needles.is_empty() {
+        let why = match (&req.fingerprint, unusable.is_empty()) {
+            (Some(f), _) => format!("no configured KEK has fingerprint {f}"),
+            (None, true) => "no kek is configured (the code default is public: see BAR-007), so there is no master KEK to look for".to_string(),
+            (None, false) => unusable.join("; "),
+        };
+        return vec![Observation::new("disk", Status::Na, why)];
+    }
+    let fingerprints: Vec<String> = needles.iter().map(|n| n.fingerprint.clone()).collect();
+    let root = ctx.host.real(std::path::Path::new("/"));
+    let mut refused = Vec::new();
+    let roots = if req.paths.is_empty() {
+        vec![root.clone()]
+    } else {
+        let mut roots = Vec::new();
+        for p in &req.paths {
+            match in_root(ctx, p) {
+                Ok(r) => roots.push(r),
+                Err(why) => refused.push(
+                    Observation::new(p.display().to_string(), Status::Error, why)
+                        .ev("kind", "config"),
+                ),
+            }
+        }
+        roots
+    };
+    // The config files themselves are BAR-006's findings, not copies.
+    let exclude_paths = ctx
+        .files
+        .files
+        .iter()
+        .filter(|f| f.role == "config" || f.role == "config-dir")
+        .map(|f| ctx.host.real(&f.path))
+        .collect();
+    let opts = ScanOptions {
+        roots,
+        exclude_globs: req.excludes.clone(),
+        exclude_paths,
+        threads: req.threads,
+        cache: req.cache.clone(),
+        ..ScanOptions::default()
+    };
+    let progress = |p: Progress| (req.progress)(p.files, p.bytes);
+    let report = scan::scan(&needles, &opts, &progress);
+    let inner = |p: &std::path::Path| -> String {
+        match p.strip_prefix(&root) {
+            Ok(rel) => format!("/{}", rel.display()),
+            Err(_) => p.display().to_string(),
+        }
+    };
+    let _ = ctx.scan_summary.set(ScanSummary {
+        files: report.files,
+        bytes: report.bytes,
+        errors: report.errors.len() as u64,
+        unchanged_files: report.unchanged_files,
+        unchanged_bytes: report.unchanged_bytes,
+        keks: fingerprints.clone(),
+        other_filesystems: report.other_filesystems.iter().map(|p| inner(p)).collect(),
+    });
+    let _ = ctx.scan_warnings.set(report.warnings.clone());
+    let mut out = refused;
+    for h in &report.hits {
+        let path = inner(&h.path);
+        let subject = match &h.member {
+            Some(m) => format!("{path}!{m}"),
+            None => path.clone(),
+        };
+        let q = barbican_audit_support::shell_quote(&h.path.to_string_lossy());
+        let (detail, severity) = if h.encoding == Encoding::KekAssignment {
+            (format!("a `kek =` assignment of another key {} ({}) at byte {}: an old or foreign KEK is still a key", h.fingerprint, h.encoding.as_str(), h.offset), Some(Severity::Medium))
+        } else {
+            (
+                format!(
+                    "copy of the master KEK {} ({}) at byte {}{}",
+                    h.fingerprint,
+                    h.encoding.as_str(),
+                    h.offset,
+                    if h.decompressed {
+                        " of the decompressed data"
+                    } else {
+                        ""
+                    }
+                ),
+                None,
+            )
+        };
+        let mut o = Observation::new(subject, Status::Fail, detail)
+            .var("path", path)
+            .var("fix", format!("shred -u {q}  # after checking it is only a stray copy; rotate the KEK if it left the host"))
+            .ev("encoding", h.encoding.as_str())
+            .ev("offset", h.offset)
+            .ev("fingerprint", h.fingerprint.clone());
+        if let Some(m) = &h.member {
+            o = o.ev("member", m.clone());
+        }
+        o.severity = severity;
+        out.push(o);
+    }
+    for e in &report.errors {
+        let path = inner(&e.path);
+        let subject = match &e.member {
+            Some(m) => format!("{path}!{m}"),
+            None => path,
+        };
+        out.push(
+            Observation::new(
+                subject,
+                Status::Error,
+                format!("not fully scanned ({}): {}", e.kind.as_str(), e.message),
+            )
+            .ev("kind", e.kind.as_str()),
+        );
+    }
+    if report.hits.is_empty() {
+        out.push(
+            Observation::new(
+                "disk",
+                Status::Pass,
+                format!(
+                    "no copy of {} in {} files ({} bytes){}{}{}",
+                    fingerprints.join(", "),
+                    report.files,
+                    report.bytes + report.unchanged_bytes,
+                    if report.unchanged_files == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            "; {} of them ({} bytes) clean in an earlier scan and unchanged since, not read again",
+                            report.unchanged_files, report.unchanged_bytes
+                        )
+                    },
+                    if report.errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; {} paths could not be read completely",
+                            report.errors.len()
+                        )
+                    },
+                    not_scanned(&report.other_filesystems, &inner),
+                ),
+            )
+            .ev("files", report.files)
+            .ev("bytes", report.bytes),
+        );
+    }
+    out
+}
+
+/// `; not scanned: /var/log, /tmp (other filesystems: add --scan-path …)`,
+/// so a pass never hides that a mounted filesystem was left out.
+fn not_scanned(mounts: &[PathBuf], inner: &dyn Fn(&Path) -> String) -> String {
+    const SHOWN: usize = 8;
+    if mounts.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<String> = mounts.iter().take(SHOWN).map(|p| inner(p)).collect();
+    if mounts.len() > SHOWN {
+        names.push(format!("and {} more", mounts.len() - SHOWN));
+    }
+    let first = names.first().cloned().unwrap_or_default();
+    format!(
+        "; {} other filesystems not scanned: {} (scan each with --scan-path, e.g. --scan-path {first})",
+        mounts.len(),
+        names.join(", ")
+    )
+}

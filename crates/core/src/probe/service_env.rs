@@ -1,0 +1,170 @@
+//! `[probe.service-environment]` (BAR-011): secrets handed to Barbican
+//! through its systemd units. oslo.config reads `OS_<GROUP>__<OPT>` from the
+//! environment before any file, so `Environment=OS_SIMPLE_CRYPTO_PLUGIN__KEK=`
+//! in a drop-in is the effective KEK; but unit files are world-readable and
+//! `systemctl show` prints `Environment=` to any local user. A secret may come
+//! from an `EnvironmentFile=` only if that file is root-owned, group root or
+//! barbican, mode 0640 or stricter, no ACL widening (systemd reads it as root).
+use std::os::unix::fs::MetadataExt;
+
+use super::{Context, Observation};
+use crate::barbican::kek::fingerprint;
+use crate::barbican::options;
+use crate::barbican::systemd::{oslo_env_option, Via};
+use crate::host::acl::Acl;
+use crate::report::Status;
+
+/// TOML name.
+pub const NAME: &str = "service-environment";
+/// Template variables.
+pub const VARS: &[&str] = &["subject", "detail", "variable", "unit", "fix"];
+/// `fix` is composed here with quoted paths.
+pub const RAW_VARS: &[&str] = &["fix"];
+
+/// Whether an environment variable hands a secret to Barbican.
+fn secret_option(var: &str) -> Option<(String, String)> {
+    let (g, k) = oslo_env_option(var)?;
+    options::is_secret(&g, &k).then_some((g, k))
+}
+
+/// Runs the probe (no parameters).
+pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
+    if ctx.units.is_empty() {
+        return vec![Observation::new(
+            "systemd",
+            Status::Na,
+            "no barbican service units on this root",
+        )];
+    }
+    let mut out = Vec::new();
+    for u in &ctx.units {
+        let mut found = false;
+        for a in &u.env {
+            let Some((group, key)) = secret_option(&a.name) else {
+                continue;
+            };
+            found = true;
+            // A KEK is named by the fingerprint of its decoded key bytes, as BAR-006/007/013
+            // name it; other secrets (passwords) by that of their text.
+            let fp = if (group.as_str(), key.as_str()) == ("simple_crypto_plugin", "kek") {
+                crate::barbican::crypto::decode_kek(&ctx.config, &a.value).fingerprint()
+            } else {
+                fingerprint(a.value.as_bytes())
+            };
+            match &a.via {
+                Via::Environment => out.push(
+                    Observation::new(
+                        u.name.clone(),
+                        Status::Fail,
+                        format!(
+                            "{} ([{group}] {key}, {fp}) is set with Environment= at {}:{}: unit files are world-readable and systemctl show prints it to any user",
+                            a.name,
+                            a.file.display(),
+                            a.line
+                        ),
+                    )
+                    .var("variable", a.name.clone())
+                    .var("unit", u.name.clone())
+                    .var(
+                        "fix",
+                        format!(
+                            "move {} from {} into a root-owned 0600 EnvironmentFile= (or out of the environment), then systemctl daemon-reload",
+                            a.name,
+                            barbican_audit_support::shell_quote(&ctx.host.real(&a.file).to_string_lossy())
+                        ),
+                    )
+                    .ev("variable", a.name.clone())
+                    .ev("fingerprint", fp)
+                    .ev("file", format!("{}:{}", a.file.display(), a.line)),
+                ),
+                Via::EnvironmentFile(env_file) => out.push(env_file_obs(ctx, &u.name, &a.name, env_file, &fp)),
+            }
+        }
+        if !found {
+            out.push(
+                Observation::new(
+                    u.name.clone(),
+                    Status::Pass,
+                    "no secret option set through the service environment",
+                )
+                .ev("unit", u.name.clone()),
+            );
+        }
+    }
+    out
+}
+
+fn env_file_obs(
+    ctx: &Context<'_>,
+    unit: &str,
+    var: &str,
+    env_file: &std::path::Path,
+    fp: &str,
+) -> Observation {
+    let subject = env_file.display().to_string();
+    let real = ctx.host.real(env_file);
+    let meta = match ctx
+        .host
+        .resolve(env_file)
+        .and_then(|r| ctx.host.lstat(&r.target))
+    {
+        Ok(m) => m,
+        Err(e) => {
+            return Observation::new(
+                subject,
+                Status::Error,
+                format!(
+                    "{var} comes from {} but it cannot be read: {e}",
+                    env_file.display()
+                ),
+            )
+        }
+    };
+    let users = &ctx.host.users;
+    let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
+    let group = users.group_name(gid).unwrap_or("?").to_string();
+    let mut problems = Vec::new();
+    if uid != 0 {
+        problems.push(format!("owned by uid {uid}, not root"));
+    }
+    if !(gid == 0 || Some(gid) == users.group_gid("barbican")) {
+        problems.push(format!("group {group} is neither root nor barbican"));
+    }
+    if mode & !0o640 != 0 {
+        problems.push(format!("mode {mode:04o} is looser than 0640"));
+    }
+    match Acl::read(&real) {
+        Ok(Some(acl)) if acl.named().next().is_some() => problems.push(format!(
+            "POSIX ACL grants {}",
+            acl.to_text(users).replace('\n', ", ")
+        )),
+        Err(e) => problems.push(format!("cannot read its ACL: {e}")),
+        _ => {}
+    }
+    let q = barbican_audit_support::shell_quote(&real.to_string_lossy());
+    let base = Observation::new(
+        subject,
+        if problems.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        if problems.is_empty() {
+            format!("{var} ({fp}) for {unit} comes from a protected EnvironmentFile ({group}, {mode:04o})")
+        } else {
+            format!(
+                "{var} ({fp}) for {unit} comes from this EnvironmentFile, which is {}",
+                problems.join("; ")
+            )
+        },
+    );
+    base.var("variable", var.to_string())
+        .var("unit", unit.to_string())
+        .var(
+            "fix",
+            format!("chown root:root {q} && chmod 0600 {q} && setfacl -b {q}"),
+        )
+        .ev("variable", var.to_string())
+        .ev("fingerprint", fp.to_string())
+        .ev("mode", format!("{mode:04o}"))
+}

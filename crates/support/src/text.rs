@@ -1,0 +1,48 @@
+//! Small text helpers shared by every layer: hex, shell quoting, check IDs.
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `BAR-` followed by three digits.
+pub fn is_valid_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 7 && id.starts_with("BAR-") && b[4..].iter().all(u8::is_ascii_digit)
+}
+
+/// Quotes a word for a POSIX shell only when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=,@%".contains(c));
+    if safe {
+        s.to_string()
+    } else if s.chars().any(char::is_control) {
+        // A name with a newline or ESC: bash's ANSI-C quoting keeps the
+        // command on one line (pasteable, and the text view cannot be forged
+        // by a remediation that spans lines). Not POSIX sh, but a `fix:` is
+        // pasted into root's interactive shell.
+        let mut q = String::from("$'");
+        for c in s.chars() {
+            match c {
+                '\\' => q.push_str("\\\\"),
+                '\'' => q.push_str("\\'"),
+                '\n' => q.push_str("\\n"),
+                '\t' => q.push_str("\\t"),
+                '\r' => q.push_str("\\r"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        q.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => q.push(c),
+            }
+        }
+        q.push('\'');
+        q
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
