@@ -244,7 +244,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             let c = cat
                 .get(&id)
                 .ok_or_else(|| Fatal::UnknownCheck(id.clone()))?;
-            emit(&explain(c))?;
+            emit(&crate::catalog::explain::render(c))?;
             Ok(0)
         }
         Command::Checks(ChecksCommand::Lint { dir }) => {
@@ -276,31 +276,6 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             }
         }
     }
-}
-
-fn explain(c: &crate::catalog::Check) -> String {
-    let mut s = format!("{} [{}] {}\n\n", c.id, c.severity.as_str(), c.title);
-    s.push_str(&format!("References: {}\n\n", c.references.join("; ")));
-    s.push_str("Why\n");
-    for line in c.rationale.trim().lines() {
-        s.push_str(&format!("  {line}\n"));
-    }
-    s.push_str("\nProbe\n");
-    for line in c.probe_toml.lines() {
-        s.push_str(&format!("  {line}\n"));
-    }
-    let m = &c.message;
-    s.push_str("\nMessages\n");
-    for (k, v) in [
-        ("pass", &m.pass),
-        ("fail", &m.fail),
-        ("error", &m.error),
-        ("na", &m.na),
-    ] {
-        s.push_str(&format!("  {k}: {}\n", v.as_deref().unwrap_or("{detail}")));
-    }
-    s.push_str(&format!("\nRemediation\n  {}\n", c.remediation.trim()));
-    s
 }
 
 fn audit(a: AuditArgs) -> Result<u8, Fatal> {

@@ -302,6 +302,10 @@ fn lint_reports_every_problem_with_file_and_line() {
         .replace("BAR-002", "BAR-006")
         .replace("title =", "colour = \"red\"\ntitle =");
     let bad_id = GOOD.replace("id = \"BAR-002\"", "id = \"BAR-2\"");
+    // a citation of a document that does not ship (issue 16)
+    let internal_ref = GOOD
+        .replace("BAR-002", "BAR-009")
+        .replace("references = [", "references = [\"barbican.md §3\", ");
     let dup = GOOD.to_string();
     let d = check_dir(&[
         ("BAR-002.toml", &bad_sev),
@@ -310,6 +314,7 @@ fn lint_reports_every_problem_with_file_and_line() {
         ("BAR-006.toml", &unknown_key),
         ("BAR-007.toml", &bad_id),
         ("BAR-008.toml", &dup),
+        ("BAR-009.toml", &internal_ref),
     ]);
     let o = run(&["checks", "lint", d.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
@@ -332,10 +337,14 @@ fn lint_reports_every_problem_with_file_and_line() {
             "{}:2: check ID BAR-002 does not match file name BAR-008.toml",
             p("BAR-008.toml")
         ),
+        format!(
+            "{}:5: reference \"barbican.md §3\" has no https:// address",
+            p("BAR-009.toml")
+        ),
     ] {
         assert!(e.contains(&want), "missing {want:?} in:\n{e}");
     }
-    assert!(e.ends_with("7 problems found\n"), "{e}");
+    assert!(e.ends_with("8 problems found\n"), "{e}");
 }
 
 #[test]
@@ -398,7 +407,11 @@ fn checks_list_and_explain() {
     let o = run(&["checks", "explain", "BAR-002"]);
     let t = stdout(&o);
     assert!(
-        t.contains("0440 and 0600") && t.contains("Remediation"),
+        t.contains("0440 and 0600")
+            && t.contains("\nFix\n")
+            && t.contains(
+                "References\n  [1] OpenStack Security Guide, Check-Key-Manager-02: https://"
+            ),
         "{t}"
     );
     let o = run(&["checks", "explain", "BAR-999"]);

@@ -4,7 +4,9 @@
 //!
 //! A check whose probe does not exist is refused by validation, so it can
 //! neither run nor appear as `pass`.
+pub mod explain;
 pub mod raw;
+mod refs;
 
 use barbican_audit_support::{hex, is_valid_id, shell_quote};
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use crate::error::Fatal;
 use crate::probe::{self, ProbeSpec};
 use crate::report::Severity;
 use raw::RawCheck;
+pub use refs::LAYOUTS;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
@@ -67,6 +70,8 @@ pub struct Check {
     pub rationale: String,
     /// Remediation template.
     pub remediation: String,
+    /// Remediation templates per deployment layout (see [`LAYOUTS`]).
+    pub remediation_by_layout: BTreeMap<String, String>,
     /// Conditions for the check to apply.
     pub applies_if: Vec<Condition>,
     /// Message templates.
@@ -305,6 +310,22 @@ fn validate_file(
     if raw.remediation.get_ref().trim().is_empty() {
         problem(raw.remediation.span(), "empty remediation".into());
     }
+    for r in raw.references.get_ref() {
+        if let Err(e) = refs::check_reference(r) {
+            problem(raw.references.span(), e);
+        }
+    }
+    for t in [&raw.rationale, &raw.remediation] {
+        if let Err(e) = refs::check_text(t.get_ref()) {
+            problem(t.span(), e);
+        }
+    }
+    let by_layout = raw.remediation_by_layout.as_ref();
+    for (layout, t) in by_layout.iter().flat_map(|m| m.get_ref()) {
+        if let Err(e) = refs::check_layout(layout, t.get_ref()) {
+            problem(t.span(), e);
+        }
+    }
     let mut applies_if = Vec::new();
     if let Some(a) = &raw.applies_if {
         for c in a.get_ref() {
@@ -352,12 +373,18 @@ fn validate_file(
     templates.extend(msg.fail.iter());
     templates.extend(msg.error.iter());
     templates.extend(msg.na.iter());
+    for t in &templates {
+        if let Err(e) = refs::check_text(t.get_ref()) {
+            problem(t.span(), e);
+        }
+    }
     if let Some(s) = &spec {
         let vars = probe::vars(s);
         for t in templates
             .iter()
             .copied()
             .chain(std::iter::once(&raw.remediation))
+            .chain(by_layout.iter().flat_map(|m| m.get_ref().values()))
         {
             match placeholders(t.get_ref()) {
                 Ok(names) => {
@@ -389,6 +416,11 @@ fn validate_file(
             references: raw.references.into_inner(),
             rationale: raw.rationale.into_inner(),
             remediation: raw.remediation.into_inner(),
+            remediation_by_layout: by_layout
+                .iter()
+                .flat_map(|m| m.get_ref())
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
             applies_if,
             message: Messages {
                 pass: msg.pass.as_ref().map(|s| s.get_ref().clone()),

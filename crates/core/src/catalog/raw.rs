@@ -21,6 +21,11 @@ pub struct RawCheck {
     pub rationale: Spanned<String>,
     /// Remediation template.
     pub remediation: Spanned<String>,
+    /// Remediation templates per deployment layout (`kolla = "..."`): where
+    /// that layout's tool keeps the setting, so the fix survives the next
+    /// deployment run. A layout not listed gets `remediation`.
+    #[serde(default)]
+    pub remediation_by_layout: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// Conditions that must hold for the check to apply (else `na`).
     #[serde(default)]
     pub applies_if: Option<Spanned<Vec<String>>>,
