@@ -150,6 +150,16 @@ def metadata(version):
             "License: Apache-2.0\nRequires-Python: >=3.9\n\n" % version)
 
 
+def rpm_sitelib(t, version, spec, note=""):
+    """python3-barbican's %files has %{python3_sitelib}/barbican*.dist-info (el9: python 3.9)."""
+    src = "%s:232-233 %%{python3_sitelib}/barbican and barbican*.dist-info%s" % (spec, note)
+    for p in ("/usr/lib/python3.9", "/usr/lib/python3.9/site-packages"):
+        t.d(p, 0o755, 0, 0, src)
+    dist = "/usr/lib/python3.9/site-packages/barbican-%s.dist-info" % version
+    t.d(dist, 0o755, 0, 0, src)
+    t.f(dist + "/METADATA", metadata(version), 0o644, 0, 0, src)
+
+
 # ---------------------------------------------------------------------------------------------
 # kolla-ansible (host: /etc/kolla/barbican-*; target: the barbican_api container)
 
@@ -513,6 +523,7 @@ def tripleo(a, out):
         t.rows["/var/lib/kolla/config_files/src" + p] = r[:5] + ("%s:698 read-only bind mount of the host's puppet-generated tree" % kc,) + r[6:]
     t.d("/var/lib/rpm", 0o755, 0, 0, "rpm database directory (rpm >= 4.16 on el9)")
     t.f("/var/lib/rpm/rpmdb.sqlite", open(a.rpmdb_tripleo, "rb").read(), 0o644, 0, 0, "SQLite rpmdb, rpm 4.18 --justdb of metadata-only stand-ins named like RDO's subpackages (%s:57-110): openstack-barbican-common, openstack-barbican-api, python3-barbican %s-1.el9" % (spec, tag))
+    rpm_sitelib(t, tag, spec, " (rpm-master spec; the Wallaby-era spec was not checked)")
     t.f("/etc/passwd", passwd([("root", 0, 0, "root", "/root", "/bin/bash"),
                                ("apache", 48, 48, "Apache", "/usr/share/httpd", "/sbin/nologin"),
                                ("kolla", 42400, 42400, "", "/home/kolla", "/usr/sbin/nologin"),
@@ -979,7 +990,7 @@ def rdo(a, out):
         "%s:167,244; content shape of %s:gunicorn-config.py" % (spec, RDO))
     t.d("/etc/barbican/vassals", 0o755, 0, 0, "%s:156" % spec)
     t.f("/etc/barbican/vassals/barbican-api.ini", git_show(a.barbican_git, tag, "etc/barbican/vassals/barbican-api.ini"), 0o644, 0, 0, "%s:168,247 (shipped; not run: the unit runs gunicorn)" % spec)
-    for p in ("/usr", "/usr/lib", "/usr/lib/systemd", "/usr/lib/systemd/system"):
+    for p in ("/usr", "/usr/lib", "/usr/lib/systemd", "/usr/lib/systemd/system"):  # /usr/lib also holds python3.9
         t.d(p, 0o755, 0, 0, "systemd")
     t.f("/usr/lib/systemd/system/openstack-barbican-api.service", open(os.path.join(a.rdo_dir, "openstack-barbican-api.service"), "rb").read(), 0o644, 0, 0,
         "%s:182; content %s:openstack-barbican-api.service:12 gunicorn --paste /etc/barbican/barbican-api-paste.ini" % (spec, RDO))
@@ -987,6 +998,7 @@ def rdo(a, out):
     t.d("/var/lib/rpm", 0o755, 0, 0, "rpm database directory (rpm >= 4.16 on el9)")
     t.f("/var/lib/rpm/rpmdb.sqlite", open(a.rpmdb_rdo, "rb").read(), 0o644, 0, 0,
         "SQLite rpmdb, rpm 4.18 --justdb of metadata-only stand-ins named like RDO's subpackages (%s:57-110): openstack-barbican-common, openstack-barbican-api, python3-barbican %s-1.el9s, python3-oslo-policy 4.5.1-1.el9s" % (spec, tag))
+    rpm_sitelib(t, tag, spec)
     t.f("/etc/passwd", passwd([("root", 0, 0, "root", "/root", "/bin/bash"),
                                ("barbican", 994, 994, "Barbican Daemons", "/var/lib/barbican", "/sbin/nologin")]), 0o644, 0, 0,
         "%s:194-197 groupadd -r / useradd -r -g barbican -d /var/lib/barbican -s /sbin/nologin (dynamic system ids)" % spec)
