@@ -302,12 +302,12 @@ def kolla(a, out):
     host.d("/etc/kolla", 0o755, 0, 0, "%s:ansible/group_vars/all/common.yml:166 node_config_directory: /etc/kolla (created by kolla-ansible bootstrap-servers; mode not from the barbican role)" % KA)
     for svc in ("barbican-api", "barbican-worker", "barbican-keystone-listener"):
         base = "/etc/kolla/" + svc
-        host.d(base, 0o770, 0, 0, "%s:1-9 (mode 0770, owner config_owner_user/group = root:root, %s:ansible/group_vars/all/common.yml:170-171)" % (cfg, KA))
+        host.d(base, 0o770, 0, 0, "%s:2-10 (mode 0770, owner config_owner_user/group = root:root, %s:ansible/group_vars/all/common.yml:170-171)" % (cfg, KA))
         src, text = kolla_conf(k, svc)
-        host.f(base + "/barbican.conf", text, 0o660, 0, 0, "%s:111-123 merge_configs mode 0660 (become root); content %s" % (cfg, src))
-        host.f(base + "/config.json", kolla_json(svc), 0o660, 0, 0, "%s:53-59 mode 0660; content %s:ansible/roles/barbican/templates/%s.json.j2" % (cfg, KA, svc))
+        host.f(base + "/barbican.conf", text, 0o660, 0, 0, "%s:84-97 merge_configs mode 0660 (become root); content %s" % (cfg, src))
+        host.f(base + "/config.json", kolla_json(svc), 0o660, 0, 0, "%s:54-60 mode 0660; content %s:ansible/roles/barbican/templates/%s.json.j2" % (cfg, KA, svc))
     host.f("/etc/kolla/barbican-api/barbican-api-uwsgi.ini", KOLLA_UWSGI, 0o660, 0, 0,
-           "%s:ansible/roles/service-uwsgi-config/tasks/main.yml:2-7 mode 0660 dest defaults/main.yml:3; content templates/uwsgi.ini.j2 with %s:37-50 (module = barbican.wsgi.api:application, uid barbican)" % (KA, cfg))
+           "%s:ansible/roles/service-uwsgi-config/tasks/main.yml:2-7 mode 0660 dest defaults/main.yml:3; content templates/uwsgi.ini.j2 with %s:36-52 (module = barbican.wsgi.api:application, uid barbican)" % (KA, cfg))
     host.d("/var/lib/docker/volumes/barbican/_data", 0o755, 42403, 42403,
            "%s:ansible/roles/barbican/defaults/main.yml:149 named volume barbican:/var/lib/barbican/; owner from barbican-api.json.j2 permissions /var/lib/barbican barbican:barbican" % KA)
     host.f("/etc/passwd", passwd([("root", 0, 0, "root", "/root", "/bin/bash")]), 0o644, 0, 0,
@@ -619,7 +619,7 @@ def osa_target(a, k, tag, venv_tag):
     t.f("/etc/barbican/api_audit_map.conf", audit, 0o640, 0, 999, ci + "; content %s:templates/api_audit_map.conf.j2" % OSA)
     t.f("/etc/barbican/policy.yaml", "{}\n", 0o640, 0, 999, "%s:tasks/barbican_post_install.yml:42-51 content barbican_policy_overrides ({} by default, defaults/main.yml:147)" % OSA)
     t.d("/var/lib/barbican", 0o750, 999, 999, mk)
-    uw = "%s:tasks/uwsgi_post_install.yml:16-28 dest /etc/uwsgi/<service>.ini; content templates/uwsgi.ini.j2 with %s:vars/main.yml:113-133 (wsgi_venv, uwsgi_uid barbican) and defaults/main.yml:68-79" % (UW, OSA)
+    uw = "%s:tasks/uwsgi_post_install.yml:16-28 dest /etc/uwsgi/<service>.ini; content templates/uwsgi.ini.j2 with %s:vars/main.yml:61-82 (wsgi_venv, uwsgi_uid barbican) and defaults/main.yml:68-79" % (UW, OSA)
     t.d("/etc/uwsgi", 0o755, 0, 0, "%s:tasks/uwsgi_post_install.yml:16-20 mode 0755" % UW)
     venv = "/openstack/venvs/barbican-%s" % venv_tag
     t.f("/etc/uwsgi/barbican-api.ini",
@@ -647,7 +647,7 @@ def osa_target(a, k, tag, venv_tag):
         "#  the `systemd-cgtop` command.\nSlice=uwsgi.slice\n\n# Set Accounting\nCPUAccounting=True\n"
         "BlockIOAccounting=True\nMemoryAccounting=True\nTasksAccounting=True\n\n[Install]\nWantedBy=multi-user.target\n"
         % (venv_tag, venv_tag), 0o644, 0, 0, unit)
-    vb = "%s:vars/source_install.yml:52 _barbican_bin /openstack/venvs/barbican-{{ barbican_venv_tag }}/bin; barbican_venv_tag = venv_tag (defaults/main.yml:163), the OSA release, not Barbican's version" % OSA
+    vb = "%s:vars/source_install.yml:19 _barbican_bin /openstack/venvs/barbican-{{ barbican_venv_tag }}/bin; barbican_venv_tag = venv_tag (defaults/main.yml:163), the OSA release, not Barbican's version" % OSA
     for p in ("/openstack", "/openstack/venvs", venv, venv + "/lib", venv + "/lib/python3.12",
               venv + "/lib/python3.12/site-packages"):
         t.d(p, 0o755, 0, 0, vb)
@@ -733,7 +733,7 @@ def charm(a, out):
             .replace("{{ options.wsgi_worker_context.processes }}", "4"))
     t.f("/etc/apache2/conf-available/barbican-api.conf", vh, 0o640, 0, 64060, rc + "; %s:src/lib/charm/openstack/barbican.py:42 BARBICAN_WSGI_CONF; content src/templates/rocky/barbican-api.conf (haproxy in front: listen ports 9311/9312 minus 10)" % CH)
     t.l("/etc/apache2/conf-enabled/barbican-api.conf", "../conf-available/barbican-api.conf",
-        "a2enconf barbican-api (charms.openstack HAOpenStackCharm, not checked line by line)")
+        "enabled by Ubuntu barbican-api (a2enconf in its postinst, inferred: Ubuntu packaging not consulted); the charm only rewrites conf-available (%s:src/lib/charm/openstack/barbican.py:42)" % CH)
     t.d("/usr/share/barbican", 0o755, 0, 0, "Ubuntu barbican-api package (not consulted)")
     t.f("/usr/share/barbican/app.wsgi", git_show(a.barbican_git, tag, "barbican/api/app.wsgi"), 0o644, 0, 0,
         "Ubuntu barbican-api ships %s@%s:barbican/api/app.wsgi as /usr/share/barbican/app.wsgi (inferred: WSGIScriptAlias in %s:src/templates/rocky/barbican-api.conf)" % (BAR, tag, CH))
