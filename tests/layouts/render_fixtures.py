@@ -163,7 +163,7 @@ def rpm_sitelib(t, version, spec, note=""):
 # ---------------------------------------------------------------------------------------------
 # kolla-ansible (host: /etc/kolla/barbican-*; target: the barbican_api container)
 
-def kolla_conf(k, service):
+def kolla_conf(k, service, tls=False):
     s = "%s:ansible/roles/barbican/templates/barbican.conf.j2" % KA
     log_file = "log_file = barbican-api.log\n" if service == "barbican-api" else ""
     return s, (
@@ -215,7 +215,7 @@ def kolla_conf(k, service):
         "user_domain_id = default\n"
         "username = barbican\n"
         "password = kolla-fixture-keystone-pw\n"
-        "auth_url = http://192.0.2.10:5000\n"
+        "auth_url = %s://192.0.2.10:5000\n"
         "auth_type = password\n"
         "cafile = \n"
         "region_name = RegionOne\n"
@@ -241,7 +241,7 @@ def kolla_conf(k, service):
         "\n"
         "\n"
         "[oslo_concurrency]\n"
-        "lock_path = /var/lib/barbican/tmp\n" % k)
+        "lock_path = /var/lib/barbican/tmp\n" % (k, "https" if tls else "http"))
 
 
 KOLLA_UWSGI = (
@@ -295,16 +295,21 @@ def kolla_json(service):
                        "permissions": perms}, indent=4) + "\n"
 
 
-def kolla(a, out):
+def kolla(a, out, tls=False):
+    """tls=True: globals.yml kolla_enable_tls_internal: "yes" (group_vars/all/haproxy.yml:11), so
+    keystone_internal_url is https (group_vars/all/keystone.yml:11) while openstack_cacert stays ""
+    (group_vars/all/common.yml:335): `cafile = ` empty, keystoneauth1 then uses the system CAs."""
     k = kek()
+    name = "kolla-tls" if tls else "kolla"
+    tlsnote = ("; globals.yml kolla_enable_tls_internal: \"yes\" (%s:ansible/group_vars/all/haproxy.yml:11) makes keystone_internal_url https (group_vars/all/keystone.yml:11); openstack_cacert stays \"\" (group_vars/all/common.yml:335) so cafile is empty" % KA) if tls else ""
     host = View()
     cfg = "%s:ansible/roles/barbican/tasks/config.yml" % KA
     host.d("/etc/kolla", 0o755, 0, 0, "%s:ansible/group_vars/all/common.yml:166 node_config_directory: /etc/kolla (created by kolla-ansible bootstrap-servers; mode not from the barbican role)" % KA)
     for svc in ("barbican-api", "barbican-worker", "barbican-keystone-listener"):
         base = "/etc/kolla/" + svc
         host.d(base, 0o770, 0, 0, "%s:2-10 (mode 0770, owner config_owner_user/group = root:root, %s:ansible/group_vars/all/common.yml:170-171)" % (cfg, KA))
-        src, text = kolla_conf(k, svc)
-        host.f(base + "/barbican.conf", text, 0o660, 0, 0, "%s:84-97 merge_configs mode 0660 (become root); content %s" % (cfg, src))
+        src, text = kolla_conf(k, svc, tls)
+        host.f(base + "/barbican.conf", text, 0o660, 0, 0, "%s:84-97 merge_configs mode 0660 (become root); content %s%s" % (cfg, src, tlsnote))
         host.f(base + "/config.json", kolla_json(svc), 0o660, 0, 0, "%s:54-60 mode 0660; content %s:ansible/roles/barbican/templates/%s.json.j2" % (cfg, KA, svc))
     host.f("/etc/kolla/barbican-api/barbican-api-uwsgi.ini", KOLLA_UWSGI, 0o660, 0, 0,
            "%s:ansible/roles/service-uwsgi-config/tasks/main.yml:2-7 mode 0660 dest defaults/main.yml:3; content templates/uwsgi.ini.j2 with %s:36-52 (module = barbican.wsgi.api:application, uid barbican)" % (KA, cfg))
@@ -313,7 +318,7 @@ def kolla(a, out):
     host.f("/etc/passwd", passwd([("root", 0, 0, "root", "/root", "/bin/bash")]), 0o644, 0, 0,
            "host: no barbican user (kolla's uid 42403 exists only in the image, %s:kolla/common/users.py:28-31)" % KO)
     host.f("/etc/group", group([("root", 0, ""), ("docker", 990, "")]), 0o644, 0, 0, "host: docker group from the container engine; no barbican group")
-    host.write(os.path.join(out, "kolla", "host"))
+    host.write(os.path.join(out, name, "host"))
 
     # Target: the barbican_api container's root.
     t = View()
@@ -327,8 +332,8 @@ def kolla(a, out):
     t.d("/etc/barbican/vassals", 0o755, 0, 0, cp + "vassals/")
     t.f("/etc/barbican/vassals/barbican-api.ini", git_show(a.barbican_git, tag, "etc/barbican/vassals/barbican-api.ini"), 0o644, 0, 0, cp + "vassals/barbican-api.ini (shipped, never run: the command is uwsgi /etc/barbican/barbican-api-uwsgi.ini)")
     sc = "%s:kolla/docker/base/set_configs.py:413-421 user_group('barbican') = barbican:barbican, perm from %s:ansible/roles/barbican/templates/barbican-api.json.j2" % (KO, KA)
-    _, api_conf = kolla_conf(k, "barbican-api")
-    t.f("/etc/barbican/barbican.conf", api_conf, 0o600, 42403, 42403, sc + ":4-9")
+    _, api_conf = kolla_conf(k, "barbican-api", tls)
+    t.f("/etc/barbican/barbican.conf", api_conf, 0o600, 42403, 42403, sc + ":4-9" + tlsnote)
     t.f("/etc/barbican/barbican-api-uwsgi.ini", KOLLA_UWSGI, 0o600, 42403, 42403, sc + ":10-15")
     mnt = "%s:ansible/roles/barbican/defaults/main.yml:148 /etc/kolla/barbican-api/:/var/lib/kolla/config_files/:ro (bind mount: owner and mode are the host's)" % KA
     t.d("/var/lib/kolla", 0o755, 0, 0, "%s:kolla/docker/openstack-base/Dockerfile.j2:193 mkdir -p /var/lib/kolla" % KO)
@@ -362,7 +367,7 @@ def kolla(a, out):
     t.f("/etc/group", group([("root", 0, ""), ("kolla", 42400, "barbican"), ("barbican", 42403, ""),
                              ("nfast", 42481, "barbican"), ("hsmusers", 42493, "barbican")]), 0o644, 0, 0,
         users + "; supplementary groups from kolla/docker/barbican/barbican-base/Dockerfile.j2:10 and macros.j2:53-55")
-    t.write(os.path.join(out, "kolla", "target"))
+    t.write(os.path.join(out, name, "target"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,7 +542,30 @@ def tripleo(a, out):
 # ---------------------------------------------------------------------------------------------
 # OpenStack-Ansible (target: the LXC container; host: /var/lib/lxc/<c>/rootfs)
 
-def osa_target(a, k, tag, venv_tag):
+OSA_AUTH = (
+        "[keystone_authtoken]\n"
+        "insecure = False\n"
+        "auth_type = password\n"
+        "auth_url = http://172.29.236.100:5000\n"
+        "www_authenticate_uri = https://cloud.example.test:5000\n"
+        "project_domain_id = default\n"
+        "user_domain_id = default\n"
+        "project_name = service\n"
+        "username = barbican\n"
+        "password = osa-fixture-keystone-pw\n"
+        "region_name = RegionOne\n\n"
+        "service_token_roles_required = True\n"
+        "service_token_roles = service\n"
+        "service_type = key-manager\n\n"
+        "memcached_servers = 172.29.236.102:11211\n\n"
+        "token_cache_time = 300\n\n"
+        "# if your memcached server is shared, use these settings to avoid cache poisoning\n"
+        "memcache_security_strategy = ENCRYPT\n"
+        "memcache_secret_key = osa-fixture-memcache-key\n\n"
+)
+
+
+def osa_target(a, k, tag, venv_tag, keystone_auth=True):
     t = View()
     ci = "%s:tasks/barbican_post_install.yml:16-40 config_template owner root, group barbican, mode 0640" % OSA
     conf = (
@@ -571,25 +599,7 @@ def osa_target(a, k, tag, venv_tag):
         "rabbit_stream_fanout = True\n"
         "rabbit_quorum_delivery_limit = 0\n"
         "rabbit_quorum_max_memory_bytes = 0\n\n"
-        "[keystone_authtoken]\n"
-        "insecure = False\n"
-        "auth_type = password\n"
-        "auth_url = http://172.29.236.100:5000\n"
-        "www_authenticate_uri = https://cloud.example.test:5000\n"
-        "project_domain_id = default\n"
-        "user_domain_id = default\n"
-        "project_name = service\n"
-        "username = barbican\n"
-        "password = osa-fixture-keystone-pw\n"
-        "region_name = RegionOne\n\n"
-        "service_token_roles_required = True\n"
-        "service_token_roles = service\n"
-        "service_type = key-manager\n\n"
-        "memcached_servers = 172.29.236.102:11211\n\n"
-        "token_cache_time = 300\n\n"
-        "# if your memcached server is shared, use these settings to avoid cache poisoning\n"
-        "memcache_security_strategy = ENCRYPT\n"
-        "memcache_secret_key = osa-fixture-memcache-key\n\n"
+        "%s"
         "# ================= Secret Store Plugin ===================\n"
         "[secretstore]\n"
         "enabled_secretstore_plugins = store_crypto\n\n"
@@ -608,14 +618,15 @@ def osa_target(a, k, tag, venv_tag):
         "ca_cert_key_path = /etc/barbican/snakeoil-ca.key\n"
         "ca_cert_chain_path = /etc/barbican/snakeoil-ca.chain\n"
         "ca_cert_pkcs7_path = /etc/barbican/snakeoil-ca.p7b\n"
-        "subca_cert_key_directory=/etc/barbican/snakeoil-cas\n" % k)
+        "subca_cert_key_directory=/etc/barbican/snakeoil-cas\n") % (OSA_AUTH if keystone_auth else "", k)
     paste = open(os.path.join(a.osa_templates, "barbican-api-paste.ini.j2")).read().replace(
-        "{{ (barbican_keystone_auth | bool) | ternary('barbican-api-keystone', 'barbican_api') }}", "barbican-api-keystone")
+        "{{ (barbican_keystone_auth | bool) | ternary('barbican-api-keystone', 'barbican_api') }}",
+        "barbican-api-keystone" if keystone_auth else "barbican_api")
     audit = open(os.path.join(a.osa_templates, "api_audit_map.conf.j2")).read()
     mk = "%s:tasks/barbican_pre_install.yml:32-41 owner barbican, group barbican, mode 0750 (item.owner default barbican_system_user_name)" % OSA
     t.d("/etc/barbican", 0o750, 999, 999, mk)
-    t.f("/etc/barbican/barbican.conf", conf, 0o640, 0, 999, ci + "; content %s:templates/barbican.conf.j2 (keystone_all not empty; simple_crypto from defaults/main.yml:57-65)" % OSA)
-    t.f("/etc/barbican/barbican-api-paste.ini", paste, 0o640, 0, 999, ci + "; content %s:templates/barbican-api-paste.ini.j2:5 /v1 barbican-api-keystone" % OSA)
+    t.f("/etc/barbican/barbican.conf", conf, 0o640, 0, 999, ci + "; content %s:templates/barbican.conf.j2 (%s; simple_crypto from defaults/main.yml:57-65)" % (OSA, "keystone_all not empty" if keystone_auth else "no keystone_all group: barbican_keystone_auth false, defaults/main.yml:38, so no [keystone_authtoken], template :42-67"))
+    t.f("/etc/barbican/barbican-api-paste.ini", paste, 0o640, 0, 999, ci + "; content %s:templates/barbican-api-paste.ini.j2:5 /v1 %s" % (OSA, "barbican-api-keystone" if keystone_auth else "barbican_api (barbican_keystone_auth false)"))
     t.f("/etc/barbican/api_audit_map.conf", audit, 0o640, 0, 999, ci + "; content %s:templates/api_audit_map.conf.j2" % OSA)
     t.f("/etc/barbican/policy.yaml", "{}\n", 0o640, 0, 999, "%s:tasks/barbican_post_install.yml:42-51 content barbican_policy_overrides ({} by default, defaults/main.yml:147)" % OSA)
     t.d("/var/lib/barbican", 0o750, 999, 999, mk)
@@ -665,6 +676,16 @@ def osa_target(a, k, tag, venv_tag):
         "%s:tasks/barbican_pre_install.yml:16-30 system user, home and shell from defaults/main.yml:41-45 (uid assigned by useradd -r)" % OSA)
     t.f("/etc/group", group([("root", 0, ""), ("barbican", 999, "")]), 0o644, 0, 0, "%s:tasks/barbican_pre_install.yml:16-20" % OSA)
     return t
+
+
+def osa_noauth(a, out):
+    """An OSA deployment whose inventory has no keystone_all group (defaults/main.yml:38): the
+    paste template maps /v1 to barbican_api and barbican.conf has no [keystone_authtoken]."""
+    osa_target(a, kek(), "21.0.0", "32.0.0", keystone_auth=False).write(os.path.join(out, "osa-noauth", "target"))
+
+
+def kolla_tls(a, out):
+    kolla(a, out, tls=True)
 
 
 def osa(a, out):
@@ -1019,7 +1040,7 @@ def main():
     ap.add_argument("--rpmdb-tripleo", required=True)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     a = ap.parse_args()
-    for fn in (debian, rdo, kolla, tripleo, osa, charm, helm):
+    for fn in (debian, rdo, kolla, kolla_tls, tripleo, osa, osa_noauth, charm, helm):
         fn(a, a.out)
 
 
