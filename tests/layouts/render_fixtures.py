@@ -507,7 +507,7 @@ def tripleo(a, out):
 
     t = View()
     img = "RDO openstack-barbican-api %s-1.el9 in a kolla-built image (%s:214-247)" % (tag, spec)
-    t.d("/etc/barbican", 0o775, 0, 42403, "%s:214 %%dir %%attr(0775,root,barbican); kolla_set_configs merge with preserve_properties keeps it (%s:kolla/docker/base/set_configs.py:92-101,133-143)" % (spec, KO))
+    t.d("/etc/barbican", 0o775, 0, 42403, "%s:214 %%dir %%attr(0775,root,barbican) in the image; at every start kolla_set_configs re-applies the puppet-generated directory's owner and mode to it (merge of src/*, directories too: %s:kolla/docker/base/set_configs.py:103-110,133-143)" % (spec, KO))
     ps = "%s:336-339 src/* -> / merge, preserve_properties: owner and mode copied from the puppet-generated file (%s:kolla/docker/base/set_configs.py:139-143)" % (kc, KO)
     for p in ("/etc/barbican/barbican.conf", "/etc/barbican/barbican-api-paste.ini", "/etc/barbican/policy.yaml"):
         t.rows[p] = pg.rows[p][:5] + (ps,) + pg.rows[p][6:]
