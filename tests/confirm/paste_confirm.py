@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""Run every FIX_x fixture of src/paste.rs through the REAL PasteDeploy 3.0.1 / paste.urlmap and
-compare with the Rust expectation EXP_x. Run with Debian's interpreter: /usr/bin/python3 confirm.py
+"""Run every fixture of tests/data/paste/ (<condition>.ini, expected outcome in <condition>.exp,
+format in tests/data/paste/README.md) through the REAL PasteDeploy 3.0.1 / paste.urlmap and compare
+with the expectation the Rust tests of crates/dialects/src/paste/ check against the same files.
+Run with Debian's interpreter: /usr/bin/python3 tests/confirm/paste_confirm.py
 
 How PasteDeploy's conclusion is obtained (no factory is called):
 * parse errors: ConfigLoader(path) (NicerConfigParser.read_file), exception class + lineno;
@@ -16,13 +18,13 @@ How PasteDeploy's conclusion is obtained (no factory is called):
 Factory identity: each factory reference printed by the Rust side is loaded (module:attr or
 egg:dist#name) and compared with == to the object PasteDeploy resolved.
 
-Expectation changes after running this (kept as comments in src/paste.rs and listed here):
+Expectation changes after running this (kept as comments in the .exp files and listed here):
 * bare [app]/[composite] sections never act as `main` via loadapp/loadcontext (name is always
-  'main' there, `_find_sections` only takes a bare section when name is None) -> FIX_BARE_APP.
+  'main' there, `_find_sections` only takes a bare section when name is None) -> bare-app.
 * `use = filter:x` is not a section reuse: "filter:" matches _absolute_re and is an unknown URI
-  scheme -> FIX_USE_FILTER_PREFIX.
+  scheme -> use-filter-prefix.
 * `call:mod:obj.attr` fails (lookup_object does ONE getattr with the dotted target): a first
-  probe for FIX_INLINE_CALL used such a target and got AttributeError, not the AssertionError
+  probe for inline-call used such a target and got AttributeError, not the AssertionError
   of the protocol-less inline context the fixture now shows.
 """
 import importlib
@@ -39,7 +41,7 @@ from paste.urlmap import URLMap, parse_path_expression, urlmap_factory
 
 HERE_RUST = '/etc/barbican'
 NAME = 'barbican-api-paste.ini'
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'crates', 'dialects', 'src', 'paste.rs')
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data', 'paste')
 sys.setrecursionlimit(400)  # cycles fail fast; real nesting in fixtures is shallow
 
 APP_PROTOCOLS = ('paste.app_factory', 'paste.composite_factory', 'paste.composit_factory')
@@ -200,23 +202,38 @@ def python_view(text, exp):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def expectation(text):
+    """The expected lines of a .exp file: split at '\\n' only (as the Rust side does), blank and
+    '#' comment lines skipped, trailing whitespace cut."""
+    return [l.rstrip() for l in text.split('\n') if l.strip() and not l.startswith('#')]
+
+
+def read(path):
+    with open(path, encoding='utf-8', newline='') as f:
+        return f.read()
+
+
 def main():
-    src = open(SRC, encoding='utf-8').read()
-    consts = dict(re.findall(r'const (\w+): &str = r#"(.*?)"#;', src, re.S))
-    names = [n[4:] for n in consts if n.startswith('FIX_')]
+    files = sorted(os.listdir(DATA))
+    names = [f[:-4] for f in files if f.endswith('.ini')]
+    orphans = [f for f in files if f.endswith('.exp') and f[:-4] not in names]
     bad = 0
+    for f in orphans:
+        bad += 1
+        print('DIFF %s: no %s.ini' % (f, f[:-4]))
     for n in names:
-        exp = consts.get('EXP_' + n)
-        if exp is None:
-            print('SKIP %s (no EXP_)' % n)
+        exp_path = os.path.join(DATA, n + '.exp')
+        if not os.path.exists(exp_path):
+            bad += 1
+            print('DIFF %s: no %s.exp' % (n, n))
             continue
-        want = [l.rstrip() for l in exp.splitlines() if l.strip()]
-        got = python_view(consts['FIX_' + n], exp)
+        want = expectation(read(exp_path))
+        got = python_view(read(os.path.join(DATA, n + '.ini')), '\n'.join(want))
         if got == want:
-            print('OK   %-24s %s' % (n, ' | '.join(got)[:150]))
+            print('OK   %-30s %s' % (n, ' | '.join(got)[:150]))
         else:
             bad += 1
-            print('DIFF %s\n  rust  : %s\n  python: %s' % (n, '\n          '.join(want), '\n          '.join(got)))
+            print('DIFF %s\n  expected: %s\n  python  : %s' % (n, '\n            '.join(want), '\n            '.join(got)))
     print('%d fixtures, %d differ' % (len(names), bad))
     return 1 if bad else 0
 
