@@ -18,5 +18,6 @@ pub mod options;
 pub mod oslo;
 pub mod paste;
 pub mod policy;
+pub mod pytext;
 pub mod redact;
 pub mod systemd;
