@@ -65,6 +65,8 @@ mod yaml_scalar;
 mod yaml_scan;
 
 #[cfg(test)]
+mod data_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
