@@ -1,7 +1,9 @@
-//! Confirms the oslo.policy model against the real library: the fixtures of
-//! tests/confirm/policy_confirm.py are loaded by Debian's oslo.policy 4.0.0
-//! (an Enforcer over each file, enforce('creator') for a member-only user)
-//! and compared with the verdicts crates/dialects/src/policy.rs is tested for.
+//! Confirms the oslo.policy model against the real library: the cases of
+//! tests/data/policy/ (policy files and rule strings with their expected
+//! results), which crates/dialects/src/policy/ is tested against, are run by
+//! tests/confirm/policy_confirm.py through Debian's oslo.policy 4.0.0 (an
+//! Enforcer over each file, enforce('creator') for a member-only user;
+//! `_parser.parse_rule` for each rule string).
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 #[test]
