@@ -5,7 +5,8 @@
 //! and its files, see `fixture.rs`), audited in-process through
 //! `barbican_audit_core::audit`; `binary.rs` holds the few cases that are
 //! about the binary itself (exit status, text view, JSON on stdout). Here:
-//! the rules that keep the cases and the catalog in step.
+//! the rules that keep the cases and the catalog in step, a snapshot of the
+//! catalog's IDs, titles and severities, and the README's checks table.
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 #[path = "../common/mod.rs"]
@@ -136,4 +137,68 @@ fn every_case_report_conforms_to_the_schema() {
     if let Err(v) = common::check_report_schema_files(&paths) {
         panic!("reports break packaging/report.schema.json:\n{v}");
     }
+}
+
+/// The catalog's IDs, titles and severities: a change to any is a change to
+/// what reports, waivers and dashboards refer to, so it shows in review.
+#[test]
+fn catalog_ids_titles_severities() {
+    let text: String = catalog()
+        .checks
+        .iter()
+        .map(|c| format!("{} [{}] {}\n", c.id, c.severity.as_str(), c.title))
+        .collect();
+    insta::with_settings!({ snapshot_path => "../snapshots" }, {
+        insta::assert_snapshot!("catalog", text);
+    });
+}
+
+/// README.md's checks table, rendered from the catalog. The disk scan's
+/// check runs only when asked for (`audit --scan`, or `scan` alone).
+fn readme_table() -> String {
+    let mut t = String::from("| ID | title | severity | run by |\n|---|---|---|---|\n");
+    for c in &catalog().checks {
+        let run_by = if barbican_audit_core::probe::kind_name(&c.probe) == "kek-scan" {
+            "`audit --scan`, `scan`"
+        } else {
+            "`audit`"
+        };
+        t.push_str(&format!(
+            "| {} | {} | {} | {run_by} |\n",
+            c.id,
+            c.title.replace('|', "\\|"),
+            c.severity.as_str()
+        ));
+    }
+    t
+}
+
+/// The README's checks table is the catalog's: `UPDATE_README=1 cargo test
+/// --test checks readme` rewrites it (then commit it).
+#[test]
+fn readme_checks_table_is_the_catalog() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    // The table: from its header line to the first line not starting with `|`.
+    let start = readme
+        .find("\n| ID | title |")
+        .map(|i| i + 1)
+        .expect("README.md has a checks table starting `| ID | title |`");
+    let len = readme[start..]
+        .split_inclusive('\n')
+        .take_while(|l| l.starts_with('|'))
+        .map(str::len)
+        .sum::<usize>();
+    let committed = &readme[start..start + len];
+    let generated = readme_table();
+    if committed != generated && std::env::var_os("UPDATE_README").is_some() {
+        let updated = format!("{}{generated}{}", &readme[..start], &readme[start + len..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        committed, generated,
+        "README.md's checks table is not the catalog's: \
+         UPDATE_README=1 cargo test --test checks readme rewrites it"
+    );
 }
