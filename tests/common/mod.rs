@@ -260,6 +260,26 @@ pub fn check_report_schema(report: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Validates JSON report files against packaging/report.schema.json in one
+/// run of python3-jsonschema: Err(one line per bad report) when any breaks it.
+pub fn check_report_schema_files(reports: &[PathBuf]) -> Result<(), String> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("/usr/bin/python3")
+        .arg(format!("{dir}/tests/confirm/report_schema.py"))
+        .arg(format!("{dir}/packaging/report.schema.json"))
+        .args(reports)
+        .output()
+        .expect("Debian's /usr/bin/python3 (apt-get install python3-jsonschema)");
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        _ => panic!(
+            "report_schema.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
 /// Findings of one check as (subject, status).
 pub fn statuses(report: &serde_json::Value, check: &str) -> Vec<(String, String)> {
     report["findings"]

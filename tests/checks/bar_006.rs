@@ -1,0 +1,44 @@
+//! BAR-006: No plaintext master KEK in Barbican config.
+//!
+//! Each case's root and expectation are data: `data/bar_006/<condition>.case`
+//! and the files under `data/bar_006/<condition>/`.
+
+use crate::fixture::{case, unreadable, How, CONF};
+
+const CHECK: &str = "BAR-006";
+
+#[test]
+fn simple_crypto_no_kek_in_config() {
+    case(CHECK, "simple-crypto-no-kek-in-config").check();
+}
+
+#[test]
+fn kek_in_barbican_conf() {
+    case(CHECK, "kek-in-barbican-conf").check();
+}
+
+#[test]
+fn kek_in_conf_d() {
+    case(CHECK, "kek-in-conf-d").check();
+}
+
+#[test]
+fn p11_crypto_only_not_applicable() {
+    case(CHECK, "p11-crypto-only-not-applicable").check();
+}
+
+#[test]
+fn vault_store_only_not_applicable() {
+    case(CHECK, "vault-store-only-not-applicable").check();
+}
+
+#[test]
+fn multiple_stores_one_simple_crypto() {
+    case(CHECK, "multiple-stores-one-simple-crypto").check();
+}
+
+/// Unreadable input: `error` naming it, never a pass or a judged default.
+#[test]
+fn error_when_barbican_conf_is_not_utf8() {
+    unreadable(CHECK, CONF, How::NotUtf8);
+}
