@@ -192,6 +192,15 @@ fn a_kolla_host_names_its_containers_and_how_to_audit_them() {
     );
     assert_eq!(api[0]["subject"], "/etc/kolla/barbican-api");
     assert_eq!(code, 0, "na only: nothing failed");
+    // The text view names the target before the subject.
+    let text = run(&["audit", "--root", l.root()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(
+            "  NA     [kolla:barbican_api] /etc/kolla/barbican-api: not audited from the host"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
