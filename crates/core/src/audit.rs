@@ -130,9 +130,19 @@ pub fn run_with_targets(
         .into_iter()
         .map(|t| {
             let result = t.auditable().then(|| {
-                Host::open(&host.real(&t.path))
+                // Resolved inside the host root first: a symlinked
+                // /var/lib/lxc/<c> must not lead out of the root. A running
+                // container's /proc/PID/root (live root only) is the kernel's
+                // link to that root, not a path to resolve.
+                let real = if t.path.starts_with("/proc") {
+                    Ok(host.real(&t.path))
+                } else {
+                    host.resolve(&t.path)
+                        .map(|r| host.real(&r.target))
+                        .map_err(|e| e.to_string())
+                };
+                real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
                     .map(|th| engine::run(&catalog, &th, &settings, None))
-                    .map_err(|e| e.to_string())
             });
             (t, result)
         })
