@@ -301,6 +301,14 @@ fn a_tripleo_host_audits_the_puppet_generated_config() {
     // The tree has no /etc/group (the image has it): owners are not named from
     // the host, so BAR-001 is an error, never a guess.
     assert!(mine("BAR-001").iter().all(|(_, st)| st == "error"));
+    // What the host can and cannot show is said in the report.
+    let said = r["warnings"].as_array().unwrap();
+    assert!(
+        said.iter().any(|w| w.as_str().is_some_and(|w| w
+            .starts_with("target tripleo:barbican_api: audited the puppet-generated config")
+            && w.contains("podman inspect"))),
+        "{said:?}"
+    );
 }
 
 #[test]

@@ -254,6 +254,11 @@ pub fn merge(
                 }
             }
             Some(Ok(r)) => {
+                // Said plainly in the report: what this target's audit covers.
+                if let How::Root { covers } = &t.how {
+                    base.warnings
+                        .push(format!("target {}: audited {covers}", t.name));
+                }
                 for w in &r.warnings {
                     base.warnings.push(format!("target {}: {w}", t.name));
                 }
