@@ -25,6 +25,7 @@ decided (error findings count unless --fail-on none); 2 the audit could not run.
 Examples:
   barbican-audit audit                               audit this host
   barbican-audit audit --root /var/lib/lxc/c1/rootfs  audit an offline root filesystem
+  barbican-audit audit --target kolla:barbican_api   one deployment found on this host
   barbican-audit audit --format json --output /var/lib/barbican-audit/report.json
   barbican-audit audit --textfile /var/lib/prometheus/node-exporter/barbican-audit.prom
   barbican-audit audit --waivers /etc/barbican-audit/waivers.toml --fail-on high
@@ -169,6 +170,13 @@ struct AuditArgs {
     /// Lowest severity whose failure makes the exit status 1; `none` never fails.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     fail_on: FailOn,
+    /// On a host with deployments (kolla, TripleO, OpenStack-Ansible,
+    /// OpenStack-Helm), audit only this target (e.g. kolla:barbican_api,
+    /// osa:infra1_barbican_container-5f2a0c1d). Without it, the host and
+    /// every target found are audited; an unknown NAME exits 2 naming the
+    /// known targets.
+    #[arg(long, value_name = "NAME")]
+    target: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,7 +323,7 @@ fn audit_run(a: &AuditArgs, now: time::OffsetDateTime) -> Result<u8, Fatal> {
         waivers: a.waivers.clone(),
         scan,
     };
-    let report = crate::audit::run(opts, now)?;
+    let report = crate::audit::run_with_targets(opts, now, a.target.as_deref())?;
     for w in &report.warnings {
         eprintln!(
             "barbican-audit: warning: {}",

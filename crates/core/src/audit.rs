@@ -64,6 +64,95 @@ pub fn run(opts: AuditOptions, now: OffsetDateTime) -> Result<Report, Fatal> {
     Ok(engine::run(&catalog, &host, &settings, opts.scan))
 }
 
+/// Runs the audit of a host root and of every deployment found on it
+/// ([`crate::targets::discover`]): each target that is a root is audited as
+/// its own, and its findings carry `target`; the others get one `na`
+/// finding saying how to audit them. `select` (`--target NAME`) audits that
+/// target alone; an unknown name is a usage error naming the known ones.
+/// A root without targets gives exactly the report of [`run`].
+pub fn run_with_targets(
+    opts: AuditOptions,
+    now: OffsetDateTime,
+    select: Option<&str>,
+) -> Result<Report, Fatal> {
+    let catalog = load_catalog(opts.checks.as_deref())?;
+    let waivers = match &opts.waivers {
+        Some(p) => crate::waiver::load(p)?,
+        None => Vec::new(),
+    };
+    let host = Host::open(&opts.root)?;
+    let mut found = crate::targets::discover(&host);
+    if let Some(name) = select {
+        found.retain(|t| t.name == name);
+        if found.is_empty() {
+            let known: Vec<String> = crate::targets::discover(&host)
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            return Err(Fatal::Usage(if known.is_empty() {
+                format!(
+                    "--target {name}: {} has no targets (no kolla, TripleO, OpenStack-Ansible \
+                     or OpenStack-Helm deployment was found); audit it without --target",
+                    host.root().display()
+                )
+            } else {
+                format!(
+                    "--target {name}: no such target; the targets of {} are: {}",
+                    host.root().display(),
+                    known.join(", ")
+                )
+            }));
+        }
+    }
+    let settings = RunSettings {
+        now,
+        hostname: hostname(&host),
+        run_id: uuid::Uuid::new_v4().to_string(),
+        waivers,
+    };
+    let started = std::time::Instant::now();
+    let mut base = engine::run(&catalog, &host, &settings, opts.scan);
+    if found.is_empty() {
+        return Ok(base);
+    }
+    if select.is_some() {
+        // The selected target alone: the host's own findings are not part of it.
+        base.findings.clear();
+        base.omitted_findings.clear();
+        for w in &mut base.waivers {
+            w.matched = 0;
+            if w.state == "applied" {
+                w.state = "unused".into();
+            }
+        }
+    }
+    let audited = found
+        .into_iter()
+        .map(|t| {
+            let result = t.auditable().then(|| {
+                // Resolved inside the host root first: a symlinked
+                // /var/lib/lxc/<c> must not lead out of the root. A running
+                // container's /proc/PID/root (live root only) is the kernel's
+                // link to that root, not a path to resolve.
+                let real = if t.path.starts_with("/proc") {
+                    Ok(host.real(&t.path))
+                } else {
+                    host.resolve(&t.path)
+                        .map(|r| host.real(&r.target))
+                        .map_err(|e| e.to_string())
+                };
+                real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
+                    .map(|th| engine::run(&catalog, &th, &settings, None))
+            });
+            (t, result)
+        })
+        .collect();
+    let mut report = crate::targets::merge(base, &catalog, audited);
+    report.run.duration_ms =
+        u64::try_from(started.elapsed().as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+    Ok(report)
+}
+
 /// The host name: this machine's for `/`, else the root's /etc/hostname.
 pub fn hostname(host: &Host) -> Option<String> {
     if host.is_live() {

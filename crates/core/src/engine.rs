@@ -70,6 +70,7 @@ pub fn run(
             hostname: settings.hostname.clone(),
             root: host.root().display().to_string(),
             barbican_version: ctx.installed.version.clone(),
+            layout: crate::layout::recognise(host),
         },
         run: RunInfo {
             id: settings.run_id.clone(),
@@ -228,6 +229,7 @@ fn finding(check: &Check, o: Observation) -> Finding {
         message,
         evidence: o.evidence,
         remediation,
+        target: None,
     }
 }
 

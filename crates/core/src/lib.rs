@@ -19,6 +19,8 @@
 //! * [`engine`] runs every check and applies waivers; [`report`] is the model and its views.
 //! * [`scan`] is the disk scan for copies of the KEK.
 //! * [`audit`] is one audit run as a library call (used by `audit` and the agent).
+//! * [`layout`] names the deployment tool that laid out the root; [`targets`]
+//!   finds the deployments on a host root (kolla, TripleO, OSA, OpenStack-Helm).
 //!
 //! Below this crate: `barbican-audit-support` (errors, user files, atomic
 //! writes) and `barbican-audit-dialects`; above it: `barbican-audit-fleet`
@@ -30,9 +32,11 @@ pub mod barbican;
 pub mod catalog;
 pub mod engine;
 pub mod host;
+pub mod layout;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod targets;
 pub mod waiver;
 
 // The bottom layer, under the names the modules here have always used.

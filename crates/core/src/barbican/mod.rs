@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod files;
 pub mod kek;
+pub mod rpmdb;
 pub mod version;
 
 // The dialect readers live in their own crate (barbican-audit-dialects),

@@ -1,9 +1,17 @@
 //! Is Barbican installed under the root, and which version?
 //!
 //! Sources, in order: dpkg status (`barbican-common`, `python3-barbican`,
-//! `barbican-api`), then Python metadata directories
-//! (`barbican-<version>.dist-info` / `.egg-info`) in the usual site dirs.
-//! The rpm database (SQLite in rpm ≥ 4.16) is not read yet (issue 4).
+//! `barbican-api`), the rpm database (`openstack-barbican-common`,
+//! `python3-barbican`; SQLite in rpm >= 4.16, see [`super::rpmdb`]), then
+//! Python metadata directories (`barbican-<version>.dist-info` /
+//! `.egg-info`) in the usual site dirs and in the deployment tools' venvs:
+//! kolla's /var/lib/kolla/venv, LOCI's /var/lib/openstack (OpenStack-Helm),
+//! OpenStack-Ansible's /openstack/venvs/barbican-<tag>. The OSA directory's
+//! tag is the OSA release, not Barbican's (`barbican-32.0.0` holds Barbican
+//! 21.0.0), so only the dist-info name inside it is read.
+//!
+//! Fail closed: a source that is there but cannot be read is said in
+//! `source` when no other source gives the version; it is never guessed.
 use std::path::Path;
 
 use crate::host::Host;
@@ -21,6 +29,57 @@ pub struct Installed {
 }
 
 const DPKG_PACKAGES: &[&str] = &["barbican-common", "python3-barbican", "barbican-api"];
+/// RDO's packages (barbican-distgit openstack-barbican.spec), most specific first.
+const RPM_PACKAGES: &[&str] = &[
+    "openstack-barbican-common",
+    "python3-barbican",
+    "openstack-barbican-api",
+];
+/// The lib directories of the deployment tools' venvs (their `python3.X`
+/// children hold site-packages): kolla (openstack-base Dockerfile.j2:194-196)
+/// and LOCI (loci Dockerfile:9).
+const VENV_LIBS: &[&str] = &["/var/lib/kolla/venv/lib", "/var/lib/openstack/lib"];
+/// OpenStack-Ansible's venvs: `/openstack/venvs/barbican-<venv_tag>`
+/// (os_barbican defaults/main.yml:163).
+const OSA_VENVS: &str = "/openstack/venvs";
+
+/// The dpkg status file is bounded, however big the server.
+const DPKG_STATUS_CAP: u64 = 256 << 20;
+
+/// Whether dpkg status lists an installed Barbican package (layout recognition).
+pub fn dpkg_has_barbican(host: &Host) -> bool {
+    host.read_capped(Path::new("/var/lib/dpkg/status"), DPKG_STATUS_CAP)
+        .map(|b| {
+            let text = String::from_utf8_lossy(&b);
+            DPKG_PACKAGES
+                .iter()
+                .any(|p| dpkg_version(&text, p).is_some())
+        })
+        .unwrap_or(false)
+}
+
+/// The Barbican version in the rpm database: Ok(None) when no database or
+/// no Barbican package, Err(reason) when the database is there but cannot
+/// be read or its version is not a version.
+fn rpm_version(host: &Host) -> Result<Option<(String, String)>, String> {
+    if !super::rpmdb::present(host) {
+        return Ok(None);
+    }
+    let pkgs = super::rpmdb::read(host)
+        .map_err(|e| format!("rpm database {}: unreadable: {e}", super::rpmdb::RPMDB))?;
+    for want in RPM_PACKAGES {
+        if let Some(p) = pkgs.iter().find(|p| p.name == *want) {
+            if !plausible_version(&p.version) {
+                return Err(format!(
+                    "rpm database: {want} has a VERSION that is not a version"
+                ));
+            }
+            let source = format!("rpm database: {want} {}-{}", p.version, p.release);
+            return Ok(Some((p.version.clone(), source)));
+        }
+    }
+    Ok(None)
+}
 const SITE_DIRS: &[&str] = &[
     "/usr/lib/python3/dist-packages",
     "/usr/local/lib/python3/dist-packages",
@@ -31,7 +90,7 @@ pub fn detect(host: &Host) -> Installed {
     // A big server's dpkg status can pass the config cap; it is still bounded.
     // Read once: the Barbican version and the oslo.policy version both come from it.
     let mut oslo_policy = None;
-    if let Ok(bytes) = host.read_capped(Path::new("/var/lib/dpkg/status"), 256 << 20) {
+    if let Ok(bytes) = host.read_capped(Path::new("/var/lib/dpkg/status"), DPKG_STATUS_CAP) {
         let text = String::from_utf8_lossy(&bytes);
         oslo_policy = dpkg_version(&text, "python3-oslo.policy")
             .map(|v| upstream_version(&v))
@@ -57,14 +116,31 @@ pub fn detect(host: &Host) -> Installed {
             }
         }
     }
+    // A database that is there but unreadable is said when nothing else
+    // gives the version (below); the Python metadata is a source of its own.
+    let mut unreadable = None;
+    match rpm_version(host) {
+        Ok(Some((version, source))) => {
+            return Installed {
+                version: Some(version),
+                source: Some(source),
+                oslo_policy,
+            }
+        }
+        Ok(None) => {}
+        Err(why) => unreadable = Some(why),
+    }
     let mut site: Vec<String> = SITE_DIRS.iter().map(|s| s.to_string()).collect();
-    for base in [
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/local/lib",
-        "/var/lib/kolla/venv/lib",
-    ] {
-        if let Ok(entries) = host.list_dir(Path::new(base)) {
+    let mut bases: Vec<String> = ["/usr/lib", "/usr/lib64", "/usr/local/lib"]
+        .iter()
+        .chain(VENV_LIBS)
+        .map(|s| s.to_string())
+        .collect();
+    for venv in crate::layout::entries_with_prefix(host, OSA_VENVS, "barbican-") {
+        bases.push(format!("{}/lib", venv.display()));
+    }
+    for base in bases {
+        if let Ok(entries) = host.list_dir(Path::new(&base)) {
             for e in entries {
                 let name = e
                     .file_name()
@@ -103,7 +179,8 @@ pub fn detect(host: &Host) -> Installed {
     }
     Installed {
         oslo_policy,
-        ..Installed::default()
+        version: None,
+        source: unreadable,
     }
 }
 

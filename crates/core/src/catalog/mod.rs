@@ -84,6 +84,20 @@ pub struct Check {
     pub file: String,
 }
 
+impl Check {
+    /// The remediation template for a deployment layout: its
+    /// `[remediation-by-layout]` entry (where that layout's tool keeps the
+    /// setting, so the fix survives the next deployment run), else the
+    /// generic `remediation`. Choosing by the report's `host.layout` is the
+    /// engine's job; the text is filled like `remediation`.
+    pub fn remediation_for(&self, layout: crate::layout::Layout) -> &str {
+        self.remediation_by_layout
+            .get(layout.as_str())
+            .map(String::as_str)
+            .unwrap_or(&self.remediation)
+    }
+}
+
 /// A problem in a check definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

@@ -112,6 +112,10 @@ pub struct Finding {
     pub evidence: BTreeMap<String, serde_json::Value>,
     /// What to run or change; empty when there is nothing to do.
     pub remediation: String,
+    /// The deployment this finding is about (`kolla:barbican_api`), when the
+    /// audited root is a host with targets; absent for the root itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// Counts of checks by their status (a check's status is the worst of its findings).
@@ -160,6 +164,10 @@ pub struct HostInfo {
     pub root: String,
     /// Installed Barbican version, null when unknown or not installed.
     pub barbican_version: Option<String>,
+    /// The deployment layout recognised on the root (`unknown` when none
+    /// was; reports from before it existed read as `unknown`).
+    #[serde(default)]
+    pub layout: crate::layout::Layout,
 }
 
 /// This run (the only part that differs between two runs on the same host).
@@ -358,6 +366,7 @@ mod tests {
             message: String::new(),
             evidence: BTreeMap::new(),
             remediation: String::new(),
+            target: None,
         }
     }
 

@@ -43,6 +43,11 @@ pub fn render(report: &Report, now: f64) -> String {
         "1 when the check failed or could not decide (fail or error), 0 for pass, na or waived.",
     );
     let statuses = report.check_statuses();
+    // A host with targets (issue 17): the series without `target` keep
+    // their labels and stay the report's check status (the worst over the
+    // host and its targets, so an alert on them still fires); each target's
+    // check gets the same series with a `target` label too.
+    let by_target = target_statuses(report);
     for (id, sev, st) in &statuses {
         let bad = u8::from(matches!(st, Status::Fail | Status::Error));
         let _ = writeln!(
@@ -50,6 +55,16 @@ pub fn render(report: &Report, now: f64) -> String {
             "barbican_audit_check_status{{check=\"{}\",severity=\"{}\"}} {bad}",
             escape(id),
             sev.as_str()
+        );
+    }
+    for (target, id, sev, st) in &by_target {
+        let bad = u8::from(matches!(st, Status::Fail | Status::Error));
+        let _ = writeln!(
+            out,
+            "barbican_audit_check_status{{check=\"{}\",severity=\"{}\",target=\"{}\"}} {bad}",
+            escape(id),
+            sev.as_str(),
+            escape(target)
         );
     }
     family(
@@ -64,6 +79,18 @@ pub fn render(report: &Report, now: f64) -> String {
                 "barbican_audit_check_result{{check=\"{}\",status=\"{}\"}} {}",
                 escape(id),
                 s.as_str(),
+                u8::from(*st == s)
+            );
+        }
+    }
+    for (target, id, _, st) in &by_target {
+        for s in Status::ALL {
+            let _ = writeln!(
+                out,
+                "barbican_audit_check_result{{check=\"{}\",status=\"{}\",target=\"{}\"}} {}",
+                escape(id),
+                s.as_str(),
+                escape(target),
                 u8::from(*st == s)
             );
         }
@@ -146,6 +173,26 @@ pub fn render(report: &Report, now: f64) -> String {
         escape(&report.catalog.sha256)
     );
     out
+}
+
+/// Each (target, check)'s severity and worst status, for the findings that
+/// carry a target, sorted by target then check.
+fn target_statuses(report: &Report) -> Vec<(&str, &str, Severity, Status)> {
+    let mut map: std::collections::BTreeMap<(&str, &str), (Severity, Status)> =
+        std::collections::BTreeMap::new();
+    for f in &report.findings {
+        let Some(t) = f.target.as_deref() else {
+            continue;
+        };
+        let e = map
+            .entry((t, f.check_id.as_str()))
+            .or_insert((f.severity, f.status));
+        e.0 = e.0.max(f.severity);
+        e.1 = e.1.max(f.status);
+    }
+    map.into_iter()
+        .map(|((t, id), (sev, st))| (t, id, sev, st))
+        .collect()
 }
 
 /// The metrics after an audit that could not run: the previous file's series

@@ -93,9 +93,15 @@ pub fn render(report: &Report, colour: bool) -> String {
             );
             current = Some(f.check_id.as_str());
         }
+        // A target's finding (issue 17) names its target before the subject.
+        let target = f
+            .target
+            .as_deref()
+            .map(|t| format!("[{}] ", escape_control(t)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} {}: {}",
+            "  {} {target}{}: {}",
             paint(f.status),
             escape_control(&f.subject),
             escape_control(&f.message)

@@ -1,0 +1,449 @@
+//! Deployment layouts (issue 17): each layout's host and target roots, as
+//! tests/layouts/materialize.py builds them from the tools' real templates
+//! (owners and modes applied, so these tests run as root, like CI), audited
+//! by the binary. Each test names the template line it follows; the lines
+//! are those of tests/layouts/README.md and the manifests' source column.
+#![allow(clippy::unwrap_used)] // tests may panic on setup failures
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::run;
+use serde_json::Value;
+
+/// A materialised layout root, removed when dropped.
+struct Layout {
+    dir: tempfile::TempDir,
+}
+
+impl Layout {
+    fn new(layout: &str, view: &str) -> Layout {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layouts/materialize.py");
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(dir.path())
+            .arg(layout)
+            .arg(view)
+            .output()
+            .expect("python3 (tests/layouts/materialize.py)");
+        assert!(
+            out.status.success(),
+            "materialize {layout} {view}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Layout { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn root(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    /// `audit --root R --format json` plus `extra`: exit status and report.
+    fn audit(&self, extra: &[&str]) -> (i32, Value) {
+        let mut args = vec!["audit", "--root", self.root(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let code = out.status.code().unwrap_or(-1);
+        let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: no JSON report ({e}); stderr: {}",
+                self.root(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, report)
+    }
+}
+
+fn findings(report: &Value) -> &Vec<Value> {
+    report["findings"].as_array().unwrap()
+}
+
+/// The distinct `target` values of the findings, sorted (the host's own: none).
+fn targets(report: &Value) -> Vec<String> {
+    let mut t: Vec<String> = findings(report)
+        .iter()
+        .filter_map(|f| f["target"].as_str().map(str::to_string))
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+#[test]
+fn each_root_is_recognised_as_its_layout() {
+    // (layout dir, view, expected host.layout, the marker it is recognised by)
+    let cases = [
+        // barbican-common postinst / dpkg status
+        ("debian", "host", "debian"),
+        // openstack-barbican.spec:166-176 gunicorn-config.py, the rpm database
+        ("rdo", "host", "rdo"),
+        // kolla-ansible roles/barbican/tasks/config.yml:54-60 (config.json)
+        ("kolla", "host", "kolla"),
+        // kolla set_configs.py /var/lib/kolla/config_files, openstack-base Dockerfile.j2:194-196 venv
+        ("kolla", "target", "kolla"),
+        // tht container-puppet.sh:125-139 puppet-generated/barbican
+        ("tripleo", "host", "tripleo"),
+        // tht barbican-api-container-puppet.yaml:336-339 src/ with preserve_properties
+        ("tripleo", "target", "tripleo"),
+        // lxc_container_create defaults/main.yml:62-66 dir backing store
+        ("osa", "host", "osa"),
+        // os_barbican tasks/barbican_install.yml:51-54 local fact [barbican]
+        ("osa", "target", "osa"),
+        // charm-barbican src/templates/rocky/barbican-api.conf WSGIScriptAlias
+        ("charm", "host", "charm"),
+        // openstack-helm barbican/templates/configmap-etc.yaml:88-101 Secret barbican-etc
+        ("helm", "host", "openstack-helm"),
+        // loci Dockerfile:9 /var/lib/openstack, helpers.sh:164-180 /etc/image_info
+        ("helm", "target", "openstack-helm"),
+    ];
+    let mut wrong = Vec::new();
+    for (dir, view, want) in cases {
+        let l = Layout::new(dir, view);
+        let (_, r) = l.audit(&[]);
+        if r["host"]["layout"] != want {
+            wrong.push(format!(
+                "{dir}/{view}: {} (want {want})",
+                r["host"]["layout"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
+
+#[test]
+fn the_version_is_read_from_the_tools_venvs_and_the_rpm_database() {
+    let cases = [
+        // dpkg status Version: 1:15.0.1-2
+        ("debian", "host", "15.0.1"),
+        // rpm database openstack-barbican-common 20.0.0-1.el9s (rpm 4.18 sqlite)
+        ("rdo", "host", "20.0.0"),
+        // kolla openstack-base Dockerfile.j2:194-196: /var/lib/kolla/venv
+        ("kolla", "target", "22.0.0"),
+        // the container's rpm database (RDO spec at rpm-master)
+        ("tripleo", "target", "12.0.1"),
+        // os_barbican defaults/main.yml:163: barbican-32.0.0 is the OSA tag, the dist-info says 21.0.0
+        ("osa", "target", "21.0.0"),
+        // loci Dockerfile:9: /var/lib/openstack/lib/python3.12/site-packages
+        ("helm", "target", "22.0.0"),
+        // Ubuntu 1:18.0.0-0ubuntu1 in dpkg status
+        ("charm", "host", "18.0.0"),
+    ];
+    for (dir, view, want) in cases {
+        let l = Layout::new(dir, view);
+        let (_, r) = l.audit(&[]);
+        assert_eq!(r["host"]["barbican_version"], want, "{dir}/{view}");
+    }
+}
+
+#[test]
+fn the_rpm_database_alone_gives_the_version_and_a_damaged_one_gives_none() {
+    // The RDO host's database (rpm --initdb, then -i --justdb of packages
+    // versioned like RDO's), with the python3-barbican dist-info removed.
+    let l = Layout::new("rdo", "host");
+    std::fs::remove_dir_all(
+        l.path()
+            .join("usr/lib/python3.9/site-packages/barbican-20.0.0.dist-info"),
+    )
+    .unwrap();
+    let (_, r) = l.audit(&[]);
+    assert_eq!(r["host"]["barbican_version"], "20.0.0");
+    // Fail closed: a database that is not SQLite is not guessed at.
+    std::fs::write(
+        l.path().join("var/lib/rpm/rpmdb.sqlite"),
+        b"not a database at all",
+    )
+    .unwrap();
+    let (_, r) = l.audit(&[]);
+    assert_eq!(r["host"]["barbican_version"], Value::Null);
+}
+
+#[test]
+fn a_kolla_host_names_its_containers_and_how_to_audit_them() {
+    // kolla-ansible roles/barbican/defaults/main.yml:4 (container barbican_api);
+    // tasks/config.yml:2-10 (node_config_directory /etc/kolla/<service>).
+    let l = Layout::new("kolla", "host");
+    let (code, r) = l.audit(&[]);
+    assert_eq!(
+        targets(&r),
+        [
+            "kolla:barbican_api",
+            "kolla:barbican_keystone_listener",
+            "kolla:barbican_worker"
+        ]
+    );
+    let api: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["target"] == "kolla:barbican_api")
+        .collect();
+    assert_eq!(api.len(), 1, "one finding per target the host cannot audit");
+    assert_eq!(api[0]["status"], "na");
+    let msg = api[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("barbican-audit audit --root /proc/$(docker inspect -f '{{.State.Pid}}' barbican_api)/root"),
+        "{msg}"
+    );
+    assert_eq!(api[0]["subject"], "/etc/kolla/barbican-api");
+    assert_eq!(code, 0, "na only: nothing failed");
+    // The text view names the target before the subject.
+    let text = run(&["audit", "--root", l.root()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(
+            "  NA     [kolla:barbican_api] /etc/kolla/barbican-api: not audited from the host"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_openstack_helm_node_says_to_audit_the_pod() {
+    // openstack-helm barbican/templates/deployment-api.yaml:138-141 (the Secret
+    // volume), configmap-etc.yaml:88-101 (Secret barbican-etc).
+    let l = Layout::new("helm", "host");
+    let (_, r) = l.audit(&[]);
+    let t = targets(&r);
+    assert_eq!(t, ["openstack-helm:0b6e3c2a-6f1d-4c59-9a57-3e0f4d2c8b71"]);
+    let f: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["target"].is_string())
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["status"], "na");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("--root /proc/$(crictl inspect"), "{msg}");
+    assert!(msg.contains("kubectl -n openstack exec"), "{msg}");
+    assert_eq!(
+        f[0]["evidence"]["command"]
+            .as_str()
+            .map(|c| c.contains("crictl ps -q --name barbican-api")),
+        Some(true)
+    );
+}
+
+#[test]
+fn an_osa_host_audits_its_lxc_container_as_a_target() {
+    // lxc_container_create defaults/main.yml:62-66 (dir backing store rootfs);
+    // os_barbican tasks/barbican_post_install.yml:16-40 (root:barbican 0640).
+    let l = Layout::new("osa", "host");
+    let (code, r) = l.audit(&[]);
+    let name = "osa:infra1_barbican_container-5f2a0c1d";
+    assert_eq!(targets(&r), [name]);
+    let mine: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["target"] == name)
+        .collect();
+    // The same verdicts as --root on the rootfs (README before picture: OSA target).
+    let direct = {
+        let rootfs =
+            PathBuf::from(l.root()).join("var/lib/lxc/infra1_barbican_container-5f2a0c1d/rootfs");
+        let out = run(&[
+            "audit",
+            "--root",
+            rootfs.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let strip = |v: Vec<&Value>| -> Vec<(String, String, String)> {
+        v.iter()
+            .map(|f| {
+                (
+                    f["check_id"].as_str().unwrap().to_string(),
+                    f["subject"].as_str().unwrap().to_string(),
+                    f["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(mine), strip(findings(&direct).iter().collect()));
+    // BAR-003 fails on /etc/barbican barbican:barbican 0750 (barbican_pre_install.yml:32-41).
+    assert!(findings(&r)
+        .iter()
+        .any(|f| f["target"] == name && f["check_id"] == "BAR-003" && f["status"] == "fail"));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_tripleo_host_audits_the_puppet_generated_config() {
+    // tht container-puppet.sh:125-139 (rsync into puppet-generated/barbican).
+    let l = Layout::new("tripleo", "host");
+    let (_, r) = l.audit(&[]);
+    assert_eq!(targets(&r), ["tripleo:barbican_api"]);
+    let mine = |id: &str| -> Vec<(String, String)> {
+        findings(&r)
+            .iter()
+            .filter(|f| f["target"] == "tripleo:barbican_api" && f["check_id"] == id)
+            .map(|f| {
+                (
+                    f["subject"].as_str().unwrap().to_string(),
+                    f["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // BAR-004 judges the puppet-rendered paste file: /v1 is barbican-api-keystone
+    // (puppet-barbican manifests/api.pp:173-181, auth_strategy keystone).
+    assert_eq!(mine("BAR-004"), [("/v1".to_string(), "pass".to_string())]);
+    // The paste file keeps RDO's root:root 0644 (openstack-barbican.spec:242).
+    assert!(mine("BAR-002").contains(&(
+        "/etc/barbican/barbican-api-paste.ini".to_string(),
+        "fail".to_string()
+    )));
+    // The tree has no /etc/group (the image has it): owners are not named from
+    // the host, so BAR-001 is an error, never a guess.
+    assert!(mine("BAR-001").iter().all(|(_, st)| st == "error"));
+    // What the host can and cannot show is said in the report.
+    let said = r["warnings"].as_array().unwrap();
+    assert!(
+        said.iter().any(|w| w.as_str().is_some_and(|w| w
+            .starts_with("target tripleo:barbican_api: audited the puppet-generated config")
+            && w.contains("podman inspect"))),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn target_selects_one_and_an_unknown_name_lists_the_known_ones() {
+    let l = Layout::new("kolla", "host");
+    let (code, r) = l.audit(&["--target", "kolla:barbican_worker"]);
+    assert_eq!(code, 0);
+    let all: Vec<&str> = findings(&r)
+        .iter()
+        .map(|f| f["target"].as_str().unwrap_or("<host>"))
+        .collect();
+    assert_eq!(all, ["kolla:barbican_worker"]);
+    let out = run(&["audit", "--root", l.root(), "--target", "kolla:nova_api"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kolla:nova_api")
+            && err.contains(
+                "kolla:barbican_api, kolla:barbican_keystone_listener, kolla:barbican_worker"
+            ),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no half report");
+    // A root without targets: --target is a usage error too.
+    let d = Layout::new("debian", "host");
+    let out = run(&[
+        "audit",
+        "--root",
+        d.root(),
+        "--target",
+        "kolla:barbican_api",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no targets"));
+}
+
+#[test]
+fn plain_package_hosts_have_no_targets() {
+    for dir in ["debian", "rdo", "charm"] {
+        let l = Layout::new(dir, "host");
+        let (_, r) = l.audit(&[]);
+        assert!(targets(&r).is_empty(), "{dir}");
+    }
+}
+
+#[test]
+fn metrics_carry_the_target_label() {
+    let l = Layout::new("osa", "host");
+    let prom = l.path().join("m.prom");
+    let out = run(&[
+        "audit",
+        "--root",
+        l.root(),
+        "--textfile",
+        prom.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(text.contains(
+        "barbican_audit_check_status{check=\"BAR-003\",severity=\"medium\",target=\"osa:infra1_barbican_container-5f2a0c1d\"} 1"
+    ) || text.contains("check=\"BAR-003\",severity=\"high\",target=\"osa:infra1_barbican_container-5f2a0c1d\"} 1"),
+        "{text}");
+    // The series without a target are still there, with their old labels.
+    assert!(text.lines().any(|l| l
+        .starts_with("barbican_audit_check_status{check=\"BAR-003\",severity=\"")
+        && !l.contains("target=")));
+}
+
+/// `checks explain` shows, for each layout, the place its tool keeps the fix.
+#[test]
+fn per_layout_fixes_name_the_durable_place() {
+    // (check, layout, text the fix must name, template line it follows)
+    let cases = [
+        // kolla-ansible roles/barbican/tasks/config.yml:62-82
+        ("BAR-004", "kolla", "/etc/kolla/config/barbican/"),
+        // puppet-barbican manifests/api.pp:173-181
+        ("BAR-004", "tripleo", "barbican::api::auth_strategy"),
+        // os_barbican defaults/main.yml:148
+        ("BAR-004", "osa", "barbican_paste_overrides"),
+        // openstack-helm barbican/values.yaml:302-349
+        ("BAR-004", "openstack-helm", "conf.paste"),
+        // kolla-ansible group_vars/all/haproxy.yml:11
+        ("BAR-005", "kolla", "kolla_enable_tls_internal"),
+        // tht EnableInternalTLS
+        ("BAR-005", "tripleo", "EnableInternalTLS"),
+        // openstack-helm values.yaml:587-612
+        ("BAR-005", "openstack-helm", "endpoints.identity.scheme"),
+        // kolla-ansible group_vars/all/barbican.yml:8-9
+        ("BAR-006", "kolla", "barbican_crypto_plugin"),
+        // charm-barbican metadata.yaml:18-23
+        ("BAR-006", "charm", "hsm"),
+        // kolla-genpwd passwords.yml
+        ("BAR-007", "kolla", "barbican_crypto_key"),
+        // tht barbican-backend-simple-crypto-puppet.yaml:31
+        ("BAR-007", "tripleo", "BarbicanSimpleCryptoKek"),
+        // os_barbican defaults/main.yml:65
+        ("BAR-007", "osa", "barbican_simple_crypto_key"),
+        // charm-barbican templates/rocky/barbican.conf:63 (hard-coded kek)
+        ("BAR-007", "charm", "hard-codes"),
+        // openstack-helm values.yaml:425-469
+        (
+            "BAR-007",
+            "openstack-helm",
+            "conf.barbican.simple_crypto_plugin.kek",
+        ),
+        // kolla-ansible tasks/config.yml:12-29,99-107
+        ("BAR-008", "kolla", "/etc/kolla/config/barbican/"),
+        // tht barbican-api-container-puppet.yaml:153
+        ("BAR-008", "tripleo", "BarbicanPolicies"),
+        // os_barbican defaults/main.yml:147
+        ("BAR-008", "osa", "barbican_policy_overrides"),
+        // charm-barbican config.yaml:52-59, metadata.yaml:25-28
+        ("BAR-008", "charm", "policyd-override"),
+        // openstack-helm values.yaml:350
+        ("BAR-008", "openstack-helm", "conf.policy"),
+        // kolla barbican-base Dockerfile.j2:27 (image dir): temporary fix in the container
+        ("BAR-003", "kolla", "docker exec -u root barbican_api"),
+        // openstack-helm values.yaml:110 pod.etcSources.barbican_api
+        ("BAR-003", "openstack-helm", "pod.etcSources.barbican_api"),
+        // kolla set_configs COPY_ALWAYS (common.yml:177): temporary fix on the host's source
+        ("BAR-008", "kolla", "/etc/kolla/barbican-api/barbican.conf"),
+        // tht preserve_properties copy: temporary fix in puppet-generated
+        (
+            "BAR-005",
+            "tripleo",
+            "/var/lib/config-data/puppet-generated/barbican",
+        ),
+    ];
+    for (id, layout, want) in cases {
+        let out = run(&["checks", "explain", id]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{layout}: ")))
+            .unwrap_or_else(|| panic!("{id}: no fix for {layout}"));
+        assert!(line.contains(want), "{id} {layout}: {line}");
+    }
+}
