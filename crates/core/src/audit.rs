@@ -61,7 +61,7 @@ pub fn run(opts: AuditOptions, now: OffsetDateTime) -> Result<Report, Fatal> {
         run_id: uuid::Uuid::new_v4().to_string(),
         waivers,
     };
-    Ok(engine::run(&catalog, &host, &settings, opts.scan))
+    Ok(engine::audit_host(&catalog, &host, &settings, opts.scan))
 }
 
 /// The host name: this machine's for `/`, else the root's /etc/hostname.
