@@ -14,25 +14,13 @@ use crate::host::Host;
 const SAMPLE_KEK: &str = "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=";
 const BARBICAN_GID: u32 = 105;
 
-/// `[probe.<name>]` parameters each probe is tried with. Every probe in
-/// [`PROBES`] must have a line (a new probe gets one with its file).
-const CASES: &[(&str, &str)] = &[
-    (
-        "file-metadata",
-        "subjects = \"effective-file-set\"\nowner = \"root\"\ngroup = \"barbican\"\n\
+/// `[probe.<name>]` parameters of the probes that take any (the others
+/// are tried with none).
+const PARAMS: &[(&str, &str)] = &[(
+    "file-metadata",
+    "subjects = \"effective-file-set\"\nowner = \"root\"\ngroup = \"barbican\"\n\
          mode-max = \"0640\"\nacl = \"no-widening\"",
-    ),
-    ("kek-in-config", ""),
-    ("kek-published", ""),
-    ("config-shadowing", ""),
-    ("config-loads", ""),
-    ("secret-backend", ""),
-    ("paste-authtoken", ""),
-    ("keystone-tls", ""),
-    ("service-environment", ""),
-    ("policy-creator", ""),
-    ("kek-scan", ""),
-];
+)];
 
 fn write(root: &Path, inner: &str, text: &str, gid: u32, mode: u32) {
     let p = root.join(inner.trim_start_matches('/'));
@@ -149,11 +137,10 @@ fn scan_request() -> ScanRequest {
 }
 
 fn spec(name: &str) -> ProbeSpec {
-    let params = CASES
+    let params = PARAMS
         .iter()
         .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("probe {name} has no line in CASES"))
-        .1;
+        .map_or("", |(_, p)| p);
     validate(name, toml::from_str(params).unwrap()).unwrap()
 }
 
@@ -191,7 +178,8 @@ fn registry_names_docs_and_variables_are_well_formed() {
 }
 
 /// Each probe over the rich root: every variable its observations set is
-/// declared, and every declared one is set by one of them.
+/// declared, and every declared one is set by one of them. A new probe
+/// whose variables this root does not reach extends [`rich_root`].
 #[test]
 fn every_probe_sets_exactly_its_declared_variables() {
     let root = rich_root();
