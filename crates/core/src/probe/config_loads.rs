@@ -45,6 +45,7 @@ impl Probe for ConfigLoads {
     }
 }
 
+/// One observation per config file and for the paste file: does it load?
 fn judge_parses(facts: &Facts<'_>) -> Vec<Observation> {
     let mut configs: Vec<&Config> = vec![facts.config()];
     configs.extend(facts.prog_configs().iter());

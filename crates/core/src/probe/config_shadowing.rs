@@ -82,6 +82,7 @@ pub const JUDGED: &[(&str, &str)] = &[
     ("kmip_plugin", "keyfile"),
 ];
 
+/// A shadowing barbican.conf, and each conf.d file setting a judged option.
 fn find_shadowing(facts: &Facts<'_>) -> Vec<Observation> {
     let mut out = Vec::new();
     let etc = Path::new("/etc/barbican/barbican.conf");

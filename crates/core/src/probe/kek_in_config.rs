@@ -55,6 +55,7 @@ impl Probe for KekInConfig {
     }
 }
 
+/// One failure per `kek` line of a config file, or a pass.
 fn find_plaintext_keks(facts: &Facts<'_>) -> Vec<Observation> {
     let keks = crypto::config_keks(facts.config());
     if keks.is_empty() {

@@ -56,6 +56,7 @@ impl Probe for KekPublished {
     }
 }
 
+/// One observation per effective KEK: published or not.
 fn judge_effective_keks(facts: &Facts<'_>) -> Vec<Observation> {
     let version = facts.installed().version.clone();
     let shown_version = version.clone().unwrap_or_else(|| "unknown".into());

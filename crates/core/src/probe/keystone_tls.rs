@@ -60,6 +60,7 @@ impl Probe for KeystoneTls {
 
 const CATALOG_NOTE: &str = "the catalog's internal identity endpoint used for token validation cannot be judged from files";
 
+/// The URLs, `insecure` and `cafile` of every authtoken element serving /v1.
 fn judge_keystone_tls(facts: &Facts<'_>) -> Vec<Observation> {
     let api = facts.api();
     let elements: Vec<Option<&Element>> = match api.map(authtoken_elements) {

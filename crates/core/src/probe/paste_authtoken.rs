@@ -62,6 +62,7 @@ impl Probe for PasteAuthtoken {
     }
 }
 
+/// One observation per chain that serves some /v1 request.
 fn judge_v1_chains(facts: &Facts<'_>) -> Vec<Observation> {
     let Some(api) = facts.api() else {
         return vec![Observation::new(

@@ -127,6 +127,7 @@ fn enforce_new_defaults(facts: &Facts<'_>) -> (bool, String) {
     }
 }
 
+/// Whether a member-only user may act as creator.
 fn judge_creator(facts: &Facts<'_>) -> Vec<Observation> {
     let (srbac, why) = enforce_new_defaults(facts);
     if srbac {

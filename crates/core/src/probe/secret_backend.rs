@@ -104,6 +104,7 @@ fn with_file_fix(mut o: Observation) -> Observation {
     o.var("fix", fix)
 }
 
+/// Transport and credentials of each secret backend in use.
 fn judge_backends(facts: &Facts<'_>) -> Vec<Observation> {
     let cfg = facts.config();
     let plugins = crate::barbican::crypto::enabled_plugins(cfg);

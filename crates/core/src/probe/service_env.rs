@@ -59,6 +59,7 @@ fn secret_option(var: &str) -> Option<(String, String)> {
     options::is_secret(&g, &k).then_some((g, k))
 }
 
+/// Secrets each barbican unit gets through its environment.
 fn judge_unit_env(facts: &Facts<'_>) -> Vec<Observation> {
     if facts.units().is_empty() {
         return vec![Observation::new(
