@@ -212,7 +212,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    match run(cli) {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(Fatal::Output { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
@@ -226,7 +226,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
 use crate::audit::{load_catalog, unix_seconds};
 use crate::report::text::escape_control;
 
-fn run(cli: Cli) -> Result<u8, Fatal> {
+fn dispatch(cli: Cli) -> Result<u8, Fatal> {
     match cli.command {
         Command::Audit(a) => audit(a),
         Command::Scan(s) => scan_command(s),
@@ -431,14 +431,17 @@ fn scan_request(
     }
 }
 
-/// `barbican-audit scan`: BAR-013 alone, as its own report.
+/// The check `barbican-audit scan` judges: its messages and remediation
+/// come from the catalog (`--checks` too).
+const SCAN_CHECK: &str = "BAR-013";
+
+/// `barbican-audit scan`: the disk scan check alone, as its own report.
 fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
     let now = time::OffsetDateTime::now_utc();
-    let mut catalog = load_catalog(s.checks.as_deref())?;
-    catalog.checks.retain(|c| c.id == "BAR-013");
-    if catalog.checks.is_empty() {
-        return Err(Fatal::UnknownCheck("BAR-013".into()));
-    }
+    let catalog = load_catalog(s.checks.as_deref())?;
+    let check = catalog
+        .get(SCAN_CHECK)
+        .ok_or_else(|| Fatal::UnknownCheck(SCAN_CHECK.into()))?;
     if let Some(f) = &s.fingerprint {
         let ok = f.len() == 19
             && f.starts_with("sha256:")
@@ -473,7 +476,7 @@ fn scan_command(s: ScanArgs) -> Result<u8, Fatal> {
         s.quiet,
         s.cache,
     );
-    let report = engine::run(&catalog, &host, &settings, Some(req));
+    let report = engine::scan_report(&catalog, check, &host, &settings, req);
     for w in &report.warnings {
         eprintln!(
             "barbican-audit: warning: {}",

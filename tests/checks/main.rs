@@ -158,7 +158,7 @@ fn catalog_ids_titles_severities() {
 fn readme_table() -> String {
     let mut t = String::from("| ID | title | severity | run by |\n|---|---|---|---|\n");
     for c in &catalog().checks {
-        let run_by = if barbican_audit_core::probe::kind_name(&c.probe) == "kek-scan" {
+        let run_by = if c.probe.name() == "kek-scan" {
             "`audit --scan`, `scan`"
         } else {
             "`audit`"

@@ -61,7 +61,7 @@ pub fn run(opts: AuditOptions, now: OffsetDateTime) -> Result<Report, Fatal> {
         run_id: uuid::Uuid::new_v4().to_string(),
         waivers,
     };
-    Ok(engine::run(&catalog, &host, &settings, opts.scan))
+    Ok(engine::audit_host(&catalog, &host, &settings, opts.scan))
 }
 
 /// Runs the audit of a host root and of every deployment found on it
@@ -111,7 +111,7 @@ pub fn run_with_targets(
         waivers,
     };
     let started = std::time::Instant::now();
-    let mut base = engine::run(&catalog, &host, &settings, opts.scan);
+    let mut base = engine::audit_host(&catalog, &host, &settings, opts.scan);
     if found.is_empty() {
         return Ok(base);
     }
@@ -142,7 +142,7 @@ pub fn run_with_targets(
                         .map_err(|e| e.to_string())
                 };
                 real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
-                    .map(|th| engine::run(&catalog, &th, &settings, None))
+                    .map(|th| engine::audit_host(&catalog, &th, &settings, None))
             });
             (t, result)
         })

@@ -1,14 +1,13 @@
 //! Runs every check of a catalog against a host and builds the report.
 //! Checks are never mutated: definitions in, findings out.
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::catalog::{fill, Catalog, Check, Condition};
+use crate::catalog::{fill, Catalog, Check};
 use crate::host::Host;
-use crate::probe::{self, Context, Observation};
+use crate::probe::{conditions, Facts, Gate, InputProblem, Observation, ScanRequest, ScanResult};
 use crate::report::{
     CatalogInfo, Finding, HostInfo, Report, RunInfo, Status, Summary, Tool, WaiverState,
 };
@@ -28,20 +27,67 @@ pub struct RunSettings {
     pub waivers: Vec<Waiver>,
 }
 
-/// Runs the audit; `scan` requests the disk scan for BAR-013.
-pub fn run(
+/// Judges every check of `catalog` on `host` and builds the report;
+/// `scan` requests the disk scan for BAR-013.
+pub fn audit_host(
     catalog: &Catalog,
     host: &Host,
     settings: &RunSettings,
-    scan: Option<crate::probe::ScanRequest>,
+    scan: Option<ScanRequest>,
 ) -> Report {
     let started = Instant::now();
-    let mut ctx = Context::new(host);
-    ctx.scan = scan;
+    let facts = Facts::new(host, scan);
     let mut findings = Vec::new();
+    let mut scanned = None;
     for check in &catalog.checks {
-        findings.extend(evaluate(check, &ctx));
+        let judged = judge(check, &facts);
+        findings.extend(judged.findings);
+        // One scan's coverage per report (a catalog scans once).
+        scanned = scanned.or(judged.scan);
     }
+    let info = CatalogInfo {
+        sha256: catalog.sha256.clone(),
+        checks: catalog.checks.len(),
+    };
+    assemble(findings, info, scanned, &facts, settings, started)
+}
+
+/// The report of `barbican-audit scan`: the disk scan check (BAR-013) of
+/// `catalog` alone, judged with the scan `req`.
+pub fn scan_report(
+    catalog: &Catalog,
+    check: &Check,
+    host: &Host,
+    settings: &RunSettings,
+    req: ScanRequest,
+) -> Report {
+    let started = Instant::now();
+    let facts = Facts::new(host, Some(req));
+    let judged = judge(check, &facts);
+    let info = CatalogInfo {
+        sha256: catalog.sha256.clone(),
+        checks: 1,
+    };
+    assemble(
+        judged.findings,
+        info,
+        judged.scan,
+        &facts,
+        settings,
+        started,
+    )
+}
+
+/// The report from the checks' findings: sorted, waived, counted, bounded.
+fn assemble(
+    mut findings: Vec<Finding>,
+    catalog: CatalogInfo,
+    scanned: Option<ScanResult>,
+    facts: &Facts<'_>,
+    settings: &RunSettings,
+    started: Instant,
+) -> Report {
+    let host = facts.host;
     findings.sort_by(|a, b| {
         (a.check_id.as_str(), a.subject.as_str()).cmp(&(b.check_id.as_str(), b.subject.as_str()))
     });
@@ -60,6 +106,10 @@ pub fn run(
     }
     let omitted_findings =
         crate::report::bound_findings(&mut findings, crate::report::MAX_FINDINGS_PER_CHECK);
+    let (scan, scan_warnings) = match scanned {
+        Some(s) => (Some(s.summary), s.warnings),
+        None => (None, Vec::new()),
+    };
     let mut report = Report {
         schema_version: crate::report::SCHEMA_VERSION,
         tool: Tool {
@@ -69,8 +119,8 @@ pub fn run(
         host: HostInfo {
             hostname: settings.hostname.clone(),
             root: host.root().display().to_string(),
-            barbican_version: ctx.installed.version.clone(),
-            layout: crate::layout::recognise(host),
+            barbican_version: facts.installed().version.clone(),
+            layout: facts.layout(),
         },
         run: RunInfo {
             id: settings.run_id.clone(),
@@ -80,20 +130,17 @@ pub fn run(
                 .unwrap_or_default(),
             duration_ms: 0,
         },
-        catalog: CatalogInfo {
-            sha256: catalog.sha256.clone(),
-            checks: catalog.checks.len(),
-        },
+        catalog,
         summary: Summary::default(),
         findings,
         waivers,
-        scan: ctx.scan_summary.get().cloned(),
+        scan,
         warnings: host
             .users
             .warnings
             .iter()
-            .chain(ctx.scan_warnings.get().into_iter().flatten())
             .cloned()
+            .chain(scan_warnings)
             .collect(),
         omitted_findings,
     };
@@ -111,28 +158,8 @@ pub fn run(
     report
 }
 
-/// Why a condition does not hold, or `None` when it does.
-fn condition_fails(c: Condition, ctx: &Context<'_>) -> Option<String> {
-    match c {
-        Condition::SimpleCryptoEnabled => {
-            let sc = crate::barbican::crypto::simple_crypto(&ctx.config);
-            (!sc.in_effect).then(|| format!("simple_crypto not enabled: {}", sc.why))
-        }
-        Condition::BarbicanInstalled => {
-            let installed = ctx.installed.version.is_some()
-                || ctx.host.exists(std::path::Path::new("/etc/barbican"))
-                || !ctx.config.files.is_empty();
-            (!installed).then(|| {
-                "barbican not installed: no barbican package in dpkg status, no barbican Python \
-                 metadata, no /etc/barbican and no barbican.conf in the oslo.config search path"
-                    .to_string()
-            })
-        }
-    }
-}
-
 /// One `error` observation per input that could not be read or parsed.
-fn input_errors(problems: &[&probe::InputProblem]) -> Vec<Observation> {
+fn input_errors(problems: &[&InputProblem]) -> Vec<Observation> {
     problems
         .iter()
         .map(|p| {
@@ -147,26 +174,51 @@ fn input_errors(problems: &[&probe::InputProblem]) -> Vec<Observation> {
         .collect()
 }
 
-fn evaluate(check: &Check, ctx: &Context<'_>) -> Vec<Finding> {
+/// One check's findings, and the disk scan's coverage if its probe scanned.
+#[derive(Debug)]
+pub struct Judged {
+    /// The findings, unsorted.
+    pub findings: Vec<Finding>,
+    /// What the scan covered, if the probe ran one.
+    pub scan: Option<ScanResult>,
+}
+
+/// Judges one check: its inputs' problems (fail closed), then its
+/// `applies-if` conditions, then its probe.
+pub fn judge(check: &Check, facts: &Facts<'_>) -> Judged {
+    let spec = &check.probe;
+    let layout = facts.layout();
+    let findings = |observations: Vec<Observation>| -> Vec<Finding> {
+        observations
+            .into_iter()
+            .map(|o| finding(check, o, layout))
+            .collect()
+    };
     // Fail closed: an input of this check that could not be read or parsed
     // is an `error` naming it, never a pass or a judgement of a default.
     // The conditions are not consulted then: they read the same inputs.
-    let problems = ctx.problems_for(&check.probe);
+    let problems = facts.problems_for(spec.reads(facts), spec.name());
     if !problems.is_empty() {
         let errors = input_errors(&problems);
-        let observed = match probe::gate(&check.probe) {
-            probe::Gate::Replace => errors,
-            probe::Gate::KeepFails => probe::run(&check.probe, ctx)
-                .into_iter()
-                .filter(|o| {
-                    o.status == Status::Fail
-                        || (o.status == Status::Error
-                            && !errors.iter().any(|e| e.subject == o.subject))
-                })
-                .chain(errors.iter().cloned())
-                .collect(),
-            probe::Gate::Add => {
-                let mut out = probe::run(&check.probe, ctx);
+        let (observations, scan) = match spec.gate() {
+            Gate::Replace => (errors, None),
+            Gate::KeepFails => {
+                let observed = spec.observe(facts);
+                let kept = observed
+                    .observations
+                    .into_iter()
+                    .filter(|o| {
+                        o.status == Status::Fail
+                            || (o.status == Status::Error
+                                && !errors.iter().any(|e| e.subject == o.subject))
+                    })
+                    .chain(errors.iter().cloned())
+                    .collect();
+                (kept, observed.scan)
+            }
+            Gate::Add => {
+                let observed = spec.observe(facts);
+                let mut out = observed.observations;
                 for e in errors {
                     if !out
                         .iter()
@@ -175,35 +227,31 @@ fn evaluate(check: &Check, ctx: &Context<'_>) -> Vec<Finding> {
                         out.push(e);
                     }
                 }
-                out
+                (out, observed.scan)
             }
         };
-        return observed.into_iter().map(|o| finding(check, o)).collect();
+        return Judged {
+            findings: findings(observations),
+            scan,
+        };
     }
-    for c in &check.applies_if {
-        if let Some(why) = condition_fails(*c, ctx) {
-            let mut vars = BTreeMap::new();
-            vars.insert("subject".to_string(), "barbican".to_string());
-            vars.insert("detail".to_string(), why);
-            return vec![finding(
-                check,
-                Observation {
-                    subject: "barbican".into(),
-                    status: Status::Na,
-                    vars,
-                    evidence: BTreeMap::new(),
-                    severity: None,
-                },
-            )];
-        }
+    if let Some(why) = conditions::first_unmet(&check.applies_if, facts) {
+        return Judged {
+            findings: findings(vec![Observation::new("barbican", Status::Na, why)]),
+            scan: None,
+        };
     }
-    probe::run(&check.probe, ctx)
-        .into_iter()
-        .map(|o| finding(check, o))
-        .collect()
+    let observed = spec.observe(facts);
+    Judged {
+        findings: findings(observed.observations),
+        scan: observed.scan,
+    }
 }
 
-fn finding(check: &Check, o: Observation) -> Finding {
+/// A finding from an observation; the fix is the one the check holds for
+/// the root's deployment layout, where the deployment tool keeps the
+/// setting (the generic one when the check has none for it).
+fn finding(check: &Check, o: Observation, layout: crate::layout::Layout) -> Finding {
     let template = match o.status {
         Status::Pass => check.message.pass.as_deref(),
         Status::Fail => check.message.fail.as_deref(),
@@ -213,9 +261,10 @@ fn finding(check: &Check, o: Observation) -> Finding {
     }
     .unwrap_or("{detail}");
     let message = fill(template, &o.vars, |_| false);
-    let raw = probe::raw_vars(&check.probe);
     let remediation = if o.status == Status::Fail {
-        fill(&check.remediation, &o.vars, |name| !raw.contains(&name))
+        fill(check.remediation_for(layout), &o.vars, |name| {
+            check.probe.quotes(name)
+        })
     } else {
         String::new()
     };

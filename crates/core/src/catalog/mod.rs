@@ -25,22 +25,8 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
 }
 
-/// A condition from `applies-if`. Unknown names are refused by lint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    /// Barbican is installed under the root (package, Python metadata, or config).
-    BarbicanInstalled,
-    /// store_crypto + simple_crypto wraps project keys (by default, too).
-    SimpleCryptoEnabled,
-}
-
-impl Condition {
-    /// Every condition with its TOML name.
-    pub const ALL: &'static [(&'static str, Condition)] = &[
-        ("barbican-installed", Condition::BarbicanInstalled),
-        ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
-    ];
-}
+/// A condition from `applies-if` (evaluated by the probes' facts).
+pub use crate::probe::conditions::Condition;
 
 /// Message templates per status.
 #[derive(Debug, Clone, Default)]
@@ -343,8 +329,8 @@ fn validate_file(
     let mut applies_if = Vec::new();
     if let Some(a) = &raw.applies_if {
         for c in a.get_ref() {
-            match Condition::ALL.iter().find(|(n, _)| n == c) {
-                Some((_, cond)) => applies_if.push(*cond),
+            match Condition::from_name(c) {
+                Some(cond) => applies_if.push(cond),
                 None => problem(
                     a.span(),
                     format!(
@@ -393,7 +379,7 @@ fn validate_file(
         }
     }
     if let Some(s) = &spec {
-        let vars = probe::vars(s);
+        let vars: Vec<&str> = s.vars().iter().map(|v| v.name).collect();
         for t in templates
             .iter()
             .copied()

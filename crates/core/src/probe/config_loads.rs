@@ -2,19 +2,53 @@
 //! Barbican parses it. A file oslo.config refuses stops the service; a `$`
 //! that names no option breaks the option on read; an invalid boolean in
 //! a judged option raises ConfigFileValueError.
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::{options, oslo, redact, Config};
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "config-loads";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail"];
+/// Config files load as oslo.config loads them (BAR-012).
+pub struct ConfigLoads;
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let mut configs: Vec<&Config> = vec![&ctx.config];
-    configs.extend(ctx.prog_configs.iter());
+impl Probe for ConfigLoads {
+    fn name(&self) -> &'static str {
+        "config-loads"
+    }
+
+    fn doc(&self) -> &'static str {
+        "each oslo.config file and the paste file parse the way Barbican parses them"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[Var::SUBJECT, Var::DETAIL];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::ProgConfig, Input::Paste, Input::Users],
+            parse: false,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::Add
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_parses(facts).into()
+    }
+}
+
+/// One observation per config file and for the paste file: does it load?
+fn judge_parses(facts: &Facts<'_>) -> Vec<Observation> {
+    let mut configs: Vec<&Config> = vec![facts.config()];
+    configs.extend(facts.prog_configs().iter());
     let mut out: Vec<Observation> = Vec::new();
     for cfg in configs {
         for f in &cfg.files {
@@ -88,7 +122,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             out.push(Observation::new(subject, status, detail).ev("problems", problems));
         }
     }
-    if let Some(api) = &ctx.api {
+    if let Some(api) = facts.api() {
         // The paste file: configparser strictness, `%(` interpolation, and
         // every urlmap entry resolving, as loadapp() needs.
         let subject = api.path.display().to_string();

@@ -4,14 +4,56 @@
 //! override what an operator reviewed in barbican.conf.
 use std::path::Path;
 
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::options;
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "config-shadowing";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "option", "line"];
+/// Shadowing barbican.conf, overriding conf.d files (BAR-009).
+pub struct ConfigShadowing;
+
+impl Probe for ConfigShadowing {
+    fn name(&self) -> &'static str {
+        "config-shadowing"
+    }
+
+    fn doc(&self) -> &'static str {
+        "a barbican.conf in the service user's home, and conf.d files overriding judged options"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted(
+                "option",
+                "the first judged option the file sets, `[group] key`",
+            ),
+            Var::quoted("line", "its line"),
+        ];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::Users],
+            parse: false,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        find_shadowing(facts).into()
+    }
+}
 
 /// Options other checks judge: overriding them in `barbican.conf.d` hides
 /// the change from a review of barbican.conf.
@@ -40,12 +82,12 @@ pub const JUDGED: &[(&str, &str)] = &[
     ("kmip_plugin", "keyfile"),
 ];
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
+/// A shadowing barbican.conf, and each conf.d file setting a judged option.
+fn find_shadowing(facts: &Facts<'_>) -> Vec<Observation> {
     let mut out = Vec::new();
     let etc = Path::new("/etc/barbican/barbican.conf");
-    let etc_exists = ctx.config.candidates.iter().any(|c| c == etc);
-    for c in &ctx.config.candidates {
+    let etc_exists = facts.config().candidates.iter().any(|c| c == etc);
+    for c in &facts.config().candidates {
         if c.starts_with("/etc") {
             break;
         }
@@ -59,7 +101,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 .ev("search_order", "~/.barbican, ~, /etc/barbican, /etc"),
         );
     }
-    for (i, f) in ctx.config.files.iter().enumerate().skip(1) {
+    for (i, f) in facts.config().files.iter().enumerate().skip(1) {
         let Ok(parsed) = &f.parsed else { continue };
         // One finding per file (a report holds one finding per check and
         // subject; the collector refuses duplicates), naming every judged
@@ -71,7 +113,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             if !JUDGED.contains(&(v.group.as_str(), v.key.as_str())) {
                 continue;
             }
-            let earlier = ctx.config.files[..i].iter().rev().find_map(|e| {
+            let earlier = facts.config().files[..i].iter().rev().find_map(|e| {
                 e.parsed.as_ref().ok().and_then(|p| {
                     p.get_all(&v.group, &v.key)
                         .pop()
@@ -106,8 +148,8 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         }
     }
     if out.is_empty() {
-        let read: Vec<String> = ctx
-            .config
+        let read: Vec<String> = facts
+            .config()
             .files
             .iter()
             .map(|f| f.path.display().to_string())

@@ -12,46 +12,94 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Context, Observation};
+use super::{Facts, Gate, Input, Observation, Observed, Probe, Reads, Var};
 use crate::host::acl::Acl;
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "file-metadata";
+/// Ownership, mode and ACL of files or directories.
+pub struct FileMetadata;
 
-/// Variables for message and remediation templates.
-pub const VARS: &[&str] = &[
-    "subject",
-    "path",
-    "link",
-    "target",
-    "owner",
-    "group",
-    "uid",
-    "gid",
-    "mode",
-    "mode_max",
-    "fixed_mode",
-    "excess",
-    "acl",
-    "acl_fix",
-    "expected_owner",
-    "expected_group",
-    "why",
-    "role",
-    "detail",
-];
+impl Probe for FileMetadata {
+    fn name(&self) -> &'static str {
+        "file-metadata"
+    }
 
-/// Variables generated from validated data, pasted unquoted.
-pub const RAW_VARS: &[&str] = &[
-    "mode",
-    "mode_max",
-    "fixed_mode",
-    "acl_fix",
-    "expected_owner",
-    "expected_group",
-    "uid",
-    "gid",
+    fn doc(&self) -> &'static str {
+        "owner, group, mode and POSIX ACL of the effective file set or of the config directory"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        VARS
+    }
+
+    fn reads(&self, params: &super::Params, _: &Facts<'_>) -> Reads {
+        let inputs: &'static [Input] = match params.get::<Params>().map(|p| p.subjects) {
+            Some(Subjects::ConfigDir) => &[Input::Users],
+            // Unknown parameters (never, after validation): every input.
+            Some(Subjects::EffectiveFileSet) | None => &[
+                Input::Config,
+                Input::ProgConfig,
+                Input::Policy,
+                Input::Paste,
+                Input::Users,
+            ],
+        };
+        Reads {
+            inputs,
+            parse: false,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::Add
+    }
+
+    fn params(&self, table: toml::Table) -> Result<super::Params, String> {
+        Params::validate(table).map(super::Params::new)
+    }
+
+    fn observe(&self, params: &super::Params, facts: &Facts<'_>) -> Observed {
+        match params.get::<Params>() {
+            Some(p) => judge_subjects(p, facts).into(),
+            // Fail closed: a check must never pass on parameters it did not get.
+            None => vec![Observation::new(
+                "/etc/barbican",
+                Status::Error,
+                "file-metadata probe without its parameters (a bug in barbican-audit)",
+            )]
+            .into(),
+        }
+    }
+}
+
+/// Variables for message and remediation templates. Those generated from
+/// validated data are pasted unquoted.
+const VARS: &[Var] = &[
+    Var::SUBJECT,
+    Var::quoted(
+        "path",
+        "where to apply a fix on the auditing machine (inside the root)",
+    ),
+    Var::quoted("link", "the symlink judged by its target, or empty"),
+    Var::quoted("target", "the in-root path judged"),
+    Var::quoted("owner", "owner name (`?` if unknown)"),
+    Var::quoted("group", "group name (`?` if unknown)"),
+    Var::raw("uid", "owner uid"),
+    Var::raw("gid", "group gid"),
+    Var::raw("mode", "mode, four octal digits"),
+    Var::raw("mode_max", "loosest mode allowed"),
+    Var::raw("fixed_mode", "the mode with the excess bits removed"),
+    Var::quoted("excess", "the excess bits in words"),
+    Var::quoted("acl", "the widening POSIX ACL as text"),
+    Var::raw(
+        "acl_fix",
+        "` && setfacl -b PATH` when the ACL widens, else empty",
+    ),
+    Var::raw("expected_owner", "the owner required"),
+    Var::raw("expected_group", "the group required"),
+    Var::quoted("why", "how the path was found"),
+    Var::quoted("role", "its role: config, policy, paste, key-file..."),
+    Var::DETAIL,
 ];
 
 /// Which paths the probe judges.
@@ -190,11 +238,11 @@ pub(crate) struct Subject {
     pub(crate) named: bool,
 }
 
-/// Runs the probe.
-pub fn run(p: &Params, ctx: &Context<'_>) -> Vec<Observation> {
+/// Judges every subject the parameters name.
+fn judge_subjects(p: &Params, facts: &Facts<'_>) -> Vec<Observation> {
     let subjects: Vec<Subject> = match p.subjects {
-        Subjects::EffectiveFileSet => ctx
-            .files
+        Subjects::EffectiveFileSet => facts
+            .files()
             .files
             .iter()
             .map(|f| Subject {
@@ -206,7 +254,7 @@ pub fn run(p: &Params, ctx: &Context<'_>) -> Vec<Observation> {
             .collect(),
         Subjects::ConfigDir => {
             let dir = Path::new("/etc/barbican");
-            match ctx.host.exists_checked(dir) {
+            match facts.host.exists_checked(dir) {
                 Ok(true) => {}
                 Ok(false) => {
                     return vec![na(
@@ -245,7 +293,7 @@ pub fn run(p: &Params, ctx: &Context<'_>) -> Vec<Observation> {
             "no Barbican configuration files found on this root",
         )];
     }
-    subjects.iter().map(|s| observe(p, ctx, s)).collect()
+    subjects.iter().map(|s| judge_path(p, facts, s)).collect()
 }
 
 fn na(subject: &str, detail: &str) -> Observation {
@@ -275,7 +323,7 @@ pub(crate) fn key_file_params() -> Params {
 }
 
 /// Judges one path.
-pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation {
+pub(crate) fn judge_path(p: &Params, facts: &Facts<'_>, s: &Subject) -> Observation {
     let subject = s.path.to_string_lossy().into_owned();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut ev: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -293,14 +341,14 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
             severity: None,
         }
     };
-    let resolved = match ctx.host.resolve(&s.path) {
+    let resolved = match facts.host.resolve(&s.path) {
         Ok(r) => r,
         Err(e) => return error(vars, ev, format!("cannot resolve {subject}: {e}")),
     };
     let target = resolved.target.to_string_lossy().into_owned();
     // `path` is where a fix must be applied on the auditing machine: under
     // --root that is inside the root, never the auditing host's own /etc.
-    let real = ctx
+    let real = facts
         .host
         .real(&resolved.target)
         .to_string_lossy()
@@ -319,7 +367,7 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
         ev.insert("link".into(), json!(subject));
         ev.insert("target".into(), json!(target));
     }
-    let meta = match ctx.host.lstat(&resolved.target) {
+    let meta = match facts.host.lstat(&resolved.target) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let detail = if resolved.via_symlink {
@@ -334,7 +382,7 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
         Err(e) => return error(vars, ev, format!("cannot stat {target}: {e}")),
     };
     let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
-    let users = &ctx.host.users;
+    let users = &facts.host.users;
     let owner = users.user_name(uid).unwrap_or("?").to_string();
     let group = users.group_name(gid).unwrap_or("?").to_string();
     vars.insert("owner".into(), owner.clone());
@@ -366,7 +414,10 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
                     return error(
                         vars,
                         ev,
-                        format!("user {o} does not exist in {}/etc/passwd", root_shown(ctx)),
+                        format!(
+                            "user {o} does not exist in {}/etc/passwd",
+                            root_shown(facts)
+                        ),
                     )
                 }
                 Some(w) if w != uid => {
@@ -381,7 +432,10 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
                     return error(
                         vars,
                         ev,
-                        format!("group {g} does not exist in {}/etc/group", root_shown(ctx)),
+                        format!(
+                            "group {g} does not exist in {}/etc/group",
+                            root_shown(facts)
+                        ),
                     )
                 }
                 Some(w) if w != gid => {
@@ -406,7 +460,7 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
     }
     vars.insert("acl_fix".into(), String::new());
     if p.acl == AclRule::NoWidening {
-        match Acl::read(&ctx.host.real(&resolved.target)) {
+        match Acl::read(&facts.host.real(&resolved.target)) {
             Err(e) => {
                 return error(
                     vars,
@@ -479,11 +533,11 @@ pub(crate) fn observe(p: &Params, ctx: &Context<'_>, s: &Subject) -> Observation
     }
 }
 
-fn root_shown(ctx: &Context<'_>) -> String {
-    if ctx.host.is_live() {
+fn root_shown(facts: &Facts<'_>) -> String {
+    if facts.host.is_live() {
         String::new()
     } else {
-        ctx.host.root().display().to_string()
+        facts.host.root().display().to_string()
     }
 }
 

@@ -1,22 +1,66 @@
 //! `[probe.kek-in-config]` (BAR-006): every `[simple_crypto_plugin] kek`
 //! written in a config file is a plaintext master KEK on the host. Each is
 //! reported with file, line and fingerprint, never the value.
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::config::Source;
 use crate::barbican::crypto;
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "kek-in-config";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "line", "fingerprint", "file"];
+/// Plaintext `kek` in config files (BAR-006).
+pub struct KekInConfig;
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let keks = crypto::config_keks(&ctx.config);
+impl Probe for KekInConfig {
+    fn name(&self) -> &'static str {
+        "kek-in-config"
+    }
+
+    fn doc(&self) -> &'static str {
+        "every [simple_crypto_plugin] kek written in a config file"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("line", "line of the kek"),
+            Var::quoted("fingerprint", "fingerprint of the KEK"),
+            Var::quoted("file", "the file that sets it"),
+        ];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[("secretstore", "enable_multiple_secret_stores")]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        find_plaintext_keks(facts).into()
+    }
+}
+
+/// One failure per `kek` line of a config file, or a pass.
+fn find_plaintext_keks(facts: &Facts<'_>) -> Vec<Observation> {
+    let keks = crypto::config_keks(facts.config());
     if keks.is_empty() {
-        let files: Vec<String> = ctx
-            .config
+        let files: Vec<String> = facts
+            .config()
             .files
             .iter()
             .map(|f| f.path.display().to_string())

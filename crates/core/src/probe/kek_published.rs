@@ -1,26 +1,64 @@
 //! `[probe.kek-published]` (BAR-007): the effective master KEK(s) must not
 //! be a value published upstream. With no `kek`, Barbican <= 20.x uses its
 //! code default, which is public; >= 21 cannot load simple_crypto at all.
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::config::Source;
 use crate::barbican::crypto::{self, KekSemantics};
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "kek-published";
-/// Template variables.
-pub const VARS: &[&str] = &[
-    "subject",
-    "detail",
-    "fingerprint",
-    "published",
-    "source",
-    "version",
-];
+/// Effective KEK is a published value (BAR-007).
+pub struct KekPublished;
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let version = ctx.installed.version.clone();
+impl Probe for KekPublished {
+    fn name(&self) -> &'static str {
+        "kek-published"
+    }
+
+    fn doc(&self) -> &'static str {
+        "whether the effective master KEKs are values published upstream"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("fingerprint", "fingerprint of the KEK"),
+            Var::quoted("published", "where the value is published"),
+            Var::quoted("source", "where the KEK is set"),
+            Var::quoted("version", "the installed Barbican version"),
+        ];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::Replace
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[("secretstore", "enable_multiple_secret_stores")]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_effective_keks(facts).into()
+    }
+}
+
+/// One observation per effective KEK: published or not.
+fn judge_effective_keks(facts: &Facts<'_>) -> Vec<Observation> {
+    let version = facts.installed().version.clone();
     let shown_version = version.clone().unwrap_or_else(|| "unknown".into());
     let sem = crypto::semantics(version.as_deref());
     let sem_text = match sem {
@@ -32,7 +70,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         }
         KekSemantics::MultiNoDefault => "kek is multi-valued with no default (Barbican >= 21)",
     };
-    let keks = match crypto::effective_keks(&ctx.config, sem) {
+    let keks = match crypto::effective_keks(facts.config(), sem) {
         Ok(k) => k,
         Err(why) => {
             return vec![

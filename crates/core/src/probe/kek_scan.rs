@@ -4,35 +4,112 @@
 //! full-disk read does not belong in every audit.
 use std::path::{Component, Path, PathBuf};
 
-use super::{Context, Observation};
+use super::{Facts, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::config::Source;
 use crate::barbican::kek::Kek;
 use crate::report::{ScanSummary, Severity, Status};
 use crate::scan::{self, Encoding, Needle, Progress, ScanOptions};
 
-/// TOML name.
-pub const NAME: &str = "kek-scan";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "path", "fix"];
-/// `fix` is composed here with quoted paths.
-pub const RAW_VARS: &[&str] = &["fix"];
+/// Copies of the KEK on disk (BAR-013).
+pub struct KekScan;
+
+impl Probe for KekScan {
+    fn name(&self) -> &'static str {
+        "kek-scan"
+    }
+
+    fn doc(&self) -> &'static str {
+        "copies of every configured master KEK anywhere on the root, when a disk scan is requested"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("path", "in-root path of the file holding a copy"),
+            // Composed here with the path shell-quoted.
+            Var::raw("fix", "the command that removes the copy"),
+        ];
+        VARS
+    }
+
+    fn reads(&self, _: &Params, facts: &Facts<'_>) -> Reads {
+        // Without a scan request it only says so: it reads nothing.
+        if facts.scan.is_none() {
+            return Reads::NOTHING;
+        }
+        Reads {
+            inputs: &[Input::Config, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[("secretstore", "enable_multiple_secret_stores")]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        scan_for_copies(facts)
+    }
+}
+
+/// How to run the disk scan (BAR-013).
+pub struct ScanRequest {
+    /// In-root paths to scan (default `/`).
+    pub paths: Vec<PathBuf>,
+    /// Globs to leave out.
+    pub excludes: Vec<String>,
+    /// Worker threads (0 = cores).
+    pub threads: usize,
+    /// Only the KEK with this fingerprint (`sha256:...`), if set.
+    pub fingerprint: Option<String>,
+    /// The scan cache file (`scan --cache`), if any.
+    pub cache: Option<PathBuf>,
+    /// Progress callback (files, bytes), e.g. a progress bar.
+    pub progress: Box<dyn Fn(u64, u64) + Sync>,
+}
+
+impl std::fmt::Debug for ScanRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanRequest")
+            .field("paths", &self.paths)
+            .field("excludes", &self.excludes)
+            .finish()
+    }
+}
+
+/// What a disk scan covered, for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanResult {
+    /// Files, bytes, KEKs and filesystems left out (the report's `scan`).
+    pub summary: ScanSummary,
+    /// Problems with the scan cache (the report's warnings).
+    pub warnings: Vec<String>,
+}
 
 /// Every KEK a process may use: all `kek` lines of every config file and the
 /// environment (with MultiFernet an old KEK still decrypts old keys).
-fn keks(ctx: &Context<'_>) -> Vec<(Kek, String)> {
+fn keks(facts: &Facts<'_>) -> Vec<(Kek, String)> {
     let mut out: Vec<(Kek, String)> = Vec::new();
     let mut push = |k: Kek, src: String| {
         if !out.iter().any(|(o, _)| o.fingerprint() == k.fingerprint()) {
             out.push((k, src));
         }
     };
-    for k in crate::barbican::crypto::config_keks(&ctx.config) {
+    for k in crate::barbican::crypto::config_keks(facts.config()) {
         push(k.kek, k.source.to_string());
     }
-    for e in ctx.config.effective_multi("simple_crypto_plugin", "kek") {
+    for e in facts
+        .config()
+        .effective_multi("simple_crypto_plugin", "kek")
+    {
         if matches!(e.source, Source::Env { .. }) {
             push(
-                crate::barbican::crypto::decode_kek(&ctx.config, &e.raw),
+                crate::barbican::crypto::decode_kek(facts.config(), &e.raw),
                 e.source.to_string(),
             );
         }
@@ -64,29 +141,29 @@ pub fn check_scan_path(p: &Path) -> Result<(), String> {
 /// root as Barbican's own loaders resolve config paths, so an absolute
 /// symlink `/x -> /tmp` under `--root R` means `R/tmp`, never the auditing
 /// host's `/tmp` (whose files would then be read, and `shred -u` offered).
-fn in_root(ctx: &Context<'_>, p: &Path) -> Result<PathBuf, String> {
+fn in_root(facts: &Facts<'_>, p: &Path) -> Result<PathBuf, String> {
     check_scan_path(p)?;
-    let r = ctx.host.resolve(p).map_err(|e| {
+    let r = facts.host.resolve(p).map_err(|e| {
         format!(
             "scan path {} cannot be resolved inside the root: {e}",
             p.display()
         )
     })?;
-    Ok(ctx.host.real(&r.target))
+    Ok(facts.host.real(&r.target))
 }
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let Some(req) = &ctx.scan else {
-        return vec![Observation::new(
+/// Scans the requested paths for copies of the configured KEKs.
+fn scan_for_copies(facts: &Facts<'_>) -> Observed {
+    let Some(req) = &facts.scan else {
+        return Observed::from(vec![Observation::new(
             "disk",
             Status::Na,
             "disk scan not requested (run `barbican-audit scan` or `audit --scan`)",
-        )];
+        )]);
     };
     let mut needles = Vec::new();
     let mut unusable = Vec::new();
-    for (k, src) in keks(ctx) {
+    for (k, src) in keks(facts) {
         if req
             .fingerprint
             .as_deref()
@@ -108,17 +185,17 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             (None, true) => "no kek is configured (the code default is public: see BAR-007), so there is no master KEK to look for".to_string(),
             (None, false) => unusable.join("; "),
         };
-        return vec![Observation::new("disk", Status::Na, why)];
+        return Observed::from(vec![Observation::new("disk", Status::Na, why)]);
     }
     let fingerprints: Vec<String> = needles.iter().map(|n| n.fingerprint.clone()).collect();
-    let root = ctx.host.real(std::path::Path::new("/"));
+    let root = facts.host.real(std::path::Path::new("/"));
     let mut refused = Vec::new();
     let roots = if req.paths.is_empty() {
         vec![root.clone()]
     } else {
         let mut roots = Vec::new();
         for p in &req.paths {
-            match in_root(ctx, p) {
+            match in_root(facts, p) {
                 Ok(r) => roots.push(r),
                 Err(why) => refused.push(
                     Observation::new(p.display().to_string(), Status::Error, why)
@@ -129,12 +206,12 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         roots
     };
     // The config files themselves are BAR-006's findings, not copies.
-    let exclude_paths = ctx
-        .files
+    let exclude_paths = facts
+        .files()
         .files
         .iter()
         .filter(|f| f.role == "config" || f.role == "config-dir")
-        .map(|f| ctx.host.real(&f.path))
+        .map(|f| facts.host.real(&f.path))
         .collect();
     let opts = ScanOptions {
         roots,
@@ -152,7 +229,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             Err(_) => p.display().to_string(),
         }
     };
-    let _ = ctx.scan_summary.set(ScanSummary {
+    let summary = ScanSummary {
         files: report.files,
         bytes: report.bytes,
         errors: report.errors.len() as u64,
@@ -160,8 +237,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         unchanged_bytes: report.unchanged_bytes,
         keks: fingerprints.clone(),
         other_filesystems: report.other_filesystems.iter().map(|p| inner(p)).collect(),
-    });
-    let _ = ctx.scan_warnings.set(report.warnings.clone());
+    };
     let mut out = refused;
     for h in &report.hits {
         let path = inner(&h.path);
@@ -248,7 +324,13 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             .ev("bytes", report.bytes),
         );
     }
-    out
+    Observed {
+        observations: out,
+        scan: Some(ScanResult {
+            summary,
+            warnings: report.warnings,
+        }),
+    }
 }
 
 /// `; not scanned: /var/log, /tmp (other filesystems: add --scan-path …)`,

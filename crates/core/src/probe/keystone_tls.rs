@@ -3,23 +3,66 @@
 //! barbican.conf. Token validation itself goes to the service catalog's
 //! identity endpoint, which is not in any file on this host: the messages
 //! say so rather than pretend.
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::api::{authtoken_elements, authtoken_opt};
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::paste::Element;
 use crate::barbican::redact;
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "keystone-tls";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "option", "source"];
+/// TLS to Keystone (BAR-005).
+pub struct KeystoneTls;
+
+impl Probe for KeystoneTls {
+    fn name(&self) -> &'static str {
+        "keystone-tls"
+    }
+
+    fn doc(&self) -> &'static str {
+        "TLS between Barbican and Keystone, as keystonemiddleware configures it"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("option", "the authtoken option judged"),
+            Var::quoted("source", "where it is set"),
+        ];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::Paste, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[("keystone_authtoken", "insecure")]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_keystone_tls(facts).into()
+    }
+}
 
 const CATALOG_NOTE: &str = "the catalog's internal identity endpoint used for token validation cannot be judged from files";
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let api = ctx.api.as_ref();
+/// The URLs, `insecure` and `cafile` of every authtoken element serving /v1.
+fn judge_keystone_tls(facts: &Facts<'_>) -> Vec<Observation> {
+    let api = facts.api();
     let elements: Vec<Option<&Element>> = match api.map(authtoken_elements) {
         Some(v) if !v.is_empty() => v.into_iter().map(Some).collect(),
         _ => vec![None],
@@ -30,7 +73,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             Some(e) if e.section != "filter:authtoken" => format!("[{}] ", e.section),
             _ => String::new(),
         };
-        let get = |k: &str| authtoken_opt(&ctx.config, api, el, k);
+        let get = |k: &str| authtoken_opt(facts.config(), api, el, k);
         let legacy = get("auth_type").or_else(|| get("auth_plugin")).is_none();
         // auth_url: where the service user logs in (keystoneauth plugin).
         match get("auth_url") {
@@ -87,7 +130,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         if let Some(o) = get("cafile") {
             let path = std::path::PathBuf::from(o.value.trim());
             // EACCES is not "does not exist": that is an error naming the path.
-            let (status, detail) = match ctx.host.exists_checked(&path) {
+            let (status, detail) = match facts.host.exists_checked(&path) {
                 Ok(true) => (
                     Status::Pass,
                     format!("CA bundle {} ({}) exists", path.display(), o.source),

@@ -5,20 +5,66 @@
 //! (`allow_anonymous_access` with `delay_auth_decision`).
 //! Chains that nothing serves are not judged: the stock Debian file defines
 //! an unauthenticated `barbican_api` pipeline that no URL maps to.
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::api::authtoken_opt;
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::paste::{describe, Factory};
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "paste-authtoken";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "chain", "file"];
+/// Authtoken in every served /v1 chain (BAR-004).
+pub struct PasteAuthtoken;
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let Some(api) = &ctx.api else {
+impl Probe for PasteAuthtoken {
+    fn name(&self) -> &'static str {
+        "paste-authtoken"
+    }
+
+    fn doc(&self) -> &'static str {
+        "keystonemiddleware authentication in every pipeline that serves /v1"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("chain", "the pipeline, element by element"),
+            Var::quoted("file", "the paste file"),
+        ];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Paste, Input::Config, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("keystone_authtoken", "delay_auth_decision"),
+            ("DEFAULT", "allow_anonymous_access"),
+        ]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_v1_chains(facts).into()
+    }
+}
+
+/// One observation per chain that serves some /v1 request.
+fn judge_v1_chains(facts: &Facts<'_>) -> Vec<Observation> {
+    let Some(api) = facts.api() else {
         return vec![Observation::new(
             "/v1",
             Status::Na,
@@ -63,8 +109,8 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             format!("nothing in {file} serves /v1 (404)"),
         )];
     }
-    let anonymous = ctx
-        .config
+    let anonymous = facts
+        .config()
         .resolve("DEFAULT", "allow_anonymous_access")
         .ok()
         .flatten()
@@ -93,7 +139,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             }
             if let Some(a) = auth {
                 let el = &chain.elements[a];
-                let delay = authtoken_opt(&ctx.config, Some(api), Some(el), "delay_auth_decision")
+                let delay = authtoken_opt(facts.config(), Some(api), Some(el), "delay_auth_decision")
                     .and_then(|o| parse_bool(&o.value))
                     .unwrap_or(false);
                 if delay && anonymous {

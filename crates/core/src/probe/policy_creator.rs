@@ -6,16 +6,59 @@
 //! or in an `or`). See barbican.md §5.
 use std::collections::BTreeMap;
 
-use super::{Context, Observation};
+use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::policy::{self, Verdict};
 use crate::barbican::version::at_least;
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "policy-creator";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "rule", "source"];
+/// member may act as creator (BAR-008).
+pub struct PolicyCreator;
+
+impl Probe for PolicyCreator {
+    fn name(&self) -> &'static str {
+        "policy-creator"
+    }
+
+    fn doc(&self) -> &'static str {
+        "whether a member-only user may act as Barbican's creator"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("rule", "the effective creator rule"),
+            Var::quoted("source", "where it comes from"),
+        ];
+        VARS
+    }
+
+    fn fix_style(&self) -> FixStyle {
+        // The remediation is prose naming a file or option, not a command
+        // line: quoting would only garble it.
+        FixStyle::Prose
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::Policy, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::Replace
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[("oslo_policy", "enforce_new_defaults")]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_creator(facts).into()
+    }
+}
 
 /// Barbican's legacy (pre-SRBAC) defaults the `creator` rule may reach.
 /// See: barbican 15.0.1 `barbican/common/policies/base.py`.
@@ -37,8 +80,11 @@ const LEGACY_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// The effective `enforce_new_defaults` and where it comes from.
-fn enforce_new_defaults(ctx: &Context<'_>) -> (bool, String) {
-    if let Some(e) = ctx.config.effective("oslo_policy", "enforce_new_defaults") {
+fn enforce_new_defaults(facts: &Facts<'_>) -> (bool, String) {
+    if let Some(e) = facts
+        .config()
+        .effective("oslo_policy", "enforce_new_defaults")
+    {
         let v = parse_bool(&e.raw).unwrap_or(false);
         return (
             v,
@@ -53,11 +99,11 @@ fn enforce_new_defaults(ctx: &Context<'_>) -> (bool, String) {
             ),
         );
     }
-    let barbican = ctx.installed.version.as_deref();
+    let barbican = facts.installed().version.as_deref();
     // Barbican >= 19 overrides the library default with False (barbican@9d641cef);
     // <= 18 inherits oslo.policy's, True from 4.4.0.
     match barbican {
-        Some(v) if !at_least(v, &[19]) => match ctx.installed.oslo_policy.as_deref() {
+        Some(v) if !at_least(v, &[19]) => match facts.installed().oslo_policy.as_deref() {
             Some(lib) if at_least(lib, &[4, 4]) => (
                 true,
                 format!("not set: oslo.policy {lib} defaults it to true under Barbican {v}"),
@@ -81,9 +127,9 @@ fn enforce_new_defaults(ctx: &Context<'_>) -> (bool, String) {
     }
 }
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let (srbac, why) = enforce_new_defaults(ctx);
+/// Whether a member-only user may act as creator.
+fn judge_creator(facts: &Facts<'_>) -> Vec<Observation> {
+    let (srbac, why) = enforce_new_defaults(facts);
     if srbac {
         return vec![Observation::new(
             "creator",
@@ -94,8 +140,8 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         .ev("enforce_new_defaults", why)];
     }
     let mut files = Vec::new();
-    for f in ctx.files.files.iter().filter(|f| f.role == "policy") {
-        match ctx
+    for f in facts.files().files.iter().filter(|f| f.role == "policy") {
+        match facts
             .host
             .read(&f.path)
             .map_err(|e| e.to_string())
@@ -139,7 +185,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             "Barbican's default (no policy file sets it)".to_string(),
         ),
     };
-    let default_rule = match ctx.config.resolve("oslo_policy", "policy_default_rule") {
+    let default_rule = match facts.config().resolve("oslo_policy", "policy_default_rule") {
         Ok(v) => v.unwrap_or_else(|| "default".into()),
         // oslo.policy would raise reading it: not judged as the default.
         Err(_) => {

@@ -3,19 +3,55 @@
 //! See: barbican.md §4.1 (which plugins are enabled) and §4.3 (options).
 use std::path::PathBuf;
 
-use super::file_metadata::{key_file_params, observe, Subject};
-use super::{Context, Observation};
+use super::file_metadata::{judge_path, key_file_params, Subject};
+use super::{Facts, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::config::{Config, Source};
 use crate::barbican::kek::fingerprint;
 use crate::report::Status;
 use barbican_audit_support::shell_quote;
 
-/// TOML name.
-pub const NAME: &str = "secret-backend";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "path", "source", "fix"];
-/// `fix` is composed here, with paths already shell-quoted.
-pub const RAW_VARS: &[&str] = &["fix"];
+/// Transport and credentials of the secret backends (BAR-010).
+pub struct SecretBackend;
+
+impl Probe for SecretBackend {
+    fn name(&self) -> &'static str {
+        "secret-backend"
+    }
+
+    fn doc(&self) -> &'static str {
+        "transport and credentials of the Vault, KMIP, Dogtag and PKCS#11 backends in use"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("path", "where to apply a fix to a key file"),
+            Var::quoted("source", "where the option is set"),
+            Var::raw("fix", "the fix, composed with paths shell-quoted"),
+        ];
+        VARS
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Config, Input::Units, Input::Users],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
+        &[("secretstore", "enable_multiple_secret_stores")]
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_backends(facts).into()
+    }
+}
 
 fn opt(cfg: &Config, group: &str, key: &str) -> Option<(String, Source)> {
     cfg.effective(group, key)
@@ -29,12 +65,12 @@ fn opt(cfg: &Config, group: &str, key: &str) -> Option<(String, Source)> {
 }
 
 fn key_file(
-    ctx: &Context<'_>,
+    facts: &Facts<'_>,
     group: &str,
     key: &str,
     default: Option<&str>,
 ) -> Option<Observation> {
-    let (path, why) = match (opt(&ctx.config, group, key), default) {
+    let (path, why) = match (opt(facts.config(), group, key), default) {
         (Some((p, src)), _) => (p, format!("[{group}] {key} at {src}")),
         (None, Some(d)) => (d.to_string(), format!("[{group}] {key} (default)")),
         (None, None) => return None,
@@ -45,11 +81,17 @@ fn key_file(
         role: "key-file",
         named: true,
     };
-    Some(with_file_fix(observe(&key_file_params(), ctx, &subject)))
+    Some(with_file_fix(judge_path(
+        &key_file_params(),
+        facts,
+        &subject,
+    )))
 }
 
-/// Adds a pasteable fix to a file observation from `file_metadata::observe`.
-fn with_file_fix(o: Observation) -> Observation {
+/// Adds a pasteable fix to a file observation from `file_metadata::judge_path`,
+/// keeping of its variables only those this probe declares (the others,
+/// owner, mode and so on, are file-metadata's).
+fn with_file_fix(mut o: Observation) -> Observation {
     let q = shell_quote(o.vars.get("path").map(String::as_str).unwrap_or(""));
     let mode = o
         .vars
@@ -57,12 +99,14 @@ fn with_file_fix(o: Observation) -> Observation {
         .cloned()
         .unwrap_or_else(|| "0640".into());
     let fix = format!("chown root:barbican {q} && chmod {mode} {q}");
+    o.vars
+        .retain(|k, _| SecretBackend.vars().iter().any(|v| v.name == k));
     o.var("fix", fix)
 }
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    let cfg = &ctx.config;
+/// Transport and credentials of each secret backend in use.
+fn judge_backends(facts: &Facts<'_>) -> Vec<Observation> {
+    let cfg = facts.config();
     let plugins = crate::barbican::crypto::enabled_plugins(cfg);
     let has = |p: &str| plugins.iter().any(|x| x == p);
     let mut out = Vec::new();
@@ -115,11 +159,11 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                 .ev("fingerprint", fingerprint(token.as_bytes())),
             );
         }
-        out.extend(key_file(ctx, "vault_plugin", "ssl_ca_crt_file", None));
+        out.extend(key_file(facts, "vault_plugin", "ssl_ca_crt_file", None));
     }
     if has("kmip_plugin") {
         for key in ["keyfile", "certfile"] {
-            match key_file(ctx, "kmip_plugin", key, None) {
+            match key_file(facts, "kmip_plugin", key, None) {
                 Some(o) => out.push(o),
                 None if key == "keyfile" => out.push(Observation::new(
                     "[kmip_plugin] keyfile",
@@ -142,7 +186,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
     }
     if has("dogtag_crypto") || has("dogtag_plugin") {
         out.extend(key_file(
-            ctx,
+            facts,
             "dogtag_plugin",
             "pem_path",
             Some("/etc/barbican/kra_admin_cert.pem"),
@@ -158,7 +202,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         };
         let mut p = key_file_params();
         p.mode_max = Some(0o750);
-        out.push(with_file_fix(observe(&p, ctx, &subject)));
+        out.push(with_file_fix(judge_path(&p, facts, &subject)));
     }
     if has("p11_crypto") {
         match opt(cfg, "p11_crypto_plugin", "login") {
@@ -174,7 +218,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             ),
             None => out.push(Observation::new("[p11_crypto_plugin] login", Status::Pass, "no HSM PIN in config")),
         }
-        out.extend(key_file(ctx, "p11_crypto_plugin", "seed_file", None));
+        out.extend(key_file(facts, "p11_crypto_plugin", "seed_file", None));
     }
     if out.is_empty() {
         out.push(

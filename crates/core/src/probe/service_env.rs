@@ -7,19 +7,51 @@
 //! barbican, mode 0640 or stricter, no ACL widening (systemd reads it as root).
 use std::os::unix::fs::MetadataExt;
 
-use super::{Context, Observation};
+use super::{Facts, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::kek::fingerprint;
 use crate::barbican::options;
 use crate::barbican::systemd::{oslo_env_option, Via};
 use crate::host::acl::Acl;
 use crate::report::Status;
 
-/// TOML name.
-pub const NAME: &str = "service-environment";
-/// Template variables.
-pub const VARS: &[&str] = &["subject", "detail", "variable", "unit", "fix"];
-/// `fix` is composed here with quoted paths.
-pub const RAW_VARS: &[&str] = &["fix"];
+/// Secrets through the service environment (BAR-011).
+pub struct ServiceEnvironment;
+
+impl Probe for ServiceEnvironment {
+    fn name(&self) -> &'static str {
+        "service-environment"
+    }
+
+    fn doc(&self) -> &'static str {
+        "secrets handed to Barbican through its systemd units' environment"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[
+            Var::SUBJECT,
+            Var::DETAIL,
+            Var::quoted("variable", "the environment variable"),
+            Var::quoted("unit", "the unit that sets it"),
+            Var::raw("fix", "the fix, composed with paths shell-quoted"),
+        ];
+        VARS
+    }
+
+    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: &[Input::Units],
+            parse: true,
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        Gate::KeepFails
+    }
+
+    fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
+        judge_unit_env(facts).into()
+    }
+}
 
 /// Whether an environment variable hands a secret to Barbican.
 fn secret_option(var: &str) -> Option<(String, String)> {
@@ -27,9 +59,9 @@ fn secret_option(var: &str) -> Option<(String, String)> {
     options::is_secret(&g, &k).then_some((g, k))
 }
 
-/// Runs the probe (no parameters).
-pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
-    if ctx.units.is_empty() {
+/// Secrets each barbican unit gets through its environment.
+fn judge_unit_env(facts: &Facts<'_>) -> Vec<Observation> {
+    if facts.units().is_empty() {
         return vec![Observation::new(
             "systemd",
             Status::Na,
@@ -37,7 +69,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
         )];
     }
     let mut out = Vec::new();
-    for u in &ctx.units {
+    for u in facts.units() {
         let mut found = false;
         for a in &u.env {
             let Some((group, key)) = secret_option(&a.name) else {
@@ -47,7 +79,7 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
             // A KEK is named by the fingerprint of its decoded key bytes, as BAR-006/007/013
             // name it; other secrets (passwords) by that of their text.
             let fp = if (group.as_str(), key.as_str()) == ("simple_crypto_plugin", "kek") {
-                crate::barbican::crypto::decode_kek(&ctx.config, &a.value).fingerprint()
+                crate::barbican::crypto::decode_kek(facts.config(), &a.value).fingerprint()
             } else {
                 fingerprint(a.value.as_bytes())
             };
@@ -70,14 +102,14 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
                         format!(
                             "move {} from {} into a root-owned 0600 EnvironmentFile= (or out of the environment), then systemctl daemon-reload",
                             a.name,
-                            barbican_audit_support::shell_quote(&ctx.host.real(&a.file).to_string_lossy())
+                            barbican_audit_support::shell_quote(&facts.host.real(&a.file).to_string_lossy())
                         ),
                     )
                     .ev("variable", a.name.clone())
                     .ev("fingerprint", fp)
                     .ev("file", format!("{}:{}", a.file.display(), a.line)),
                 ),
-                Via::EnvironmentFile(env_file) => out.push(env_file_obs(ctx, &u.name, &a.name, env_file, &fp)),
+                Via::EnvironmentFile(env_file) => out.push(env_file_obs(facts, &u.name, &a.name, env_file, &fp)),
             }
         }
         if !found {
@@ -95,18 +127,18 @@ pub fn run(ctx: &Context<'_>) -> Vec<Observation> {
 }
 
 fn env_file_obs(
-    ctx: &Context<'_>,
+    facts: &Facts<'_>,
     unit: &str,
     var: &str,
     env_file: &std::path::Path,
     fp: &str,
 ) -> Observation {
     let subject = env_file.display().to_string();
-    let real = ctx.host.real(env_file);
-    let meta = match ctx
+    let real = facts.host.real(env_file);
+    let meta = match facts
         .host
         .resolve(env_file)
-        .and_then(|r| ctx.host.lstat(&r.target))
+        .and_then(|r| facts.host.lstat(&r.target))
     {
         Ok(m) => m,
         Err(e) => {
@@ -120,7 +152,7 @@ fn env_file_obs(
             )
         }
     };
-    let users = &ctx.host.users;
+    let users = &facts.host.users;
     let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
     let group = users.group_name(gid).unwrap_or("?").to_string();
     let mut problems = Vec::new();

@@ -1,0 +1,58 @@
+//! `applies-if` conditions: facts about the host a check declares it needs
+//! (else it is `na` with the reason). The catalog refuses unknown names;
+//! the engine only asks [`first_unmet`].
+use std::path::Path;
+
+use super::Facts;
+
+/// A condition from `applies-if`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Barbican is installed under the root (package, Python metadata, or config).
+    BarbicanInstalled,
+    /// store_crypto + simple_crypto wraps project keys (by default, too).
+    SimpleCryptoEnabled,
+}
+
+impl Condition {
+    /// Every condition with its TOML name.
+    pub const ALL: &'static [(&'static str, Condition)] = &[
+        ("barbican-installed", Condition::BarbicanInstalled),
+        ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
+    ];
+
+    /// The condition named `name` in TOML.
+    pub fn from_name(name: &str) -> Option<Condition> {
+        Condition::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    }
+
+    /// Why the condition does not hold on this host, or `None` when it does.
+    pub fn unmet(self, facts: &Facts<'_>) -> Option<String> {
+        match self {
+            Condition::SimpleCryptoEnabled => {
+                let sc = crate::barbican::crypto::simple_crypto(facts.config());
+                (!sc.in_effect).then(|| format!("simple_crypto not enabled: {}", sc.why))
+            }
+            Condition::BarbicanInstalled => {
+                let installed = facts.installed().version.is_some()
+                    || facts.host.exists(Path::new("/etc/barbican"))
+                    || !facts.config().files.is_empty();
+                (!installed).then(|| {
+                    "barbican not installed: no barbican package in dpkg status, no barbican \
+                     Python metadata, no /etc/barbican and no barbican.conf in the oslo.config \
+                     search path"
+                        .to_string()
+                })
+            }
+        }
+    }
+}
+
+/// Why the first of `conditions` that does not hold fails, or `None` when
+/// all hold.
+pub fn first_unmet(conditions: &[Condition], facts: &Facts<'_>) -> Option<String> {
+    conditions.iter().find_map(|c| c.unmet(facts))
+}
