@@ -35,7 +35,7 @@ pub fn render(c: &Check) -> String {
     for (i, r) in c.references.iter().enumerate() {
         s.push_str(&format!("  [{}] {r}\n", i + 1));
     }
-    s.push_str("\nProbe\n");
+    s.push_str(&format!("\nHow it is judged\n  {}\n", c.probe.probe.doc()));
     for line in c.probe_toml.lines() {
         s.push_str(&format!("  {line}\n"));
     }
