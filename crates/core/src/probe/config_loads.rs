@@ -2,42 +2,30 @@
 //! Barbican parses it. A file oslo.config refuses stops the service; a `$`
 //! that names no option breaks the option on read; an invalid boolean in
 //! a judged option raises ConfigFileValueError.
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::{options, oslo, redact, Config};
 use crate::report::Status;
 
 /// Config files load as oslo.config loads them (BAR-012).
 pub struct ConfigLoads;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "config-loads",
+    doc: "each oslo.config file and the paste file parse the way Barbican parses them",
+    vars: &[Var::SUBJECT, Var::DETAIL],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Config, Input::ProgConfig, Input::Paste, Input::Users],
+    parse: false,
+    gate: Gate::Add,
+    judged_bools: &[],
+};
+
 impl Probe for ConfigLoads {
-    fn name(&self) -> &'static str {
-        "config-loads"
-    }
-
-    fn doc(&self) -> &'static str {
-        "each oslo.config file and the paste file parse the way Barbican parses them"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[Var::SUBJECT, Var::DETAIL];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::ProgConfig, Input::Paste, Input::Users],
-            parse: false,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::Add
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

@@ -4,50 +4,38 @@
 //! override what an operator reviewed in barbican.conf.
 use std::path::Path;
 
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::options;
 use crate::report::Status;
 
 /// Shadowing barbican.conf, overriding conf.d files (BAR-009).
 pub struct ConfigShadowing;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "config-shadowing",
+    doc: "a barbican.conf in the service user's home, and conf.d files overriding judged options",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted(
+            "option",
+            "the first judged option the file sets, `[group] key`",
+        ),
+        Var::quoted("line", "its line"),
+    ],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Config, Input::Users],
+    parse: false,
+    gate: Gate::KeepFails,
+    judged_bools: &[],
+};
+
 impl Probe for ConfigShadowing {
-    fn name(&self) -> &'static str {
-        "config-shadowing"
-    }
-
-    fn doc(&self) -> &'static str {
-        "a barbican.conf in the service user's home, and conf.d files overriding judged options"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted(
-                "option",
-                "the first judged option the file sets, `[group] key`",
-            ),
-            Var::quoted("line", "its line"),
-        ];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::Users],
-            parse: false,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

@@ -12,46 +12,48 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Facts, Gate, Input, Observation, Observed, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Probe, Reads, Var};
 use crate::host::acl::Acl;
 use crate::report::Status;
 
 /// Ownership, mode and ACL of files or directories.
 pub struct FileMetadata;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "file-metadata",
+    doc: "owner, group, mode and POSIX ACL of the effective file set or of the config directory",
+    vars: VARS,
+    fix_style: FixStyle::Shell,
+    // The effective file set's inputs; `subjects = "config-dir"` reads only
+    // the users (see `reads` below).
+    inputs: &[
+        Input::Config,
+        Input::ProgConfig,
+        Input::Policy,
+        Input::Paste,
+        Input::Users,
+    ],
+    parse: false,
+    gate: Gate::Add,
+    judged_bools: &[],
+};
+
 impl Probe for FileMetadata {
-    fn name(&self) -> &'static str {
-        "file-metadata"
-    }
-
-    fn doc(&self) -> &'static str {
-        "owner, group, mode and POSIX ACL of the effective file set or of the config directory"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        VARS
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn reads(&self, params: &super::Params, _: &Facts<'_>) -> Reads {
         let inputs: &'static [Input] = match params.get::<Params>().map(|p| p.subjects) {
             Some(Subjects::ConfigDir) => &[Input::Users],
             // Unknown parameters (never, after validation): every input.
-            Some(Subjects::EffectiveFileSet) | None => &[
-                Input::Config,
-                Input::ProgConfig,
-                Input::Policy,
-                Input::Paste,
-                Input::Users,
-            ],
+            Some(Subjects::EffectiveFileSet) | None => DECL.inputs,
         };
         Reads {
             inputs,
             parse: false,
         }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::Add
     }
 
     fn params(&self, table: toml::Table) -> Result<super::Params, String> {

@@ -1,7 +1,7 @@
 //! `[probe.kek-in-config]` (BAR-006): every `[simple_crypto_plugin] kek`
 //! written in a config file is a plaintext master KEK on the host. Each is
 //! reported with file, line and fingerprint, never the value.
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::config::Source;
 use crate::barbican::crypto;
 use crate::report::Status;
@@ -9,45 +9,29 @@ use crate::report::Status;
 /// Plaintext `kek` in config files (BAR-006).
 pub struct KekInConfig;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "kek-in-config",
+    doc: "every [simple_crypto_plugin] kek written in a config file",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("line", "line of the kek"),
+        Var::quoted("fingerprint", "fingerprint of the KEK"),
+        Var::quoted("file", "the file that sets it"),
+    ],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Config, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::KeepFails,
+    judged_bools: &[("secretstore", "enable_multiple_secret_stores")],
+};
+
 impl Probe for KekInConfig {
-    fn name(&self) -> &'static str {
-        "kek-in-config"
-    }
-
-    fn doc(&self) -> &'static str {
-        "every [simple_crypto_plugin] kek written in a config file"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("line", "line of the kek"),
-            Var::quoted("fingerprint", "fingerprint of the KEK"),
-            Var::quoted("file", "the file that sets it"),
-        ];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::Units, Input::Users],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[("secretstore", "enable_multiple_secret_stores")]
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

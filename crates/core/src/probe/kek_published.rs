@@ -1,7 +1,7 @@
 //! `[probe.kek-published]` (BAR-007): the effective master KEK(s) must not
 //! be a value published upstream. With no `kek`, Barbican <= 20.x uses its
 //! code default, which is public; >= 21 cannot load simple_crypto at all.
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::config::Source;
 use crate::barbican::crypto::{self, KekSemantics};
 use crate::report::Status;
@@ -9,46 +9,30 @@ use crate::report::Status;
 /// Effective KEK is a published value (BAR-007).
 pub struct KekPublished;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "kek-published",
+    doc: "whether the effective master KEKs are values published upstream",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("fingerprint", "fingerprint of the KEK"),
+        Var::quoted("published", "where the value is published"),
+        Var::quoted("source", "where the KEK is set"),
+        Var::quoted("version", "the installed Barbican version"),
+    ],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Config, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::Replace,
+    judged_bools: &[("secretstore", "enable_multiple_secret_stores")],
+};
+
 impl Probe for KekPublished {
-    fn name(&self) -> &'static str {
-        "kek-published"
-    }
-
-    fn doc(&self) -> &'static str {
-        "whether the effective master KEKs are values published upstream"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("fingerprint", "fingerprint of the KEK"),
-            Var::quoted("published", "where the value is published"),
-            Var::quoted("source", "where the KEK is set"),
-            Var::quoted("version", "the installed Barbican version"),
-        ];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::Units, Input::Users],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::Replace
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[("secretstore", "enable_multiple_secret_stores")]
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

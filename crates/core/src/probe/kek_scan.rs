@@ -4,7 +4,7 @@
 //! full-disk read does not belong in every audit.
 use std::path::{Component, Path, PathBuf};
 
-use super::{Facts, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
 use crate::barbican::config::Source;
 use crate::barbican::kek::Kek;
 use crate::report::{ScanSummary, Severity, Status};
@@ -13,24 +13,29 @@ use crate::scan::{self, Encoding, Needle, Progress, ScanOptions};
 /// Copies of the KEK on disk (BAR-013).
 pub struct KekScan;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "kek-scan",
+    doc:
+        "copies of every configured master KEK anywhere on the root, when a disk scan is requested",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("path", "in-root path of the file holding a copy"),
+        // Composed here with the path shell-quoted.
+        Var::raw("fix", "the command that removes the copy"),
+    ],
+    fix_style: FixStyle::Shell,
+    // when a scan is requested (see `reads` below)
+    inputs: &[Input::Config, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::KeepFails,
+    judged_bools: &[("secretstore", "enable_multiple_secret_stores")],
+};
+
 impl Probe for KekScan {
-    fn name(&self) -> &'static str {
-        "kek-scan"
-    }
-
-    fn doc(&self) -> &'static str {
-        "copies of every configured master KEK anywhere on the root, when a disk scan is requested"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("path", "in-root path of the file holding a copy"),
-            // Composed here with the path shell-quoted.
-            Var::raw("fix", "the command that removes the copy"),
-        ];
-        VARS
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn reads(&self, _: &Params, facts: &Facts<'_>) -> Reads {
@@ -39,17 +44,9 @@ impl Probe for KekScan {
             return Reads::NOTHING;
         }
         Reads {
-            inputs: &[Input::Config, Input::Units, Input::Users],
-            parse: true,
+            inputs: DECL.inputs,
+            parse: DECL.parse,
         }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[("secretstore", "enable_multiple_secret_stores")]
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

@@ -3,7 +3,7 @@
 //! barbican.conf. Token validation itself goes to the service catalog's
 //! identity endpoint, which is not in any file on this host: the messages
 //! say so rather than pretend.
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::api::{authtoken_elements, authtoken_opt};
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::paste::Element;
@@ -13,44 +13,28 @@ use crate::report::Status;
 /// TLS to Keystone (BAR-005).
 pub struct KeystoneTls;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "keystone-tls",
+    doc: "TLS between Barbican and Keystone, as keystonemiddleware configures it",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("option", "the authtoken option judged"),
+        Var::quoted("source", "where it is set"),
+    ],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Config, Input::Paste, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::KeepFails,
+    judged_bools: &[("keystone_authtoken", "insecure")],
+};
+
 impl Probe for KeystoneTls {
-    fn name(&self) -> &'static str {
-        "keystone-tls"
-    }
-
-    fn doc(&self) -> &'static str {
-        "TLS between Barbican and Keystone, as keystonemiddleware configures it"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("option", "the authtoken option judged"),
-            Var::quoted("source", "where it is set"),
-        ];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::Paste, Input::Units, Input::Users],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[("keystone_authtoken", "insecure")]
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

@@ -48,29 +48,67 @@ pub static PROBES: &[&dyn Probe] = &[
     &kek_scan::KekScan,
 ];
 
-/// One kind of observation of the host, named in a check's `[probe.<name>]`.
-pub trait Probe: Sync {
+/// What a probe declares about itself, once: a probe file holds one
+/// `static DECL: Decl` beside its [`Probe`] impl.
+#[derive(Debug)]
+pub struct Decl {
     /// The TOML name (`file-metadata`).
-    fn name(&self) -> &'static str;
-    /// What it observes, in one line.
-    fn doc(&self) -> &'static str;
-    /// Every template variable its observations set, declared once. Each
-    /// observation sets only these, and each is set by some observation.
-    fn vars(&self) -> &'static [Var];
+    pub name: &'static str,
+    /// What it observes, in one line (`checks explain` shows it).
+    pub doc: &'static str,
+    /// Every template variable its observations set. Each observation sets
+    /// only these, and each is set by some observation (probe/tests.rs).
+    pub vars: &'static [Var],
     /// How its checks' remediation is written: shell commands (variables
     /// not declared `raw` are shell-quoted) or prose (nothing is quoted).
-    fn fix_style(&self) -> FixStyle {
-        FixStyle::Shell
-    }
+    pub fix_style: FixStyle,
     /// The inputs it judges: a problem reading one of them gates its
-    /// findings (fail closed, see [`Probe::gate`]).
-    fn reads(&self, params: &Params, facts: &Facts<'_>) -> Reads;
+    /// findings (fail closed, see `gate`).
+    pub inputs: &'static [Input],
+    /// Whether files read but refused by the parser count as problems too.
+    pub parse: bool,
     /// How its findings are gated when an input it reads has a problem.
-    fn gate(&self) -> Gate;
+    pub gate: Gate,
     /// The boolean options (`[group] key`) whose value decides its verdict:
     /// a value oslo.config cannot convert is an input problem of this probe.
+    pub judged_bools: &'static [(&'static str, &'static str)],
+}
+
+/// One kind of observation of the host, named in a check's `[probe.<name>]`.
+pub trait Probe: Sync {
+    /// Its declaration.
+    fn decl(&self) -> &'static Decl;
+    /// The TOML name (`file-metadata`).
+    fn name(&self) -> &'static str {
+        self.decl().name
+    }
+    /// What it observes, in one line.
+    fn doc(&self) -> &'static str {
+        self.decl().doc
+    }
+    /// Every template variable its observations set.
+    fn vars(&self) -> &'static [Var] {
+        self.decl().vars
+    }
+    /// How its checks' remediation is written.
+    fn fix_style(&self) -> FixStyle {
+        self.decl().fix_style
+    }
+    /// The inputs it judges for these parameters and this host; by
+    /// default the declared ones.
+    fn reads(&self, _params: &Params, _facts: &Facts<'_>) -> Reads {
+        Reads {
+            inputs: self.decl().inputs,
+            parse: self.decl().parse,
+        }
+    }
+    /// How its findings are gated when an input it reads has a problem.
+    fn gate(&self) -> Gate {
+        self.decl().gate
+    }
+    /// The boolean options whose value decides its verdict.
     fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        self.decl().judged_bools
     }
     /// Validates the `[probe.<name>]` table; by default no key is accepted.
     fn params(&self, table: toml::Table) -> Result<Params, String> {

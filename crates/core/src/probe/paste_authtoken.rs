@@ -5,7 +5,7 @@
 //! (`allow_anonymous_access` with `delay_auth_decision`).
 //! Chains that nothing serves are not judged: the stock Debian file defines
 //! an unauthenticated `barbican_api` pipeline that no URL maps to.
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::api::authtoken_opt;
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::paste::{describe, Factory};
@@ -14,47 +14,31 @@ use crate::report::Status;
 /// Authtoken in every served /v1 chain (BAR-004).
 pub struct PasteAuthtoken;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "paste-authtoken",
+    doc: "keystonemiddleware authentication in every pipeline that serves /v1",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("chain", "the pipeline, element by element"),
+        Var::quoted("file", "the paste file"),
+    ],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Paste, Input::Config, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::KeepFails,
+    judged_bools: &[
+        ("keystone_authtoken", "delay_auth_decision"),
+        ("DEFAULT", "allow_anonymous_access"),
+    ],
+};
+
 impl Probe for PasteAuthtoken {
-    fn name(&self) -> &'static str {
-        "paste-authtoken"
-    }
-
-    fn doc(&self) -> &'static str {
-        "keystonemiddleware authentication in every pipeline that serves /v1"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("chain", "the pipeline, element by element"),
-            Var::quoted("file", "the paste file"),
-        ];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Paste, Input::Config, Input::Units, Input::Users],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("keystone_authtoken", "delay_auth_decision"),
-            ("DEFAULT", "allow_anonymous_access"),
-        ]
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

@@ -6,7 +6,7 @@
 //! or in an `or`). See barbican.md §5.
 use std::collections::BTreeMap;
 
-use super::{Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::oslo::parse_bool;
 use crate::barbican::policy::{self, Verdict};
 use crate::barbican::version::at_least;
@@ -15,44 +15,28 @@ use crate::report::Status;
 /// member may act as creator (BAR-008).
 pub struct PolicyCreator;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "policy-creator",
+    doc: "whether a member-only user may act as Barbican's creator",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("rule", "the effective creator rule"),
+        Var::quoted("source", "where it comes from"),
+    ],
+    // The remediation is prose naming a file or option, not a command
+    // line: quoting would only garble it.
+    fix_style: FixStyle::Prose,
+    inputs: &[Input::Config, Input::Policy, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::Replace,
+    judged_bools: &[("oslo_policy", "enforce_new_defaults")],
+};
+
 impl Probe for PolicyCreator {
-    fn name(&self) -> &'static str {
-        "policy-creator"
-    }
-
-    fn doc(&self) -> &'static str {
-        "whether a member-only user may act as Barbican's creator"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("rule", "the effective creator rule"),
-            Var::quoted("source", "where it comes from"),
-        ];
-        VARS
-    }
-
-    fn fix_style(&self) -> FixStyle {
-        // The remediation is prose naming a file or option, not a command
-        // line: quoting would only garble it.
-        FixStyle::Prose
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::Policy, Input::Units, Input::Users],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::Replace
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[("oslo_policy", "enforce_new_defaults")]
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

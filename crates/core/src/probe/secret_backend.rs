@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::file_metadata::{judge_path, key_file_params, Subject};
-use super::{Facts, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::config::{Config, Source};
 use crate::barbican::kek::fingerprint;
 use crate::report::Status;
@@ -13,39 +13,27 @@ use barbican_audit_support::shell_quote;
 /// Transport and credentials of the secret backends (BAR-010).
 pub struct SecretBackend;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "secret-backend",
+    doc: "transport and credentials of the Vault, KMIP, Dogtag and PKCS#11 backends in use",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("path", "where to apply a fix to a key file"),
+        Var::quoted("source", "where the option is set"),
+        Var::raw("fix", "the fix, composed with paths shell-quoted"),
+    ],
+    fix_style: FixStyle::Shell,
+    inputs: &[Input::Config, Input::Units, Input::Users],
+    parse: true,
+    gate: Gate::KeepFails,
+    judged_bools: &[("secretstore", "enable_multiple_secret_stores")],
+};
+
 impl Probe for SecretBackend {
-    fn name(&self) -> &'static str {
-        "secret-backend"
-    }
-
-    fn doc(&self) -> &'static str {
-        "transport and credentials of the Vault, KMIP, Dogtag and PKCS#11 backends in use"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("path", "where to apply a fix to a key file"),
-            Var::quoted("source", "where the option is set"),
-            Var::raw("fix", "the fix, composed with paths shell-quoted"),
-        ];
-        VARS
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Config, Input::Units, Input::Users],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
-    }
-
-    fn judged_bools(&self) -> &'static [(&'static str, &'static str)] {
-        &[("secretstore", "enable_multiple_secret_stores")]
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {

@@ -7,7 +7,7 @@
 //! barbican, mode 0640 or stricter, no ACL widening (systemd reads it as root).
 use std::os::unix::fs::MetadataExt;
 
-use super::{Facts, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
+use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Var};
 use crate::barbican::kek::fingerprint;
 use crate::barbican::options;
 use crate::barbican::systemd::{oslo_env_option, Via};
@@ -17,35 +17,27 @@ use crate::report::Status;
 /// Secrets through the service environment (BAR-011).
 pub struct ServiceEnvironment;
 
+/// What this probe declares about itself.
+static DECL: Decl = Decl {
+    name: "service-environment",
+    doc: "secrets handed to Barbican through its systemd units' environment",
+    vars: &[
+        Var::SUBJECT,
+        Var::DETAIL,
+        Var::quoted("variable", "the environment variable"),
+        Var::quoted("unit", "the unit that sets it"),
+        Var::raw("fix", "the fix, composed with paths shell-quoted"),
+    ],
+    fix_style: FixStyle::Shell,
+    inputs: &[Input::Units],
+    parse: true,
+    gate: Gate::KeepFails,
+    judged_bools: &[],
+};
+
 impl Probe for ServiceEnvironment {
-    fn name(&self) -> &'static str {
-        "service-environment"
-    }
-
-    fn doc(&self) -> &'static str {
-        "secrets handed to Barbican through its systemd units' environment"
-    }
-
-    fn vars(&self) -> &'static [Var] {
-        const VARS: &[Var] = &[
-            Var::SUBJECT,
-            Var::DETAIL,
-            Var::quoted("variable", "the environment variable"),
-            Var::quoted("unit", "the unit that sets it"),
-            Var::raw("fix", "the fix, composed with paths shell-quoted"),
-        ];
-        VARS
-    }
-
-    fn reads(&self, _: &Params, _: &Facts<'_>) -> Reads {
-        Reads {
-            inputs: &[Input::Units],
-            parse: true,
-        }
-    }
-
-    fn gate(&self) -> Gate {
-        Gate::KeepFails
+    fn decl(&self) -> &'static Decl {
+        &DECL
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
