@@ -300,6 +300,17 @@ def key_manager_facts(conf, service):
     f["context_accepted"] = ctx_cls.__name__ in ("RequestContext", "KeystonePassword", "KeystoneToken")
     f["auth_endpoint_used"] = (ctx_cls.__name__ == "RequestContext"
                                and not hasattr(ctx_cls, "get_auth_plugin"))
+    if service == "octavia":
+        # Octavia hands castellan its own Context class (octavia/common/context.py:25):
+        # ask the real _get_keystone_auth whether it accepts one.
+        from castellan.common import exception as cexc
+        try:
+            km._get_keystone_auth(ctx_cls.__new__(ctx_cls))
+            f["castellan_accepts_service_context"] = True
+        except cexc.Forbidden:
+            f["castellan_accepts_service_context"] = False
+        except Exception as e:
+            f["castellan_accepts_service_context"] = err(e)
     f["verify_ssl"] = opt(lambda: b.verify_ssl)
     f["verify_ssl_path"] = opt(lambda: b.verify_ssl_path)
     p = f["verify_ssl_path"]
