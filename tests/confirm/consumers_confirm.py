@@ -99,12 +99,14 @@ def load_service(service):
         from nova import version
         conf = nova.conf.CONF
 
-        def parse(args, prog):
+        def parse(args, prog, default_files=None):
             # nova/config.py parse_args: CONF(argv[1:], project='nova',
-            # default_config_files=None); prog = basename(argv[0]).
+            # default_config_files=...); prog = basename(argv[0]). nova-api
+            # under uwsgi passes [api-paste.ini, nova.conf] from /etc/nova
+            # (nova/api/openstack/wsgi_app.py:34-49,101) and uwsgi's argv[0].
             nova_config.set_lib_defaults()
             conf(args, project="nova", prog=prog, version=version.version_string(),
-                 default_config_files=None)
+                 default_config_files=default_files)
     elif service == "cinder":
         import cinder.opts  # noqa: F401  imports every module that registers options
         import cinder.keymgr  # noqa: F401  castellan set_defaults(CONF)
@@ -112,14 +114,14 @@ def load_service(service):
         from cinder import version
         conf = cfg.CONF
 
-        def parse(args, prog):
-            # cinder/cmd/volume.py:175 CONF(sys.argv[1:], project='cinder', ...)
+        def parse(args, prog, default_files=None):
+            # cinder/cmd/volume.py:175 and cinder/wsgi/wsgi.py:39 CONF(sys.argv[1:], project='cinder', ...)
             conf(args, project="cinder", prog=prog, version=version.version_string())
     elif service == "glance":
         from glance.common import config as glance_config
         conf = cfg.CONF
 
-        def parse(args, prog):
+        def parse(args, prog, default_files=None):
             # glance/common/config.py:675 parse_args: CONF(args, project='glance');
             # prog = basename(argv[0]).
             saved = sys.argv
@@ -132,7 +134,7 @@ def load_service(service):
         from octavia.common import config as octavia_config  # noqa: F401  registers options
         conf = cfg.CONF
 
-        def parse(args, prog):
+        def parse(args, prog, default_files=None):
             # octavia/common/config.py:909 cfg.CONF(args=args, project='octavia', ...)
             conf(args=args, project="octavia", prog=prog)
     else:
@@ -411,7 +413,7 @@ def child(service):
             spy.files.clear()
             facts = {}
             try:
-                parse(list(case["args"]), case["prog"])
+                parse(list(case["args"]), case["prog"], case.get("default_config_files"))
                 facts["files_read"] = list(spy.files)
                 facts["fixed_key_lines"] = fixed_key_lines(spy.files)
                 if service == "nova":
