@@ -20,7 +20,8 @@ the case's "checks".
 
 Prints one line per case, "ok <name> (...)" or "MISMATCH <name>:" followed by
 the differences, then a summary; exits 1 on any mismatch, 2 if it cannot run.
---dump prints every fact found, as JSON.
+--dump prints every fact found, as JSON; --isolated runs one child per case
+(slower; proves no case depends on state an earlier one left in CONF).
 
 Secrets: fixed keys, tokens, passwords and passphrases are reported only as
 "sha256:" + the first 12 hex digits of the SHA-256 of their decoded bytes.
@@ -318,6 +319,13 @@ def key_manager_facts(conf, service):
     p = f["verify_ssl_path"]
     f["verify_ssl_path_exists"] = os.path.exists(p) if p and not is_error(p) else None
     f["barbican_endpoint_type"] = opt(lambda: b.barbican_endpoint_type)
+    # With send_service_user_token castellan loads [barbican_service_user]'s
+    # auth plugin, which registers that plugin's options (some required) on
+    # the shared CONF; they are dropped again below so the next case parses
+    # as the service would. (Its ServiceTokenAuthWrapper also hides the stub
+    # catalog, so catalog_interface is not observed in those cases.)
+    group = conf._groups["barbican_service_user"]
+    before = set(group._opts)
     f.update(barbican_run(km))
     f["send_service_user_token"] = opt(lambda: b.send_service_user_token)
     if f["send_service_user_token"] is True:
@@ -327,6 +335,10 @@ def key_manager_facts(conf, service):
                 conf, "barbican_service_user") is not None
         except Exception as e:
             f["service_user_auth_loads"] = err(e)
+    added = [group._opts[n]["opt"] for n in set(group._opts) - before]
+    if added:
+        conf.clear()
+        conf.unregister_opts(added, group="barbican_service_user")
     return f
 
 
@@ -556,11 +568,16 @@ def main():
         print("consumers_confirm: needs root (unshare -m, overlay mounts)", file=sys.stderr)
         return 2
     cases = json.load(open(os.path.join(DATA, "cases.json")))
-    by_service = {}
-    for c in cases:
-        by_service.setdefault(c["service"], []).append(c)
+    groups = []
+    if "--isolated" in sys.argv:  # one child per case: no state shared between cases
+        groups = [(c["service"], [c]) for c in cases]
+    else:
+        by_service = {}
+        for c in cases:
+            by_service.setdefault(c["service"], []).append(c)
+        groups = list(by_service.items())
     facts = {}
-    for service, group in by_service.items():
+    for service, group in groups:
         r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable,
                             os.path.abspath(__file__), "--child", service],
                            input=json.dumps(group), capture_output=True, text=True)
