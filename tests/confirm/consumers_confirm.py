@@ -158,9 +158,10 @@ class FileSpy:
         cfg.ConfigParser._parse_file = classmethod(spy)
 
 
-def fixed_key_lines(files):
-    """How many fixed_key assignments under [key_manager]/[keymgr] the files
-    hold, read with oslo.config's own ini parser."""
+def fixed_key_values(files):
+    """How many fixed_key assignments with a non-empty value the files hold
+    under [key_manager]/[keymgr], read with oslo.config's own ini parser
+    (whether or not the service reads that group or that file's value wins)."""
     from oslo_config import iniparser
     count = 0
 
@@ -172,7 +173,8 @@ def fixed_key_lines(files):
 
         def assignment(self, key, value):
             nonlocal count
-            if self.section in ("key_manager", "keymgr") and key == "fixed_key":
+            if (self.section in ("key_manager", "keymgr") and key == "fixed_key"
+                    and any(v.strip() for v in value)):
                 count += 1
 
         def parse_exc(self, msg, lineno, line=None):
@@ -427,7 +429,7 @@ def child(service):
             try:
                 parse(list(case["args"]), case["prog"], case.get("default_config_files"))
                 facts["files_read"] = list(spy.files)
-                facts["fixed_key_lines"] = fixed_key_lines(spy.files)
+                facts["fixed_key_values"] = fixed_key_values(spy.files)
                 if service == "nova":
                     facts["verify_glance_signatures"] = opt(lambda: conf.glance.verify_glance_signatures)
                 if service == "octavia":
@@ -461,12 +463,10 @@ def kmc002(f):
         return "error"
     if fk not in ("unset", "empty"):
         return "fail"  # an effective key (castellan serves it)
-    # no effective key: fail while any fixed_key line with a value is left
-    # on disk; a single empty assignment is nothing left behind.
-    lines = f["fixed_key_lines"]
-    if fk == "empty":
-        return "fail" if lines > 1 else "pass"
-    return "fail" if lines > 0 else "pass"
+    # no effective key: fail while a fixed_key with a value is still written
+    # in a file the program reads (shadowed, blanked later, or in a group the
+    # service does not read); empty assignments leave nothing behind.
+    return "fail" if f["fixed_key_values"] > 0 else "pass"
 
 
 def kmc004(f):
