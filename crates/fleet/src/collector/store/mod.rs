@@ -132,7 +132,7 @@ pub enum StoreError {
     /// The database URL is not one we know.
     #[error("database URL {0:?}: expected sqlite:///PATH or postgres://user@host/db")]
     Url(String),
-    /// A `postgres://` URL whose settings are wrong (named without its password).
+    /// A `postgres://` URL whose settings are wrong (named without user and password).
     #[error("database URL {0}")]
     PgUrl(String),
     /// SQLite said no.
@@ -142,7 +142,7 @@ pub enum StoreError {
     #[error("postgres: {0}")]
     Postgres(#[from] tokio_postgres::Error),
     /// No session with the PostgreSQL server (down, TLS or login refused);
-    /// the message names the URL without its password.
+    /// the message names the URL without user and password.
     #[error("postgres {0}")]
     Connect(String),
     /// A name that cannot be enrolled, or already has the other role.

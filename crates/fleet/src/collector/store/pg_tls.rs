@@ -61,13 +61,14 @@ pub struct Target {
     pub config: Config,
     /// The connector tokio-postgres calls for TLS (unused when disabled).
     pub tls: MakeRustls,
-    /// The URL without its password, for messages and logs.
+    /// The URL without its userinfo (user, password), for messages and logs.
     pub shown: String,
     /// How the server is checked.
     pub verify: Verify,
 }
 
-/// `url` without a password: none in the userinfo, no `password=` parameter.
+/// `url` as it may be logged: no userinfo (user and password), no
+/// `password=` parameter.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // Not a URL: nothing tells where a password would be; show nothing of it.
@@ -80,11 +81,8 @@ pub fn redact(url: &str) -> String {
     // The last '@' before the query ends the userinfo (a raw '@' in a
     // password is still hidden).
     let authority_and_path = match before_query.rsplit_once('@') {
-        Some((userinfo, after)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{user}@{after}")
-        }
-        None => before_query.to_string(),
+        Some((_userinfo, after)) => after,
+        None => before_query,
     };
     let mut out = format!("{scheme}://{authority_and_path}");
     if let Some(q) = query {
@@ -430,11 +428,11 @@ mod tests {
     fn redact_drops_every_password() {
         assert_eq!(
             redact("postgres://audit:s3cret@db:5432/audit?sslmode=verify-full"),
-            "postgres://audit@db:5432/audit?sslmode=verify-full"
+            "postgres://db:5432/audit?sslmode=verify-full"
         );
         assert_eq!(
             redact("postgresql://a:p@ss@h/d?password=x&sslmode=require"),
-            "postgresql://a@h/d?sslmode=require"
+            "postgresql://h/d?sslmode=require"
         );
         assert_eq!(redact("postgres://h/d"), "postgres://h/d");
         assert!(!redact("key=value password=x").contains('x'));
@@ -468,7 +466,7 @@ mod tests {
             let e = parse(url).err().expect(url).to_string();
             assert!(e.contains(needle), "{url}: {e}");
             assert!(!e.contains("pw"), "{url}: password shown: {e}");
-            assert!(e.contains("postgres://u@h/d"), "{url}: URL not named: {e}");
+            assert!(e.contains("postgres://h/d"), "{url}: URL not named: {e}");
         }
     }
 }

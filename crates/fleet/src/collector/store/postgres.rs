@@ -45,7 +45,7 @@ pub struct PgStore {
 struct Pool {
     config: Config,
     tls: MakeRustls,
-    /// The URL without its password, for connection errors.
+    /// The URL without user and password, for connection errors.
     shown: String,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
@@ -107,7 +107,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 async fn connect(config: &Config, tls: &MakeRustls, shown: &str) -> Result<Conn, StoreError> {
-    // The URL (without password) in the message: a refused TLS handshake or
+    // The URL (without user and password) in the message: a refused TLS handshake or
     // login must say which server and settings it was.
     let (client, connection) = config
         .connect(tls.clone())
