@@ -708,3 +708,46 @@ fn one_replica_same_report_many_threads() {
         assert_eq!(count(db, "reports"), 1, "{}", db.engine);
     }
 }
+
+/// Retention runs on its timer in the real collector, on both engines.
+#[test]
+fn retention_runs_on_its_timer() {
+    for db in engines() {
+        let _g = shared();
+        let viewer = enroll(&db, "secteam", true);
+        let node = enroll(&db, "ctl-1", false);
+        let c = Collector::start(
+            &db,
+            &[
+                "--retention-keep-reports",
+                "1",
+                "--retention-keep-days",
+                "0",
+                "--retention-interval",
+                "1s",
+            ],
+        );
+        let mut newest = String::new();
+        for minutes_ago in [30, 20, 10] {
+            let (id, body) = report(minutes_ago);
+            assert_eq!(post(&c.base, Some(&node), &body).0, 201);
+            newest = id;
+        }
+        let until = Instant::now() + Duration::from_secs(20);
+        while stored_runs(&c.base, &viewer, "ctl-1").len() > 1 {
+            assert!(Instant::now() < until, "{}: retention never ran", db.engine);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(stored_runs(&c.base, &viewer, "ctl-1"), vec![newest]);
+        assert_eq!(count(&db, "findings"), findings_per_report());
+        assert_eq!(count(&db, "report_bodies"), 1);
+        // Logged, one line per pass that deleted something.
+        let deleted: u64 = c
+            .log()
+            .lines()
+            .filter_map(|l| l.strip_prefix("retention: deleted "))
+            .map(|l| l.split(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(deleted, 2, "{}", c.log());
+    }
+}
