@@ -13,7 +13,10 @@
 //! 13 checks, about 7.6 KB) from all nodes round-robin over keep-alive
 //! connections until `--reports` are sent or `--seconds` pass. It prints
 //! throughput, latency percentiles, the time of `GET /api/v1/nodes` over
-//! all nodes, and the collector's peak RSS.
+//! all nodes, and the collector's peak RSS. On PostgreSQL it then starts a
+//! second collector on the same database and runs the same load again
+//! over both (each thread alternates between them): the 2-replica figure,
+//! printed beside the single one.
 //!
 //! Without arguments (as `cargo test --all-targets` runs it) it is a smoke
 //! test: 20 nodes, 200 reports, every answer must be 201.
@@ -126,86 +129,12 @@ fn main() {
     });
     let enroll_s = t.elapsed().as_secs_f64();
 
-    // As systemd/barbican-audit-collector.service runs it: glibc's per-thread
-    // arenas otherwise keep freed fleet views of every thread (140 MB).
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barbican-audit"));
-    if o.arena_max.is_empty() {
-        cmd.env_remove("MALLOC_ARENA_MAX");
-    } else {
-        cmd.env("MALLOC_ARENA_MAX", &o.arena_max);
-    }
-    let mut child = cmd
-        .args(["collector", "--listen", "127.0.0.1:0", "--database", &url])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let l = lines.next().expect("collector exited").unwrap();
-        if let Some(a) = l.strip_prefix("listening on ") {
-            break a.to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let base = format!("http://{addr}");
+    let (mut child, pid, base) = start_collector(&url, &o.arena_max);
 
     let tmpl = template();
     let sample = serde_json::to_vec(&tmpl).unwrap().len();
     let tokens = Arc::new(tokens);
-    let sent = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(o.seconds);
-    let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
-    let bad = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..o.concurrency)
-        .map(|_| {
-            let (tokens, sent, latencies, bad, base) = (
-                tokens.clone(),
-                sent.clone(),
-                latencies.clone(),
-                bad.clone(),
-                base.clone(),
-            );
-            let mut report = tmpl.clone();
-            let reports = o.reports;
-            std::thread::spawn(move || {
-                let agent = ureq::AgentBuilder::new()
-                    .timeout(Duration::from_secs(30))
-                    .build();
-                let mut mine = Vec::new();
-                loop {
-                    let n = sent.fetch_add(1, Ordering::Relaxed);
-                    if n >= reports || Instant::now() >= deadline {
-                        break;
-                    }
-                    let token = &tokens[(n as usize) % tokens.len()];
-                    report["run"]["id"] = uuid::Uuid::new_v4().to_string().into();
-                    let body = serde_json::to_vec(&report).unwrap();
-                    let t = Instant::now();
-                    let r = agent
-                        .post(&format!("{base}/api/v1/reports"))
-                        .set("Authorization", &format!("Bearer {token}"))
-                        .set("Content-Type", "application/json")
-                        .send_bytes(&body);
-                    mine.push(t.elapsed().as_secs_f64() * 1000.0);
-                    if !matches!(&r, Ok(resp) if resp.status() == 201) {
-                        bad.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                latencies.lock().unwrap().extend(mine);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut lat = latencies.lock().unwrap().clone();
-    lat.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    let done = lat.len();
+    let one = ingest(std::slice::from_ref(&base), &tokens, &tmpl, &o);
 
     let rss_after_ingest = peak_rss(pid);
     // GET /api/v1/nodes over every node, ten times.
@@ -229,10 +158,17 @@ fn main() {
     }
     node_times.sort_by(|a, b| a.total_cmp(b));
     let hwm = peak_rss(pid);
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    // PostgreSQL: the same load again, spread over two collector processes
+    // on the same database (replicas behind a load balancer), same run.
+    let two = if o.db == "sqlite" {
+        None
+    } else {
+        let (mut second, pid2, base2) = start_collector(&url, &o.arena_max);
+        let phase = ingest(&[base.clone(), base2], &tokens, &tmpl, &o);
+        terminate(&mut second, pid2);
+        Some(phase)
+    };
+    terminate(&mut child, pid);
     if let Some((server, name)) = pg_cleanup {
         psql(
             &format!("{server}/postgres"),
@@ -251,15 +187,10 @@ fn main() {
         o.concurrency,
         if o.arena_max.is_empty() { "unset" } else { &o.arena_max }
     );
-    println!(
-        "  ingest: {done} reports in {elapsed:.2} s = {:.0} reports/s; latency ms p50={:.2} p90={:.2} p99={:.2} max={:.2}; non-201={}",
-        done as f64 / elapsed,
-        pct(0.5),
-        pct(0.9),
-        pct(0.99),
-        pct(1.0),
-        bad.load(Ordering::Relaxed)
-    );
+    one.print("ingest");
+    if let Some(two) = &two {
+        two.print("ingest, 2 replicas");
+    }
     println!(
         "  GET /api/v1/nodes ({} nodes, {node_bytes} bytes): median {:.1} ms, min {:.1} ms",
         o.nodes,
@@ -268,8 +199,137 @@ fn main() {
     );
     println!("  collector peak RSS: {rss_after_ingest} KiB after the ingest, {hwm} KiB at the end");
     if o.smoke {
-        assert_eq!(bad.load(Ordering::Relaxed), 0, "every smoke report is 201");
-        assert_eq!(done as u64, o.reports);
+        for phase in std::iter::once(&one).chain(two.as_ref()) {
+            assert_eq!(phase.bad, 0, "every smoke report is 201");
+            assert_eq!(phase.lat.len() as u64, o.reports);
+        }
+    }
+}
+
+/// Starts the collector binary on `url`; (child, pid, base URL).
+fn start_collector(url: &str, arena_max: &str) -> (std::process::Child, u32, String) {
+    // As systemd/barbican-audit-collector.service runs it: glibc's per-thread
+    // arenas otherwise keep freed fleet views of every thread (140 MB).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barbican-audit"));
+    if arena_max.is_empty() {
+        cmd.env_remove("MALLOC_ARENA_MAX");
+    } else {
+        cmd.env("MALLOC_ARENA_MAX", arena_max);
+    }
+    let mut child = cmd
+        .args(["collector", "--listen", "127.0.0.1:0", "--database", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let l = lines.next().expect("collector exited").unwrap();
+        if let Some(a) = l.strip_prefix("listening on ") {
+            break a.to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, pid, format!("http://{addr}"))
+}
+
+fn terminate(child: &mut std::process::Child, pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// One ingest run: latencies (ms) of the answered posts, wall time, non-201s.
+struct Phase {
+    lat: Vec<f64>,
+    elapsed: f64,
+    bad: u64,
+}
+
+impl Phase {
+    fn print(&self, what: &str) {
+        let lat = &self.lat;
+        let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+        println!(
+            "  {what}: {} reports in {:.2} s = {:.0} reports/s; latency ms p50={:.2} p90={:.2} p99={:.2} max={:.2}; non-201={}",
+            lat.len(),
+            self.elapsed,
+            lat.len() as f64 / self.elapsed,
+            pct(0.5),
+            pct(0.9),
+            pct(0.99),
+            pct(1.0),
+            self.bad
+        );
+    }
+}
+
+/// Posts new reports from all nodes round-robin over keep-alive
+/// connections, each thread to the collectors of `bases` in turn, until
+/// `--reports` are sent or `--seconds` pass.
+fn ingest(
+    bases: &[String],
+    tokens: &Arc<Vec<String>>,
+    tmpl: &serde_json::Value,
+    o: &Opts,
+) -> Phase {
+    let sent = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let bad = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..o.concurrency)
+        .map(|_| {
+            let (tokens, sent, latencies, bad, bases) = (
+                tokens.clone(),
+                sent.clone(),
+                latencies.clone(),
+                bad.clone(),
+                bases.to_vec(),
+            );
+            let mut report = tmpl.clone();
+            let reports = o.reports;
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(30))
+                    .build();
+                let mut mine = Vec::new();
+                loop {
+                    let n = sent.fetch_add(1, Ordering::Relaxed);
+                    if n >= reports || Instant::now() >= deadline {
+                        break;
+                    }
+                    let token = &tokens[(n as usize) % tokens.len()];
+                    let base = &bases[(n as usize) % bases.len()];
+                    report["run"]["id"] = uuid::Uuid::new_v4().to_string().into();
+                    let body = serde_json::to_vec(&report).unwrap();
+                    let t = Instant::now();
+                    let r = agent
+                        .post(&format!("{base}/api/v1/reports"))
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .set("Content-Type", "application/json")
+                        .send_bytes(&body);
+                    mine.push(t.elapsed().as_secs_f64() * 1000.0);
+                    if !matches!(&r, Ok(resp) if resp.status() == 201) {
+                        bad.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                latencies.lock().unwrap().extend(mine);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    Phase {
+        lat,
+        elapsed,
+        bad: bad.load(Ordering::Relaxed),
     }
 }
 

@@ -172,8 +172,13 @@ impl Collector {
     }
 
     pub fn start_at(db: &Db, listen: &str, extra: &[&str]) -> Collector {
+        Self::start_url(&db.url, listen, extra)
+    }
+
+    /// A collector on a database URL of its own (e.g. with TLS settings).
+    pub fn start_url(url: &str, listen: &str, extra: &[&str]) -> Collector {
         let mut child = Command::new(bin())
-            .args(["collector", "--listen", listen, "--database", &db.url])
+            .args(["collector", "--listen", listen, "--database", url])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

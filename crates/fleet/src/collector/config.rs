@@ -6,6 +6,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::store::Retention;
+
+/// Retention default: the newest 100 reports of each node (four days of an
+/// hourly agent) are kept whatever their age...
+pub const DEFAULT_KEEP_REPORTS: u32 = 100;
+/// ...plus everything received in the last 30 days.
+pub const DEFAULT_KEEP_DAYS: u32 = 30;
+
 /// Default database: one SQLite file in the state directory.
 pub const DEFAULT_DATABASE: &str = "sqlite:///var/lib/barbican-audit-collector/collector.db";
 
@@ -47,6 +55,16 @@ pub struct CollectorArgs {
     /// Time a client has to send the whole request body; slower gets 408. [default: 30s]
     #[arg(long, value_name = "DURATION")]
     pub body_timeout: Option<String>,
+    /// Retention: keep the newest N reports of each node (0: no such rule). [default: 100]
+    #[arg(long, value_name = "N")]
+    pub retention_keep_reports: Option<u32>,
+    /// Retention: keep every report received in the last D days (0: no such rule);
+    /// with both rules 0 nothing is deleted. [default: 30]
+    #[arg(long, value_name = "DAYS")]
+    pub retention_keep_days: Option<u32>,
+    /// How often retention runs (in batches of 500 reports). [default: 10m]
+    #[arg(long, value_name = "DURATION")]
+    pub retention_interval: Option<String>,
 }
 
 const COLLECTOR_HELP: &str = "\
@@ -103,6 +121,9 @@ struct FileSettings {
     stale_after: Option<String>,
     header_timeout: Option<String>,
     body_timeout: Option<String>,
+    retention_keep_reports: Option<u32>,
+    retention_keep_days: Option<u32>,
+    retention_interval: Option<String>,
 }
 
 fn duration(key: &str, value: Option<String>, default: &str) -> Result<Duration, String> {
@@ -136,6 +157,10 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// Connections served at once; more wait in the kernel backlog.
     pub max_connections: usize,
+    /// Which reports are kept.
+    pub retention: Retention,
+    /// Time between retention passes.
+    pub retention_interval: Duration,
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, String> {
@@ -204,6 +229,21 @@ pub fn resolve(a: &CollectorArgs) -> Result<Settings, String> {
         a.body_timeout.clone().or(file.body_timeout),
         "30s",
     )?;
+    let retention = Retention {
+        keep_reports: a
+            .retention_keep_reports
+            .or(file.retention_keep_reports)
+            .unwrap_or(DEFAULT_KEEP_REPORTS),
+        keep_days: a
+            .retention_keep_days
+            .or(file.retention_keep_days)
+            .unwrap_or(DEFAULT_KEEP_DAYS),
+    };
+    let retention_interval = duration(
+        "retention_interval",
+        a.retention_interval.clone().or(file.retention_interval),
+        "10m",
+    )?;
     let max_body_bytes = a.max_body_bytes.or(file.max_body_bytes).unwrap_or(1 << 20);
     if max_body_bytes < 1024 {
         return Err(format!(
@@ -224,6 +264,8 @@ pub fn resolve(a: &CollectorArgs) -> Result<Settings, String> {
         header_timeout,
         body_timeout,
         max_connections: 1024,
+        retention,
+        retention_interval,
     })
 }
 
@@ -270,5 +312,37 @@ mod tests {
             "cert without key"
         );
         assert!(resolve(&args(&["--stale-after", "soon"])).is_err());
+        assert_eq!(
+            s.retention,
+            Retention {
+                keep_reports: DEFAULT_KEEP_REPORTS,
+                keep_days: DEFAULT_KEEP_DAYS
+            }
+        );
+        assert_eq!(s.retention_interval, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn retention_keys_from_file_and_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "retention_keep_reports = 0\nretention_keep_days = 7\nretention_interval = \"1m\"\n",
+        )
+        .expect("write");
+        let ps = p.to_str().expect("utf-8");
+        let s = resolve(&args(&["--config", ps])).expect("resolve");
+        assert_eq!(
+            s.retention,
+            Retention {
+                keep_reports: 0,
+                keep_days: 7
+            }
+        );
+        assert_eq!(s.retention_interval, Duration::from_secs(60));
+        let s = resolve(&args(&["--config", ps, "--retention-keep-days", "0"])).expect("resolve");
+        assert!(s.retention.is_off());
+        assert!(resolve(&args(&["--retention-interval", "0s"])).is_err());
     }
 }

@@ -119,6 +119,9 @@ async fn serve(args: &CollectorArgs) -> Result<(), String> {
         settings: settings.clone(),
         counters: server::Counters::default(),
     });
+    if !settings.retention.is_off() {
+        tokio::spawn(retention(Arc::clone(&app)));
+    }
     let router = server::router(app);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -132,6 +135,30 @@ async fn serve(args: &CollectorArgs) -> Result<(), String> {
     net::serve(listener, router, &settings, tls, stop_rx).await;
     eprintln!("barbican-audit collector: stopped");
     Ok(())
+}
+
+/// Applies the retention settings every `retention_interval`, in batches
+/// of [`store::RETENTION_BATCH`] reports; a failed pass is logged and
+/// tried again next time (the database may be restarting).
+async fn retention(app: Arc<server::App>) {
+    let policy = app.settings.retention;
+    let mut tick = tokio::time::interval(app.settings.retention_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app
+            .store
+            .prune(policy, store::now_ms(), store::RETENTION_BATCH)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => eprintln!(
+                "retention: deleted {n} reports (kept the newest {} per node and {} days)",
+                policy.keep_reports, policy.keep_days
+            ),
+            Err(e) => eprintln!("barbican-audit collector: retention: {e}"),
+        }
+    }
 }
 
 async fn wait_for_signal() {

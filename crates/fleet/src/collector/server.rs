@@ -41,9 +41,9 @@ pub enum IngestResult {
     Conflict,
     /// 401/403.
     Unauthorized,
-    /// 413.
+    /// 413 (as sent, or once decompressed).
     TooLarge,
-    /// 400.
+    /// 400, and 415 (a Content-Encoding other than gzip).
     Malformed,
     /// 422.
     Invalid,
@@ -268,6 +268,21 @@ async fn ingest_request(app: &App, headers: &HeaderMap, body: Body) -> (IngestRe
             ),
         )
     };
+    // An encoding we cannot read is refused before the body is read (and
+    // the body drained, so the client sees the 415).
+    let gzipped = match content_encoding(headers) {
+        Ok(g) => g,
+        Err(what) => {
+            drain(body, limit as u64, app.settings.body_timeout).await;
+            return (
+                IngestResult::Malformed,
+                error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!("Content-Encoding {what:?} is not supported (gzip or identity)"),
+                ),
+            );
+        }
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -300,6 +315,30 @@ async fn ingest_request(app: &App, headers: &HeaderMap, body: Body) -> (IngestRe
             );
         }
         Ok(Ok(c)) => c.to_bytes(),
+    };
+    // The limit holds for what is stored, so a gzip body is bounded twice:
+    // as sent (above) and once decompressed (a zip bomb stops at limit + 1).
+    let bytes = if gzipped {
+        match gunzip(bytes, limit).await {
+            Ok(b) => b,
+            Err(Gunzip::TooLarge) => {
+                return (
+                    IngestResult::TooLarge,
+                    error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("gzip body larger than {limit} bytes once decompressed"),
+                    ),
+                )
+            }
+            Err(Gunzip::Corrupt(e)) => {
+                return (
+                    IngestResult::Malformed,
+                    error(StatusCode::BAD_REQUEST, format!("gzip body: {e}")),
+                )
+            }
+        }
+    } else {
+        bytes
     };
     let report = match ingest::decode(&bytes) {
         Ok(r) => r,
@@ -348,6 +387,56 @@ async fn ingest_request(app: &App, headers: &HeaderMap, body: Body) -> (IngestRe
         ),
         Err(e) => (IngestResult::StoreError, store_failed(&e)),
     }
+}
+
+/// Whether the request body is gzip (`Content-Encoding: gzip` or
+/// `x-gzip`; `identity` or none: as is); `Err` names an encoding we do not
+/// read (HTTP 415).
+fn content_encoding(headers: &HeaderMap) -> Result<bool, String> {
+    let mut codings = Vec::new();
+    for v in headers.get_all(header::CONTENT_ENCODING) {
+        let v = v
+            .to_str()
+            .map_err(|_| String::from_utf8_lossy(v.as_bytes()).into_owned())?;
+        for c in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            if !c.eq_ignore_ascii_case("identity") {
+                codings.push(c.to_string());
+            }
+        }
+    }
+    match codings.as_slice() {
+        [] => Ok(false),
+        [c] if c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip") => Ok(true),
+        _ => Err(codings.join(", ").chars().take(100).collect()),
+    }
+}
+
+/// Why a gzip body could not be read.
+enum Gunzip {
+    /// More than the limit once decompressed.
+    TooLarge,
+    /// Not gzip, or truncated.
+    Corrupt(String),
+}
+
+/// Decompresses a gzip body (all its members), at most `limit` bytes of
+/// output; off the async threads (a full megabyte takes milliseconds).
+async fn gunzip(gz: axum::body::Bytes, limit: usize) -> Result<axum::body::Bytes, Gunzip> {
+    use std::io::Read;
+    let work = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(limit.min(gz.len().saturating_mul(8)).min(1 << 20));
+        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+        flate2::read::MultiGzDecoder::new(&gz[..])
+            .take(cap)
+            .read_to_end(&mut out)
+            .map_err(|e| Gunzip::Corrupt(e.to_string()))?;
+        if out.len() > limit {
+            return Err(Gunzip::TooLarge);
+        }
+        Ok(axum::body::Bytes::from(out))
+    });
+    work.await
+        .map_err(|e| Gunzip::Corrupt(format!("decompression task: {e}")))?
 }
 
 /// Reads and discards up to `max` bytes of a body, for at most `within`.

@@ -7,6 +7,7 @@
 //! found by `<id>` and the hash compared in constant time.
 use crate::collector::ingest::NewReport;
 
+pub mod pg_tls;
 pub mod postgres;
 mod schema;
 pub mod sqlite;
@@ -131,12 +132,19 @@ pub enum StoreError {
     /// The database URL is not one we know.
     #[error("database URL {0:?}: expected sqlite:///PATH or postgres://user@host/db")]
     Url(String),
+    /// A `postgres://` URL whose settings are wrong (named without user and password).
+    #[error("database URL {0}")]
+    PgUrl(String),
     /// SQLite said no.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL said no.
     #[error("postgres: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    /// No session with the PostgreSQL server (down, TLS or login refused);
+    /// the message names the URL without user and password.
+    #[error("postgres {0}")]
+    Connect(String),
     /// A name that cannot be enrolled, or already has the other role.
     #[error("{0}")]
     Name(String),
@@ -162,7 +170,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::Postgres(postgres::PgStore::open(url).await?))
         } else {
-            Err(StoreError::Url(url.to_string()))
+            Err(StoreError::Url(pg_tls::redact(url)))
         }
     }
 
@@ -273,6 +281,77 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.findings(q).await,
             Store::Postgres(s) => s.findings(q).await,
+        }
+    }
+}
+
+/// How long reports are kept: the newest `keep_reports` of each node plus
+/// every report received in the last `keep_days` days; 0 turns a rule off,
+/// both 0 turn retention off. A node's latest report is always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Newest reports kept per node (0: off).
+    pub keep_reports: u32,
+    /// Days of reports kept (0: off).
+    pub keep_days: u32,
+}
+
+impl Retention {
+    /// Both rules off: nothing is ever deleted.
+    pub fn is_off(&self) -> bool {
+        self.keep_reports == 0 && self.keep_days == 0
+    }
+
+    /// Received before this (ms since the epoch) is old enough to go.
+    fn cutoff(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(i64::from(self.keep_days).saturating_mul(86_400_000))
+    }
+}
+
+/// Reports deleted per statement (and per transaction) by retention.
+pub const RETENTION_BATCH: u32 = 500;
+
+impl Store {
+    /// Deletes at most `batch` reports (with their findings and bodies)
+    /// that `policy` lets go, in one transaction; returns how many.
+    pub async fn prune_batch(
+        &self,
+        policy: Retention,
+        now_ms: i64,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        if policy.is_off() || batch == 0 {
+            return Ok(0);
+        }
+        let args = [
+            i64::from(policy.keep_reports),
+            i64::from(policy.keep_days),
+            policy.cutoff(now_ms),
+            i64::from(batch),
+        ];
+        match self {
+            Store::Sqlite(s) => s.prune_batch(args).await,
+            Store::Postgres(s) => s.prune_batch(args).await,
+        }
+    }
+
+    /// Applies `policy` in batches of `batch` until a batch comes back
+    /// short; returns how many reports went. Pauses between batches so
+    /// ingest is never held up for long.
+    pub async fn prune(
+        &self,
+        policy: Retention,
+        now_ms: i64,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self.prune_batch(policy, now_ms, batch).await?;
+            total += n;
+            if n < u64::from(batch) {
+                return Ok(total);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 }

@@ -1,18 +1,26 @@
-//! PostgreSQL engine: a small pool of tokio-postgres clients (no TLS: run
-//! it on a trusted network or a Unix socket), each with its statements
-//! prepared once.
+//! PostgreSQL engine: a small pool of tokio-postgres clients, each with its
+//! statements prepared once; TLS to the server through rustls when the URL
+//! asks for it (`sslmode`, `sslrootcert`: see [`super::pg_tls`]).
 //!
 //! Concurrency is the server's job here: each ingest is its own short
 //! transaction, and the `ON CONFLICT` forms make two collectors (or two
 //! retries) racing on the same run ID end as one `Created` and one
-//! `Duplicate`/`Conflict`, never an error.
+//! `Duplicate`/`Conflict`, never an error. A transaction the server aborts
+//! as a deadlock or serialisation failure is run again (a few times).
+//!
+//! When the server goes away (restart, failover), the statements fail,
+//! their clients are dropped from the pool, and the next request connects
+//! afresh: in between, the HTTP layer answers 503 and agents keep the
+//! report in their spool.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+use tokio_postgres::{Client, Config, Row, Statement};
 
+use super::pg_tls::{self, MakeRustls};
 use super::schema::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::{
     FindingQuery, FleetFinding, IngestOutcome, NodeRow, ReportRow, Role, StoreError, TokenRow,
@@ -21,8 +29,13 @@ use crate::collector::ingest::{FindingRow, NewReport};
 
 /// Clients in the pool (and concurrent statements against the server).
 const POOL: usize = 8;
+/// Extra runs of a transaction the server aborted as a deadlock or
+/// serialisation failure.
+const RETRIES: u32 = 3;
 /// Key of the advisory lock that serialises migrations ("bataudit").
 const MIGRATION_LOCK: i64 = 0x6261_7461_7564_6974;
+/// Key of the advisory lock one retention batch holds ("batretnt").
+const RETENTION_LOCK: i64 = 0x6261_7472_6574_6e74;
 
 /// The postgres engine.
 pub struct PgStore {
@@ -31,6 +44,9 @@ pub struct PgStore {
 
 struct Pool {
     config: Config,
+    tls: MakeRustls,
+    /// The URL without user and password, for connection errors.
+    shown: String,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
 }
@@ -78,12 +94,25 @@ impl Drop for Lease {
     }
 }
 
+/// A failure that running the transaction again can cure.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn connect(config: &Config) -> Result<Conn, StoreError> {
-    let (client, connection) = config.connect(NoTls).await?;
+async fn connect(config: &Config, tls: &MakeRustls, shown: &str) -> Result<Conn, StoreError> {
+    // The URL (without user and password) in the message: a refused TLS handshake or
+    // login must say which server and settings it was.
+    let (client, connection) = config
+        .connect(tls.clone())
+        .await
+        .map_err(|e| StoreError::Connect(format!("{shown}: {}", pg_tls::with_causes(&e))))?;
     // The connection task ends when the client is dropped or the server
     // goes away; the client then reports is_closed() and is replaced.
     tokio::spawn(async move {
@@ -114,7 +143,7 @@ impl Pool {
         };
         let conn = match idle {
             Some(c) => c,
-            None => connect(&self.config).await?,
+            None => connect(&self.config, &self.tls, &self.shown).await?,
         };
         Ok(Lease {
             pool: Arc::clone(self),
@@ -209,14 +238,16 @@ const FINDINGS: &str = "SELECT l.node, l.run_id, r.started_at, \
 impl PgStore {
     /// Connects, migrates (under an advisory lock) and keeps the client.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
-        let mut first = connect(&config).await?;
-        migrate(&mut first.client).await?;
+        let target = pg_tls::parse(url)?;
+        let mut first = connect(&target.config, &target.tls, &target.shown).await?;
+        migrate(&mut first.client)
+            .await
+            .map_err(|e| StoreError::Connect(format!("{}: migrating: {e}", target.shown)))?;
         Ok(PgStore {
             pool: Arc::new(Pool {
-                config,
+                config: target.config,
+                tls: target.tls,
+                shown: target.shown,
                 idle: Mutex::new(vec![first]),
                 permits: Arc::new(Semaphore::new(POOL)),
             }),
@@ -287,8 +318,28 @@ impl PgStore {
         .transpose()
     }
 
-    /// Stores one report in one transaction.
+    /// Stores one report in one transaction, run again when the server
+    /// aborted it as a deadlock or serialisation failure.
     pub async fn ingest(
+        &self,
+        node: &str,
+        r: &NewReport,
+        now_ms: i64,
+    ) -> Result<IngestOutcome, StoreError> {
+        let mut attempt = 0u32;
+        loop {
+            match self.ingest_once(node, r, now_ms).await {
+                Err(StoreError::Postgres(e)) if attempt < RETRIES && retryable(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)))
+                        .await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest_once(
         &self,
         node: &str,
         r: &NewReport,
@@ -460,6 +511,48 @@ impl PgStore {
                 })
             })
             .collect()
+    }
+}
+
+impl PgStore {
+    /// Retention: one transaction picks and deletes a batch. Replicas take
+    /// turns through an advisory lock (two deleting the same rows could
+    /// deadlock); one that finds it taken does nothing this time.
+    pub async fn prune_batch(&self, args: [i64; 4]) -> Result<u64, StoreError> {
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn()?;
+        let tx = c.client.transaction().await?;
+        let locked: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&RETENTION_LOCK])
+            .await?
+            .try_get(0)?;
+        if !locked {
+            return Ok(0);
+        }
+        let victims: Vec<String> = tx
+            .query(
+                &schema::retention_victims(true),
+                &[&args[0], &args[1], &args[2], &args[3]],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if victims.is_empty() {
+            return Ok(0);
+        }
+        tx.execute("DELETE FROM findings WHERE run_id = ANY($1)", &[&victims])
+            .await?;
+        tx.execute(
+            "DELETE FROM report_bodies WHERE run_id = ANY($1)",
+            &[&victims],
+        )
+        .await?;
+        let n = tx
+            .execute("DELETE FROM reports WHERE run_id = ANY($1)", &[&victims])
+            .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 }
 

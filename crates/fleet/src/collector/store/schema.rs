@@ -128,3 +128,26 @@ pub(super) fn name_taken(name: &str, role: super::Role) -> super::StoreError {
         other.as_str()
     ))
 }
+
+/// Reports retention may delete: not among the newest `$1` of their node
+/// (by `run.started_at`, as the node's report list orders them; 0: no
+/// count kept), received before `$3` (ignored when `$2` is 0), and never a
+/// node's latest. At most `$4`. `?N` for SQLite, `$N` for PostgreSQL.
+pub(super) fn retention_victims(pg: bool) -> String {
+    let sql = "SELECT run_id FROM ( \
+            SELECT r.run_id, r.received_at, ROW_NUMBER() OVER ( \
+                PARTITION BY r.node ORDER BY r.started_at DESC, r.run_id DESC) AS pos \
+            FROM reports r) ranked \
+         WHERE (?1 = 0 OR pos > ?1) \
+           AND (?2 = 0 OR received_at < ?3) \
+           AND run_id NOT IN (SELECT run_id FROM node_latest) \
+         LIMIT ?4";
+    if pg {
+        sql.replace("?1", "$1::BIGINT")
+            .replace("?2", "$2::BIGINT")
+            .replace("?3", "$3::BIGINT")
+            .replace("?4", "$4::BIGINT")
+    } else {
+        sql.to_string()
+    }
+}

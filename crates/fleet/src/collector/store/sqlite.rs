@@ -248,6 +248,39 @@ impl SqliteStore {
         .await
     }
 
+    /// Retention: picks victims on a reader (the window scan never holds
+    /// the write lock), then deletes them in the writer's next commit.
+    pub async fn prune_batch(&self, args: [i64; 4]) -> Result<u64, StoreError> {
+        let victims: Vec<String> = self
+            .read(move |c| {
+                let mut st = c.prepare_cached(&schema::retention_victims(false))?;
+                let rows = st.query_map(params![args[0], args[1], args[2], args[3]], |r| {
+                    r.get::<_, String>(0)
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        if victims.is_empty() {
+            return Ok(0);
+        }
+        self.write(move |c| {
+            // A victim is never a node's latest later on (the pointer only
+            // moves to a report stored after it), so the pick stays valid.
+            let mut n = 0u64;
+            for id in &victims {
+                c.prepare_cached("DELETE FROM findings WHERE run_id = ?1")?
+                    .execute([id])?;
+                c.prepare_cached("DELETE FROM report_bodies WHERE run_id = ?1")?
+                    .execute([id])?;
+                n += c
+                    .prepare_cached("DELETE FROM reports WHERE run_id = ?1")?
+                    .execute([id])? as u64;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
     /// Runs `f` in the writer thread's next group commit; answers once the
     /// batch is durable (or failed).
     async fn write<T: Send + 'static>(

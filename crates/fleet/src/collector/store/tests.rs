@@ -163,6 +163,7 @@ on_both!(
     nodes_listing,
     findings_filters,
     concurrent_ingest,
+    retention_keeps_newest_and_recent,
 );
 
 // ------------------------------------------------------------------ cases
@@ -583,6 +584,127 @@ async fn concurrent_ingest(s: Arc<Store>) {
         .filter(|o| **o == IngestOutcome::Duplicate)
         .count();
     assert_eq!((created, dup), (1, 9), "{outcomes:?}");
+}
+
+async fn retention_keeps_newest_and_recent(s: Arc<Store>) {
+    use super::Retention;
+    const DAY: i64 = 86_400_000;
+    let now: i64 = 1_800_000_000_000;
+    s.enroll_many(&["n-a".into(), "n-b".into(), "n-c".into()], Role::Node)
+        .await
+        .unwrap();
+    // n-a: ten reports, the i-th started at i hours and received 20 - i days ago.
+    let mut a = Vec::new();
+    for i in 0..10i64 {
+        let r = report(&uuid(), now - 30 * DAY + i * 3_600_000, "a", BASIC);
+        let at = now - (20 - i) * DAY;
+        assert_eq!(
+            s.ingest_at("n-a", &r, at).await.unwrap(),
+            IngestOutcome::Created
+        );
+        a.push(r);
+    }
+    // n-b: three reports, all 40 days old.
+    for i in 0..3i64 {
+        let r = report(&uuid(), now - 41 * DAY + i, "b", BASIC);
+        s.ingest_at("n-b", &r, now - 40 * DAY).await.unwrap();
+    }
+    // n-c: its latest (by start) is not its newest by started_at: one report
+    // dated a year ahead counts as received + 5 min, the other is later.
+    let ahead = report(&uuid(), now + 365 * DAY, "c", BASIC);
+    let last = report(&uuid(), now - 20 * DAY + 3_600_000, "c", BASIC);
+    s.ingest_at("n-c", &ahead, now - 21 * DAY).await.unwrap();
+    s.ingest_at("n-c", &last, now - 20 * DAY).await.unwrap();
+    let count = |node: &'static str| {
+        let s = Arc::clone(&s);
+        async move { s.node_reports(node, 1000).await.unwrap().unwrap().len() }
+    };
+    let latest_of = |node: &'static str| {
+        let s = Arc::clone(&s);
+        async move {
+            s.nodes()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|n| n.name == node)
+                .unwrap()
+                .latest
+                .unwrap()
+                .run_id
+        }
+    };
+    assert_eq!(latest_of("n-c").await, last.run_id);
+
+    // Off: nothing goes.
+    let off = Retention {
+        keep_reports: 0,
+        keep_days: 0,
+    };
+    assert_eq!(s.prune(off, now, 2).await.unwrap(), 0);
+    assert_eq!(count("n-a").await, 10);
+
+    // Newest 3 per node plus 15 days: n-a loses i = 0..=4 (i = 5 came exactly
+    // 15 days ago and stays), in batches of 2; n-b keeps its three.
+    let policy = Retention {
+        keep_reports: 3,
+        keep_days: 15,
+    };
+    assert_eq!(s.prune_batch(policy, now, 2).await.unwrap(), 2);
+    assert_eq!(s.prune(policy, now, 2).await.unwrap(), 3);
+    assert_eq!(
+        s.prune(policy, now, 2).await.unwrap(),
+        0,
+        "nothing left to do"
+    );
+    assert_eq!(count("n-a").await, 5);
+    assert_eq!(count("n-b").await, 3);
+    let kept: Vec<String> = s
+        .node_reports("n-a", 100)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    let want: Vec<String> = a[5..].iter().rev().map(|r| r.run_id.clone()).collect();
+    assert_eq!(kept, want);
+    // Gone with findings and body: storing it again is a plain Created
+    // (a leftover finding or body row would collide with its key).
+    assert_eq!(
+        s.ingest_at("n-a", &a[0], now - 20 * DAY).await.unwrap(),
+        IngestOutcome::Created
+    );
+    assert_eq!(count("n-a").await, 6);
+
+    // Days only: everything older than a day goes, except each node's latest,
+    // even where the latest is not the newest by started_at (n-c).
+    let days = Retention {
+        keep_reports: 0,
+        keep_days: 1,
+    };
+    assert_eq!(s.prune(days, now, 500).await.unwrap(), 5 + 2 + 1);
+    assert_eq!(count("n-a").await, 1);
+    assert_eq!(count("n-b").await, 1);
+    assert_eq!(count("n-c").await, 1);
+    assert_eq!(latest_of("n-a").await, a[9].run_id);
+    assert_eq!(latest_of("n-c").await, last.run_id);
+    assert_eq!(
+        s.node_reports("n-c", 10).await.unwrap().unwrap()[0].run_id,
+        last.run_id
+    );
+    let f = s.findings(&FindingQuery::default()).await.unwrap();
+    assert_eq!(f.len(), 9, "each node's latest keeps its findings");
+
+    // Count only: with a fresh report, n-a keeps its newest one.
+    let fresh = report(&uuid(), now, "a", BASIC);
+    s.ingest_at("n-a", &fresh, now).await.unwrap();
+    let newest = Retention {
+        keep_reports: 1,
+        keep_days: 0,
+    };
+    assert_eq!(s.prune(newest, now, 500).await.unwrap(), 1);
+    assert_eq!(latest_of("n-a").await, fresh.run_id);
+    assert_eq!(count("n-a").await, 1);
 }
 
 // ------------------------------------------------------ engine-specific
