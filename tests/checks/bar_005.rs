@@ -7,6 +7,28 @@ use crate::fixture::{case, unreadable, How, CONF};
 
 const CHECK: &str = "BAR-005";
 
+/// The served /v1 pipeline has no auth_token (OpenStack-Ansible without
+/// Keystone maps /v1 to barbican_api: os_barbican templates/barbican-api-paste.ini):
+/// nothing validates tokens, BAR-004 fails, and TLS to Keystone is na.
+#[test]
+fn no_authtoken_served_is_na() {
+    case(CHECK, "no-authtoken-served-is-na").check();
+}
+
+/// `cafile =` (kolla-ansible's barbican.conf.j2 renders it empty without
+/// internal TLS) is keystoneauth1's system CA store, not a missing file.
+#[test]
+fn cafile_empty_means_system_cas() {
+    case(CHECK, "cafile-empty-means-system-cas").check();
+}
+
+/// The deprecated `auth_uri` (charm-barbican and OpenStack-Helm write it) is
+/// reported under that name, not as www_authenticate_uri.
+#[test]
+fn auth_uri_named_as_written() {
+    case(CHECK, "auth-uri-named-as-written").check();
+}
+
 #[test]
 fn keystone_https() {
     case(CHECK, "keystone-https").check();

@@ -97,6 +97,9 @@ fn here_of(path: &Path) -> String {
 /// One effective authtoken option with its origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthOpt {
+    /// The option's name as written (`auth_uri` where that deprecated name
+    /// set `www_authenticate_uri`).
+    pub name: String,
     /// The value (interpolated).
     pub value: String,
     /// Where it came from (`paste [filter:authtoken] at file`, or a barbican.conf source).
@@ -114,12 +117,14 @@ pub fn authtoken_opt(
     if let (Some(el), Some(api)) = (element, api) {
         if let Some((_, v)) = el.local_conf.iter().rev().find(|(k, _)| k == key) {
             return Some(AuthOpt {
+                name: key.to_string(),
                 value: v.clone(),
                 source: format!("paste [{}] in {}", el.section, api.path.display()),
             });
         }
         if let Some((_, v)) = el.global_conf.iter().rev().find(|(k, _)| k == key) {
             return Some(AuthOpt {
+                name: key.to_string(),
                 value: v.clone(),
                 source: format!("paste [DEFAULT] in {}", api.path.display()),
             });
@@ -142,11 +147,17 @@ pub fn authtoken_opt(
     for g in groups {
         if let Some(e) = cfg.effective(&g, key) {
             let value = cfg.substitute(&e.raw, &g, 0).unwrap_or(e.raw.clone());
+            // Named as written (a deprecated name stays itself).
+            let name = &e.name;
             let source = match &e.source {
-                Source::File { .. } | Source::Env { .. } => format!("[{g}] {key} at {}", e.source),
+                Source::File { .. } | Source::Env { .. } => format!("[{g}] {name} at {}", e.source),
                 Source::Default => "code default".to_string(),
             };
-            return Some(AuthOpt { value, source });
+            return Some(AuthOpt {
+                name: name.clone(),
+                value,
+                source,
+            });
         }
     }
     None

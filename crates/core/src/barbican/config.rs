@@ -105,6 +105,9 @@ impl std::fmt::Display for Source {
 /// One effective value with its origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Effective {
+    /// The option's name as written where the value was found: a
+    /// deprecated name (`auth_uri` for `www_authenticate_uri`) stays itself.
+    pub name: String,
     /// The value as written (quotes stripped), before interpolation.
     pub raw: String,
     /// Where it came from.
@@ -245,6 +248,7 @@ impl Config {
             .find(|e| e.group == group && e.key == key)
         {
             return Some(Effective {
+                name: e.key.clone(),
                 raw: e.value.clone(),
                 source: Source::Env {
                     var: e.var.clone(),
@@ -266,6 +270,7 @@ impl Config {
             }
             if let Some(v) = hit {
                 return Some(Effective {
+                    name: v.key.clone(),
                     raw: v.value.clone(),
                     source: Source::File {
                         path: f.path.clone(),
@@ -285,6 +290,7 @@ impl Config {
             .iter()
             .filter(|e| e.group == group && e.key == key)
             .map(|e| Effective {
+                name: e.key.clone(),
                 raw: e.value.clone(),
                 source: Source::Env {
                     var: e.var.clone(),
@@ -299,6 +305,7 @@ impl Config {
         self.get_multi(group, key)
             .into_iter()
             .map(|(v, p)| Effective {
+                name: v.key.clone(),
                 raw: v.value.clone(),
                 source: Source::File {
                     path: p.to_path_buf(),

@@ -47,6 +47,17 @@ const CATALOG_NOTE: &str = "the catalog's internal identity endpoint used for to
 /// The URLs, `insecure` and `cafile` of every authtoken element serving /v1.
 fn judge_keystone_tls(facts: &Facts<'_>) -> Vec<Observation> {
     let api = facts.api();
+    // The served /v1 chains are known and none runs auth_token: nothing
+    // talks to Keystone, so there is no TLS to judge (BAR-004 fails there).
+    if let Some(Some(Ok(chains))) = api.map(|a| &a.chains) {
+        if !chains.is_empty() && api.is_some_and(|a| authtoken_elements(a).is_empty()) {
+            return vec![Observation::new(
+                "keystone_authtoken",
+                Status::Na,
+                "no served /v1 pipeline runs auth_token, so Barbican does not validate tokens with Keystone (BAR-004 reports the missing authtoken)",
+            )];
+        }
+    }
     let elements: Vec<Option<&Element>> = match api.map(authtoken_elements) {
         Some(v) if !v.is_empty() => v.into_iter().map(Some).collect(),
         _ => vec![None],
@@ -65,9 +76,11 @@ fn judge_keystone_tls(facts: &Facts<'_>) -> Vec<Observation> {
             None if legacy => {}
             None => out.push(Observation::new(format!("{prefix}auth_url"), Status::Error, format!("auth_type is set but no auth_url: the service user cannot log in; {CATALOG_NOTE}"))),
         }
+        // Named as written: a deployment that writes the deprecated
+        // auth_uri (charm, OpenStack-Helm) must find that name in the report.
         if let Some(o) = get("www_authenticate_uri").or_else(|| get("auth_uri")) {
             out.push(url_obs(
-                &format!("{prefix}www_authenticate_uri"),
+                &format!("{prefix}{}", o.name),
                 &o.value,
                 &o.source,
                 false,
@@ -111,7 +124,22 @@ fn judge_keystone_tls(facts: &Facts<'_>) -> Vec<Observation> {
                 "insecure not set (default false): certificates are verified",
             )),
         }
-        if let Some(o) = get("cafile") {
+        if let Some(o) = get("cafile").filter(|o| o.value.trim().is_empty()) {
+            // `cafile =` is keystoneauth1's default: verify against the
+            // system CA store, not a file named "".
+            out.push(
+                Observation::new(
+                    format!("{prefix}cafile"),
+                    Status::Pass,
+                    format!(
+                        "cafile is empty ({}): certificates are verified against the system CAs",
+                        o.source
+                    ),
+                )
+                .ev("cafile", "")
+                .ev("source", o.source.clone()),
+            );
+        } else if let Some(o) = get("cafile") {
             let path = std::path::PathBuf::from(o.value.trim());
             // EACCES is not "does not exist": that is an error naming the path.
             let (status, detail) = match facts.host.exists_checked(&path) {
