@@ -419,12 +419,7 @@ fn parse_env_file_bytes(data: &[u8]) -> EnvFileParse {
                     state = EnvState::PreValue;
                     last_value_ws = None;
                 } else {
-                    if !is_ws(c) {
-                        last_key_ws = None;
-                    } else if last_key_ws.is_none() {
-                        last_key_ws = Some(key.len());
-                    }
-                    key.push(c);
+                    push_tracking_ws(&mut key, &mut last_key_ws, c);
                 }
             }
             EnvState::PreValue => {
@@ -453,12 +448,7 @@ fn parse_env_file_bytes(data: &[u8]) -> EnvFileParse {
                     state = EnvState::ValueEscape;
                     last_value_ws = None;
                 } else {
-                    if !is_ws(c) {
-                        last_value_ws = None;
-                    } else if last_value_ws.is_none() {
-                        last_value_ws = Some(value.len());
-                    }
-                    value.push(c);
+                    push_tracking_ws(&mut value, &mut last_value_ws, c);
                 }
             }
             EnvState::ValueEscape => {
@@ -558,6 +548,19 @@ fn parse_env_file_bytes(data: &[u8]) -> EnvFileParse {
         }
     }
     res
+}
+
+/// Appends `c` to a key or value, keeping `trailing_ws` at the start of its trailing run of
+/// whitespace (`None` when it ends in another byte), so that the run can be cut off where
+/// the key or value ends, as parse_env_file_internal() does with `last_key_whitespace` and
+/// `last_value_whitespace`.
+fn push_tracking_ws(buf: &mut Vec<u8>, trailing_ws: &mut Option<usize>, c: u8) {
+    if !is_ws(c) {
+        *trailing_ws = None;
+    } else if trailing_ws.is_none() {
+        *trailing_ws = Some(buf.len());
+    }
+    buf.push(c);
 }
 
 /// `OS_SIMPLE_CRYPTO_PLUGIN__KEK` -> Some(("simple_crypto_plugin", "kek")); `OS_DEFAULT__X` -> ("DEFAULT", "x"); others None.
@@ -839,30 +842,32 @@ mod tests {
 
     #[test]
     fn oslo_env_option_maps_like_oslo_config() {
-        assert_eq!(
-            oslo_env_option("OS_SIMPLE_CRYPTO_PLUGIN__KEK"),
-            Some(("simple_crypto_plugin".into(), "kek".into()))
-        );
-        assert_eq!(
-            oslo_env_option("OS_DEFAULT__X"),
-            Some(("DEFAULT".into(), "x".into()))
-        );
-        assert_eq!(
-            oslo_env_option("OS_DEFAULT__TRANSPORT_URL"),
-            Some(("DEFAULT".into(), "transport_url".into()))
-        );
-        assert_eq!(
-            oslo_env_option("OS_KEYSTONE_AUTHTOKEN__AUTH_URL"),
-            Some(("keystone_authtoken".into(), "auth_url".into()))
-        );
-        assert_eq!(
-            oslo_env_option("OS_VAULT_PLUGIN__ROOT_TOKEN_ID"),
-            Some(("vault_plugin".into(), "root_token_id".into()))
-        );
-        assert_eq!(
-            oslo_env_option("OS_A__B__C"),
-            Some(("a".into(), "b__c".into()))
-        );
+        for (var, group, option) in [
+            (
+                "OS_SIMPLE_CRYPTO_PLUGIN__KEK",
+                "simple_crypto_plugin",
+                "kek",
+            ),
+            ("OS_DEFAULT__X", "DEFAULT", "x"),
+            ("OS_DEFAULT__TRANSPORT_URL", "DEFAULT", "transport_url"),
+            (
+                "OS_KEYSTONE_AUTHTOKEN__AUTH_URL",
+                "keystone_authtoken",
+                "auth_url",
+            ),
+            (
+                "OS_VAULT_PLUGIN__ROOT_TOKEN_ID",
+                "vault_plugin",
+                "root_token_id",
+            ),
+            ("OS_A__B__C", "a", "b__c"),
+        ] {
+            assert_eq!(
+                oslo_env_option(var),
+                Some((group.to_string(), option.to_string())),
+                "{var}"
+            );
+        }
         for none in [
             "OS_VAULT_PLUGIN__root_token_id",
             "os_default__x",
