@@ -428,38 +428,33 @@ fn intact_root_has_no_error_as_root_or_nobody() {
     }
 }
 
-#[test]
-fn every_check_errs_naming_an_unreadable_input_as_root() {
-    let checks: Vec<&str> = AS_ROOT.iter().map(|c| c.check).collect();
+/// Runs every case of `cases` (one per check) as root or as `nobody`:
+/// each check errs, naming its unreadable input.
+fn every_check_errs_naming_an_unreadable_input(cases: &[Case], as_nobody: bool) {
+    let checks: Vec<&str> = cases.iter().map(|c| c.check).collect();
     assert_eq!(checks, all_checks(), "one case per check");
-    for case in AS_ROOT {
+    let who = if as_nobody { "nobody" } else { "root" };
+    for case in cases {
         let r = base();
         (case.how)(&r, case.input);
-        let rep = audit(&r, false);
+        let rep = audit(&r, as_nobody);
         assert_error_names(
             &rep,
             case.check,
             case.input,
-            &format!("root, {} {}", case.input, case.how_name),
+            &format!("{who}, {} {}", case.input, case.how_name),
         );
     }
 }
 
 #[test]
+fn every_check_errs_naming_an_unreadable_input_as_root() {
+    every_check_errs_naming_an_unreadable_input(AS_ROOT, false);
+}
+
+#[test]
 fn every_check_errs_naming_an_unreadable_input_as_nobody() {
-    let checks: Vec<&str> = AS_NOBODY.iter().map(|c| c.check).collect();
-    assert_eq!(checks, all_checks(), "one case per check");
-    for case in AS_NOBODY {
-        let r = base();
-        (case.how)(&r, case.input);
-        let rep = audit(&r, true);
-        assert_error_names(
-            &rep,
-            case.check,
-            case.input,
-            &format!("nobody, {} {}", case.input, case.how_name),
-        );
-    }
+    every_check_errs_naming_an_unreadable_input(AS_NOBODY, true);
 }
 
 /// The issue's own examples, each stated exactly.

@@ -601,7 +601,7 @@ pub fn oslo_env_option(var: &str) -> Option<(String, String)> {
 mod tests {
     use super::super::barbican_units;
     use super::super::syntax::glob_match;
-    use super::super::test_util::{env_of, pairs, unit};
+    use super::super::test_util::{api_unit, env_of, pairs, unit};
     use super::*;
     use crate::fs::testing::MemFs;
 
@@ -633,12 +633,7 @@ mod tests {
 
     #[test]
     fn optional_missing_environment_file_is_not_a_problem() {
-        let fs = MemFs::new().file(
-            "/lib/systemd/system/barbican-api.service",
-            "[Service]\nEnvironmentFile=-/etc/barbican/env\nEnvironment=A=1\n",
-        );
-        let units = barbican_units(&fs);
-        let u = unit(&units, "barbican-api.service");
+        let u = &api_unit("[Service]\nEnvironmentFile=-/etc/barbican/env\nEnvironment=A=1\n");
         assert_eq!(
             u.env_files,
             vec![(
@@ -654,12 +649,7 @@ mod tests {
 
     #[test]
     fn required_missing_environment_file_is_a_problem() {
-        let fs = MemFs::new().file(
-            "/lib/systemd/system/barbican-api.service",
-            "[Service]\nEnvironmentFile=/etc/barbican/env\n",
-        );
-        let units = barbican_units(&fs);
-        let u = unit(&units, "barbican-api.service");
+        let u = &api_unit("[Service]\nEnvironmentFile=/etc/barbican/env\n");
         assert_eq!(u.env_files.len(), 1);
         assert!(!u.env_files[0].1);
         assert_eq!(u.problems.len(), 1, "{:?}", u.problems);

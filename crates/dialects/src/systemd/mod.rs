@@ -109,7 +109,16 @@ pub struct Unit {
 /// and its environment out of a scan.
 #[cfg(test)]
 mod test_util {
-    use super::Unit;
+    use super::{barbican_units, Unit};
+    use crate::fs::testing::MemFs;
+
+    /// The unit of a root whose one file is `text`, as /lib's barbican-api.service.
+    pub(super) fn api_unit(text: &str) -> Unit {
+        let fs = MemFs::new().file("/lib/systemd/system/barbican-api.service", text);
+        let mut units = barbican_units(&fs);
+        assert_eq!(units.len(), 1);
+        units.remove(0)
+    }
 
     pub(super) const VENDOR: &str = "[Unit]\nDescription=Barbican API\n[Service]\nExecStart=/usr/bin/barbican-api\nEnvironment=LANG=C.UTF-8\n";
 

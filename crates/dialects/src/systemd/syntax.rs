@@ -460,7 +460,7 @@ fn glob_one(pat: &[u8], p: usize, c: u8) -> Option<usize> {
 mod tests {
     use super::super::barbican_units;
     use super::super::environment::{parse_environment_value, parse_environment_value_detailed};
-    use super::super::test_util::{env_of, pairs};
+    use super::super::test_util::{api_unit, env_of, pairs};
     use crate::fs::testing::MemFs;
 
     #[test]
@@ -545,11 +545,9 @@ mod tests {
 
     #[test]
     fn continuation_lines_are_joined_with_a_space() {
-        let fs = MemFs::new().file(
-            "/lib/systemd/system/barbican-api.service",
+        let u = &api_unit(
             "[Service]\nEnvironment=CONT=one \\\n   two\nEnvironment=G=a\\\nH=1\nEnvironment=TRAILBS=a\\\\\nEnvironment=\"Q=x \\\n y\"\nEnvironment=LAST=1 \\",
         );
-        let u = &barbican_units(&fs)[0];
         // "two" alone is an invalid assignment (verified on systemd 252).
         assert_eq!(
             env_of(u),
@@ -576,11 +574,9 @@ mod tests {
 
     #[test]
     fn comments_are_ignored_also_inside_continuations() {
-        let fs = MemFs::new().file(
-            "/lib/systemd/system/barbican-api.service",
+        let u = &api_unit(
             "# Environment=HASH=1\n; Environment=SEMI=1\n[Service]\n  # Environment=INDENTED=1\nEnvironment=C2=x\\\n# comment inside continuation\n; another\n  y\n# comment ending in backslash \\\nEnvironment=NOT_SWALLOWED=1\nEnvironment=A=1 #not-a-comment\n",
         );
-        let u = &barbican_units(&fs)[0];
         assert_eq!(
             env_of(u),
             pairs(&[("C2", "x"), ("NOT_SWALLOWED", "1"), ("A", "1")])
@@ -591,11 +587,9 @@ mod tests {
 
     #[test]
     fn sections_and_keys_are_case_sensitive_and_only_service_counts() {
-        let fs = MemFs::new().file(
-            "/lib/systemd/system/barbican-api.service",
+        let u = &api_unit(
             "Environment=OUTSIDE=1\n[Unit]\nEnvironment=INUNIT=1\n[service]\nEnvironment=LOWERSEC=1\n[Service]\nenvironment=LOWERKEY=1\n  Environment  =  SP=1  \nEnvironment = SPACED = v\n[Install]\nEnvironment=INSTALL=1\n",
         );
-        let u = &barbican_units(&fs)[0];
         assert_eq!(env_of(u), pairs(&[("SP", "1")]));
     }
 
