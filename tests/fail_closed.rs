@@ -12,6 +12,8 @@
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
+#[path = "common/report.rs"]
+mod report;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -19,6 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use report::findings_of;
 
 const CONF: &str = "/etc/barbican/barbican.conf";
 const CONF_D: &str = "/etc/barbican/barbican.conf.d";
@@ -170,12 +173,7 @@ fn check_status(report: &serde_json::Value, check: &str) -> String {
 /// Asserts that `check` has an `error` finding naming `input` (in its
 /// subject or message) and is not judged pass or n/a.
 fn assert_error_names(report: &serde_json::Value, check: &str, input: &str, case: &str) {
-    let findings: Vec<&serde_json::Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["check_id"] == check)
-        .collect();
+    let findings = findings_of(report, check);
     let named = findings.iter().any(|f| {
         f["status"] == "error"
             && (f["subject"].as_str().unwrap_or("").contains(input)
@@ -430,38 +428,33 @@ fn intact_root_has_no_error_as_root_or_nobody() {
     }
 }
 
-#[test]
-fn every_check_errs_naming_an_unreadable_input_as_root() {
-    let checks: Vec<&str> = AS_ROOT.iter().map(|c| c.check).collect();
+/// Runs every case of `cases` (one per check) as root or as `nobody`:
+/// each check errs, naming its unreadable input.
+fn every_check_errs_naming_an_unreadable_input(cases: &[Case], as_nobody: bool) {
+    let checks: Vec<&str> = cases.iter().map(|c| c.check).collect();
     assert_eq!(checks, all_checks(), "one case per check");
-    for case in AS_ROOT {
+    let who = if as_nobody { "nobody" } else { "root" };
+    for case in cases {
         let r = base();
         (case.how)(&r, case.input);
-        let rep = audit(&r, false);
+        let rep = audit(&r, as_nobody);
         assert_error_names(
             &rep,
             case.check,
             case.input,
-            &format!("root, {} {}", case.input, case.how_name),
+            &format!("{who}, {} {}", case.input, case.how_name),
         );
     }
 }
 
 #[test]
+fn every_check_errs_naming_an_unreadable_input_as_root() {
+    every_check_errs_naming_an_unreadable_input(AS_ROOT, false);
+}
+
+#[test]
 fn every_check_errs_naming_an_unreadable_input_as_nobody() {
-    let checks: Vec<&str> = AS_NOBODY.iter().map(|c| c.check).collect();
-    assert_eq!(checks, all_checks(), "one case per check");
-    for case in AS_NOBODY {
-        let r = base();
-        (case.how)(&r, case.input);
-        let rep = audit(&r, true);
-        assert_error_names(
-            &rep,
-            case.check,
-            case.input,
-            &format!("nobody, {} {}", case.input, case.how_name),
-        );
-    }
+    every_check_errs_naming_an_unreadable_input(AS_NOBODY, true);
 }
 
 /// The issue's own examples, each stated exactly.
@@ -604,212 +597,132 @@ fn every_path_argument_refuses_special_files_without_hanging() {
     std::fs::write(w("token"), "abc\n").unwrap();
     std::fs::set_permissions(w("token"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let sp = specials();
-    // Each entry builds the argument list for a path `p`.
-    type Build = Box<dyn Fn(&str) -> Vec<String>>;
-    let r = root.clone();
+    // Each case: the arguments before the path, what the path argument
+    // starts with (`sqlite://` for a database URL), the arguments after it.
     let spool = w("spool");
-    let cases: Vec<(&str, Build)> = vec![
-        ("audit --checks", {
-            let r = r.clone();
-            Box::new(move |p| v(&["audit", "--root", &r, "--checks", p]))
-        }),
-        ("audit --waivers", {
-            let r = r.clone();
-            Box::new(move |p| v(&["audit", "--root", &r, "--waivers", p]))
-        }),
-        ("audit --output", {
-            let r = r.clone();
-            Box::new(move |p| v(&["audit", "--root", &r, "--output", p]))
-        }),
-        ("audit --textfile", {
-            let r = r.clone();
-            Box::new(move |p| v(&["audit", "--root", &r, "--textfile", p]))
-        }),
+    let audit = |flag: &str| v(&["audit", "--root", &root, flag]);
+    let agent = |rest: &[&str]| {
+        let mut a = v(&["agent", "--once", "--root", &root, "--spool-dir", &spool]);
+        a.extend(v(rest));
+        a
+    };
+    let collector = |db: &str, rest: &[&str]| {
+        let url = format!("sqlite://{}", w(db));
+        let mut a = v(&["collector", "--listen", "127.0.0.1:0", "--database", &url]);
+        a.extend(v(rest));
+        a
+    };
+    let (cert, key, token) = (w("cert.pem"), w("key.pem"), w("token"));
+    let none = Vec::new;
+    let cases: Vec<(&str, Vec<String>, &str, Vec<String>)> = vec![
+        ("audit --checks", audit("--checks"), "", none()),
+        ("audit --waivers", audit("--waivers"), "", none()),
+        ("audit --output", audit("--output"), "", none()),
+        ("audit --textfile", audit("--textfile"), "", none()),
         // The failed-run path: the audit cannot run, the textfile is updated.
         (
             "audit --textfile (failed run)",
-            Box::new(|p| v(&["audit", "--root", "/nonexistent/root", "--textfile", p])),
+            v(&["audit", "--root", "/nonexistent/root", "--textfile"]),
+            "",
+            none(),
         ),
-        ("audit --scan-cache", {
-            let r = r.clone();
-            Box::new(move |p| {
-                v(&[
-                    "audit",
-                    "--root",
-                    &r,
-                    "--scan",
-                    "--scan-path",
-                    "/etc",
-                    "--scan-cache",
-                    p,
-                ])
-            })
-        }),
-        ("scan --cache", {
-            let r = r.clone();
-            Box::new(move |p| v(&["scan", "--root", &r, "--path", "/etc", "--cache", p]))
-        }),
-        ("scan --output", {
-            let r = r.clone();
-            Box::new(move |p| v(&["scan", "--root", &r, "--path", "/etc", "--output", p]))
-        }),
-        ("checks lint", Box::new(|p| v(&["checks", "lint", p]))),
-        ("agent --config", {
-            let r = r.clone();
-            Box::new(move |p| v(&["agent", "--once", "--root", &r, "--config", p]))
-        }),
-        ("agent --token-file", {
-            let (r, s) = (r.clone(), spool.clone());
-            Box::new(move |p| {
-                v(&[
-                    "agent",
-                    "--once",
-                    "--root",
-                    &r,
-                    "--spool-dir",
-                    &s,
-                    "--collector",
-                    "http://127.0.0.1:9",
-                    "--token-file",
-                    p,
-                ])
-            })
-        }),
-        ("agent --ca-file", {
-            let (r, s, t) = (r.clone(), spool.clone(), w("token"));
-            Box::new(move |p| {
-                v(&[
-                    "agent",
-                    "--once",
-                    "--root",
-                    &r,
-                    "--spool-dir",
-                    &s,
-                    "--collector",
-                    "https://127.0.0.1:9",
-                    "--token-file",
-                    &t,
-                    "--ca-file",
-                    p,
-                ])
-            })
-        }),
-        ("agent --textfile", {
-            let (r, s) = (r.clone(), spool.clone());
-            Box::new(move |p| {
-                v(&[
-                    "agent",
-                    "--once",
-                    "--root",
-                    &r,
-                    "--spool-dir",
-                    &s,
-                    "--textfile",
-                    p,
-                ])
-            })
-        }),
-        ("agent --checks", {
-            let (r, s) = (r.clone(), spool.clone());
-            Box::new(move |p| {
-                v(&[
-                    "agent",
-                    "--once",
-                    "--root",
-                    &r,
-                    "--spool-dir",
-                    &s,
-                    "--checks",
-                    p,
-                ])
-            })
-        }),
-        ("agent --waivers", {
-            let (r, s) = (r.clone(), spool.clone());
-            Box::new(move |p| {
-                v(&[
-                    "agent",
-                    "--once",
-                    "--root",
-                    &r,
-                    "--spool-dir",
-                    &s,
-                    "--waivers",
-                    p,
-                ])
-            })
-        }),
+        (
+            "audit --scan-cache",
+            v(&[
+                "audit",
+                "--root",
+                &root,
+                "--scan",
+                "--scan-path",
+                "/etc",
+                "--scan-cache",
+            ]),
+            "",
+            none(),
+        ),
+        (
+            "scan --cache",
+            v(&["scan", "--root", &root, "--path", "/etc", "--cache"]),
+            "",
+            none(),
+        ),
+        (
+            "scan --output",
+            v(&["scan", "--root", &root, "--path", "/etc", "--output"]),
+            "",
+            none(),
+        ),
+        ("checks lint", v(&["checks", "lint"]), "", none()),
+        (
+            "agent --config",
+            v(&["agent", "--once", "--root", &root, "--config"]),
+            "",
+            none(),
+        ),
+        (
+            "agent --token-file",
+            agent(&["--collector", "http://127.0.0.1:9", "--token-file"]),
+            "",
+            none(),
+        ),
+        (
+            "agent --ca-file",
+            agent(&[
+                "--collector",
+                "https://127.0.0.1:9",
+                "--token-file",
+                &token,
+                "--ca-file",
+            ]),
+            "",
+            none(),
+        ),
+        ("agent --textfile", agent(&["--textfile"]), "", none()),
+        ("agent --checks", agent(&["--checks"]), "", none()),
+        ("agent --waivers", agent(&["--waivers"]), "", none()),
         (
             "collector --config",
-            Box::new(|p| v(&["collector", "--config", p])),
+            v(&["collector", "--config"]),
+            "",
+            none(),
         ),
         (
             "collector --database sqlite://",
-            Box::new(|p| {
-                v(&[
-                    "collector",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--database",
-                    &format!("sqlite://{p}"),
-                ])
-            }),
+            v(&["collector", "--listen", "127.0.0.1:0", "--database"]),
+            "sqlite://",
+            none(),
         ),
-        ("collector --tls-cert", {
-            let (db, k) = (format!("sqlite://{}", w("c1.db")), w("key.pem"));
-            Box::new(move |p| {
-                v(&[
-                    "collector",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--database",
-                    &db,
-                    "--tls-cert",
-                    p,
-                    "--tls-key",
-                    &k,
-                ])
-            })
-        }),
-        ("collector --tls-key", {
-            let (db, c) = (format!("sqlite://{}", w("c2.db")), w("cert.pem"));
-            Box::new(move |p| {
-                v(&[
-                    "collector",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--database",
-                    &db,
-                    "--tls-cert",
-                    &c,
-                    "--tls-key",
-                    p,
-                ])
-            })
-        }),
-        ("collector --client-ca", {
-            let db = format!("sqlite://{}", w("c3.db"));
-            let (c, k) = (w("cert.pem"), w("key.pem"));
-            Box::new(move |p| {
-                v(&[
-                    "collector",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--database",
-                    &db,
-                    "--tls-cert",
-                    &c,
-                    "--tls-key",
-                    &k,
-                    "--client-ca",
-                    p,
-                ])
-            })
-        }),
+        (
+            "collector --tls-cert",
+            collector("c1.db", &["--tls-cert"]),
+            "",
+            v(&["--tls-key", &key]),
+        ),
+        (
+            "collector --tls-key",
+            collector("c2.db", &["--tls-cert", &cert, "--tls-key"]),
+            "",
+            none(),
+        ),
+        (
+            "collector --client-ca",
+            collector(
+                "c3.db",
+                &["--tls-cert", &cert, "--tls-key", &key, "--client-ca"],
+            ),
+            "",
+            none(),
+        ),
     ];
-    for (name, build) in &cases {
+    for (name, before, prefix, after) in &cases {
         for (path, what) in &sp.list {
-            assert_refused(&build(path), path, &format!("{name} given a {what}"));
+            let args = [
+                before.clone(),
+                vec![format!("{prefix}{path}")],
+                after.clone(),
+            ]
+            .concat();
+            assert_refused(&args, path, &format!("{name} given a {what}"));
         }
     }
     // A check file inside --checks DIR that is a FIFO or a link to /dev/zero.

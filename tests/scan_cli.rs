@@ -6,12 +6,15 @@
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
+#[path = "common/report.rs"]
+mod report;
 #[path = "common/tree.rs"]
 mod tree;
 
 use std::collections::BTreeSet;
 
 use common::*;
+use report::*;
 
 #[test]
 fn scan_finds_every_planted_copy_and_never_prints_the_key() {
@@ -71,10 +74,8 @@ fn scan_finds_every_planted_copy_and_never_prints_the_key() {
             )
         })
         .collect();
-    let findings = rep["findings"].as_array().unwrap();
-    let got: BTreeSet<Key> = findings
-        .iter()
-        .filter(|f| f["check_id"] == "BAR-013")
+    let got: BTreeSet<Key> = findings_of(&rep, "BAR-013")
+        .into_iter()
         .map(|f| {
             assert_eq!(f["status"], "fail", "{f}");
             let ev = &f["evidence"];
@@ -166,16 +167,7 @@ fn scan_fingerprint_must_be_well_formed() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--fingerprint"));
-    let o = run(&[
-        "scan",
-        "--root",
-        r.path().to_str().unwrap(),
-        "--fingerprint",
-        "sha256:000000000000",
-        "--format",
-        "json",
-    ]);
-    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (_, rep) = scan_json(r.path(), &["--fingerprint", "sha256:000000000000"]);
     assert_eq!(status_of(&rep, "BAR-013", "disk"), "na");
 }
 
@@ -198,21 +190,8 @@ fn with_kek_copy() -> Root {
 #[test]
 fn nice_scan_finds_the_same_copy() {
     let r = with_kek_copy();
-    let o = run(&[
-        "scan",
-        "--root",
-        r.path().to_str().unwrap(),
-        "--nice",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, rep) = scan_json(r.path(), &["--nice"]);
+    assert_eq!(code, 1);
     assert_eq!(status_of(&rep, "BAR-013", "/root/.bash_history"), "fail");
     // --nice belongs to the scan: without --scan, audit refuses it.
     let o = run(&["audit", "--root", r.path().to_str().unwrap(), "--nice"]);
@@ -228,17 +207,9 @@ fn cached_scan_reads_only_what_changed_and_still_reports_the_copy() {
     // files changed within 2 s of a scan's start are never remembered
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let scan = || {
-        let o = run(&[
-            "scan",
-            "--root",
-            r.path().to_str().unwrap(),
-            "--cache",
-            cache.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert_eq!(o.status.code(), Some(1), "the copy is found every time");
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+        let (code, rep) = scan_json(r.path(), &["--cache", cache.to_str().unwrap()]);
+        assert_eq!(code, 1, "the copy is found every time");
+        rep
     };
     let first = scan();
     assert!(first["scan"].get("unchanged_files").is_none());
@@ -309,19 +280,12 @@ fn kubernetes_secret_and_base64_blob_copies_are_found() {
     blob.extend_from_slice(&raw);
     blob.extend_from_slice(&[0xffu8; 500]);
     r.file("/root/backup/blob.b64", &b64.encode(&blob), 0, 0, 0o600);
-    let o = run(&[
-        "scan",
-        "--root",
-        r.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, rep) = scan_json(r.path(), &[]);
+    assert_eq!(code, 1);
     let enc = |subject: &str| finding(&rep, "BAR-013", subject)["evidence"]["encoding"].clone();
     assert_eq!(enc("/root/backup/barbican-secret.yaml"), "base64-double");
     assert_eq!(enc("/root/backup/blob.b64"), "base64-embedded");
-    let all = String::from_utf8_lossy(&o.stdout);
+    let all = rep.to_string();
     assert!(!all.contains(KEK) && !all.contains(&b64.encode(raw)));
 }
 
@@ -330,22 +294,9 @@ fn audit_scan_paths_limit_the_scan_to_those_filesystems() {
     let r = with_kek_copy();
     let root = r.path().to_str().unwrap();
     let audit = |path: &str| {
-        let o = run(&[
-            "audit",
-            "--root",
-            root,
-            "--scan",
-            "--scan-path",
-            path,
-            "--format",
-            "json",
-        ]);
-        assert!(
-            matches!(o.status.code(), Some(0 | 1)),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+        let (code, rep) = r.audit_json(&["--scan", "--scan-path", path]);
+        assert!(matches!(code, 0 | 1), "exit {code}");
+        rep
     };
     // the copy is in /root/.bash_history
     assert_eq!(status_of(&audit("/etc"), "BAR-013", "disk"), "pass");

@@ -41,6 +41,12 @@ fn can_unshare() -> bool {
     ok
 }
 
+/// [`host_root`] for a test that mounts: `None` (the test is skipped) where
+/// this process cannot make a mount namespace.
+fn host_root_to_mount() -> Option<Root> {
+    can_unshare().then(host_root)
+}
+
 /// A root with barbican.conf naming the KEK and a copy in every directory
 /// of [`PLANTED`], plus the empty mount points.
 fn host_root() -> Root {
@@ -142,10 +148,9 @@ fn expect_all_planted(found: &[String]) {
 
 #[test]
 fn scan_reads_every_top_level_directory_of_a_root_with_real_mounts() {
-    if !can_unshare() {
+    let Some(r) = host_root_to_mount() else {
         return;
-    }
-    let r = host_root();
+    };
     assert_proc_in_the_middle(r.path());
     let root = r.path().to_str().unwrap();
     let rep = json(&in_mount_ns(
@@ -184,10 +189,9 @@ fn scan_reads_every_top_level_directory_of_a_root_with_real_mounts() {
 
 #[test]
 fn a_separate_var_log_is_scanned_only_when_listed() {
-    if !can_unshare() {
+    let Some(r) = host_root_to_mount() else {
         return;
-    }
-    let r = host_root();
+    };
     let root = r.path().to_str().unwrap();
     let args = |extra: &[&'static str]| {
         let mut a = vec!["scan", "--root", root, "--format", "json", "--quiet"];
@@ -203,10 +207,9 @@ fn a_separate_var_log_is_scanned_only_when_listed() {
 
 #[test]
 fn audit_scan_reads_every_top_level_directory_and_names_the_unscanned_mount() {
-    if !can_unshare() {
+    let Some(r) = host_root_to_mount() else {
         return;
-    }
-    let r = host_root();
+    };
     let root = r.path().to_str().unwrap();
     let rep = json(&in_mount_ns(
         r.path(),

@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
+#[path = "common/report.rs"]
+mod report;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,6 +18,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
 
 use common::*;
+use report::*;
 
 const KEK: &str = "q1Ehz1X-mAyDqEk3Ot5Kb0NQz0tqjFQ7v2GlAX9Pk3s=";
 const DECOY: &str = "8RZ2nVvQ9mGmTqsvEw0h0T0ePZb2q6q3q4Q0nXc1a0c=";
@@ -88,44 +91,31 @@ fn wrapped_base64_made_by_the_real_tools_is_found_where_it_starts() {
             "base64-double",
         ));
     }
-    for (dest, script, _) in &cases {
+    // Runs `script` in the work directory and puts its output at `dest`.
+    let plant = |dest: &str, script: &str| {
         let out = sh(work.path(), script);
         r.file(dest, std::str::from_utf8(&out).unwrap(), 0, 0, 0o600);
+    };
+    for (dest, script, _) in &cases {
+        plant(dest, script);
     }
     // negatives: the decoy wrapped the same way, and wrapped base64 text
     // without the key
     let decoy = conf.replace(KEK, DECOY);
     std::fs::write(work.path().join("barbican.conf"), &decoy).unwrap();
-    let out = sh(work.path(), "tar cf - barbican.conf | base64");
-    r.file(
+    plant(
         "/root/backup/decoy.tar.b64",
-        std::str::from_utf8(&out).unwrap(),
-        0,
-        0,
-        0o600,
+        "tar cf - barbican.conf | base64",
     );
     let text: String = (0..300)
         .map(|i| format!("Line{i} of plain text{}\n", "abcXYZ0123".repeat(i % 7)))
         .collect();
     std::fs::write(work.path().join("notes.txt"), &text).unwrap();
-    let out = sh(work.path(), "base64 notes.txt; cat notes.txt");
-    r.file(
-        "/root/backup/notes.b64",
-        std::str::from_utf8(&out).unwrap(),
-        0,
-        0,
-        0o600,
-    );
+    plant("/root/backup/notes.b64", "base64 notes.txt; cat notes.txt");
 
-    let o = run(&[
-        "scan",
-        "--root",
-        r.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let o = scan_run(r.path(), &[]);
     assert_eq!(o.status.code(), Some(1), "copies found: exit 1");
-    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rep = report_of(&o);
     for (dest, script, encoding) in &cases {
         let f = finding(&rep, "BAR-013", dest);
         assert_eq!(f["status"], "fail", "{script}");
@@ -148,11 +138,9 @@ fn wrapped_base64_made_by_the_real_tools_is_found_where_it_starts() {
         );
     }
     for quiet in ["/root/backup/decoy.tar.b64", "/root/backup/notes.b64"] {
-        let hits: Vec<&serde_json::Value> = rep["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["check_id"] == "BAR-013" && f["subject"] == quiet)
+        let hits: Vec<&serde_json::Value> = findings_of(&rep, "BAR-013")
+            .into_iter()
+            .filter(|f| f["subject"] == quiet)
             .collect();
         assert!(hits.is_empty(), "{quiet}: {hits:?}");
     }

@@ -7,11 +7,14 @@
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 
 mod common;
+#[path = "common/report.rs"]
+mod report;
 
 use std::path::Path;
 
 use barbican_audit_fleet::collector::ingest::{decode, Rejection};
 use common::*;
+use report::*;
 
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/report.schema.json");
 
@@ -142,15 +145,8 @@ fn waiver_and_scan_reports_validate() {
     assert_eq!(status_of(&rep, "BAR-013", "/root/notes.txt"), "fail");
     assert!(rep["scan"]["files"].as_u64().unwrap() > 0);
     assert_valid("audit --scan", &rep);
-    let o = run(&[
-        "scan",
-        "--root",
-        r.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, rep) = scan_json(r.path(), &[]);
+    assert_eq!(code, 1);
     assert_valid("scan", &rep);
 }
 

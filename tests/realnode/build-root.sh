@@ -24,6 +24,9 @@ PACKAGES=(
   man-db
 )
 
+# shellcheck source=tests/realnode/dev.sh
+. "$(dirname "$0")/dev.sh"
+
 log() { echo "realnode-build: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -125,15 +128,7 @@ cp "$work/debconf.seed" "$root/tmp/debconf.seed"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 mount -t proc proc "$root/proc"
 # A /dev of its own: package scripts may chmod what they find there.
-mount -t tmpfs -o mode=0755,nosuid,size=16m dev "$root/dev"
-mknod -m 0666 "$root/dev/null" c 1 3
-mknod -m 0666 "$root/dev/zero" c 1 5
-mknod -m 0666 "$root/dev/full" c 1 7
-mknod -m 0666 "$root/dev/random" c 1 8
-mknod -m 0666 "$root/dev/urandom" c 1 9
-mknod -m 0666 "$root/dev/tty" c 5 0
-mkdir "$root/dev/pts" "$root/dev/shm"
-ln -s /proc/self/fd "$root/dev/fd"
+own_dev "$root"
 in_root debconf-set-selections /tmp/debconf.seed
 log "apt-get install ${PACKAGES[*]}"
 if ! { in_root apt-get update -qq && in_root apt-get install -y -qq "${PACKAGES[@]}"; } >"$work/apt.log" 2>&1; then

@@ -133,7 +133,8 @@ cp -p "$root/etc/barbican/barbican-api-paste.ini" "$node_dir/stock-paste.ini"
 # tmp.mount): stray copies there are on the disk the hourly scan reads.
 boot='
 set -e
-root=$1; shift
+. "$1"
+root=$2; shift 2
 for d in "$@"; do
   mkdir -p "$d"
   # A new v1 cpuset has no CPUs and no memory nodes until given its parent'"'"'s.
@@ -145,22 +146,14 @@ mount --bind "$root" "$root"
 mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
 mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup"
-mount -t tmpfs -o mode=0755,nosuid,size=16m dev "$root/dev"
 # Device nodes of its own, never bind mounts of the host'"'"'s: systemd chowns
 # and chmods /dev/console (and a bind mount would pass that on to the
 # host'"'"'s /dev/null). The console is one more null device.
-mknod -m 0666 "$root/dev/null" c 1 3
-mknod -m 0666 "$root/dev/zero" c 1 5
-mknod -m 0666 "$root/dev/full" c 1 7
-mknod -m 0666 "$root/dev/random" c 1 8
-mknod -m 0666 "$root/dev/urandom" c 1 9
-mknod -m 0666 "$root/dev/tty" c 5 0
+own_dev "$root"
 mknod -m 0600 "$root/dev/console" c 1 3
-mkdir "$root/dev/pts" "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
-ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout"; ln -s /proc/self/fd/2 "$root/dev/stderr"
 mount -t tmpfs -o mode=0755,nosuid,nodev,size=256m run "$root/run"
 cd "$root"
@@ -168,7 +161,7 @@ pivot_root . .
 umount -l .
 exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system
 '
-unshare -p -f -m -u -i -n -- bash -c "$boot" boot "$root" "${cg_dirs[@]}" >"$node_dir/console.log" 2>&1 </dev/null &
+unshare -p -f -m -u -i -n -- bash -c "$boot" boot "$here/dev.sh" "$root" "${cg_dirs[@]}" >"$node_dir/console.log" 2>&1 </dev/null &
 unshare_pid=$!
 for _ in $(seq 100); do
   pid1=$(awk '{ print $1 }' "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null || true)
