@@ -190,6 +190,9 @@ fn pages_link_to_their_neighbours() {
     assert_eq!((p.pager.pages, p.pager.total), (3, 120));
     assert_eq!(p.pager.prev.as_deref(), Some("/?status=pass&page=1"));
     assert_eq!(p.pager.next.as_deref(), Some("/?status=pass&page=3"));
+    let html = render("fleet.html", &p).unwrap();
+    assert!(html.contains("data-page=\"2\" data-pages=\"3\" data-total=\"120\""));
+    assert!(html.contains("<a rel=\"next\" href=\"/?status=pass&amp;page=3\">"));
     let q: HashMap<String, String> = [("per_page".to_string(), "0".to_string())].into();
     assert!(PageReq::parse(&q, MAX_PER_PAGE).is_err());
 }
