@@ -673,7 +673,7 @@ pub fn check_page(id: &str, req: PageReq, rows: &[FleetFinding], total: i64) -> 
             .iter()
             .filter_map(|l| {
                 c.remediation_by_layout.get(*l).map(|t| LayoutFix {
-                    layout: *l,
+                    layout: l,
                     fix: t.trim().to_string(),
                 })
             })
