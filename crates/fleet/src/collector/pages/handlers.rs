@@ -82,6 +82,7 @@ fn answer<S: serde::Serialize>(
             Ok(b) => (
                 [
                     (header::CONTENT_TYPE, "application/json"),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                     (header::CACHE_CONTROL, "no-store"),
                 ],
                 b,
@@ -96,12 +97,23 @@ fn answer<S: serde::Serialize>(
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"{csv_name}\""),
                 ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],
             csv(page),
         )
             .into_response(),
     }
+}
+
+/// A CSV export is the whole list unless `per_page` says otherwise.
+fn csv_defaults(q: &HashMap<String, String>, f: Format) -> HashMap<String, String> {
+    let mut q = q.clone();
+    if f == Format::Csv {
+        q.entry("per_page".into())
+            .or_insert_with(|| MAX_CSV_ROWS.to_string());
+    }
+    q
 }
 
 fn max_rows(f: Format) -> u32 {
@@ -120,7 +132,8 @@ async fn fleet(app: &App, headers: &HeaderMap, q: &HashMap<String, String>, f: F
         Ok(n) => n,
         Err(e) => return store_failed(&e),
     };
-    match super::fleet_page(&nodes, q, now_ms(), app.settings.stale_after, max_rows(f)) {
+    let q = csv_defaults(q, f);
+    match super::fleet_page(&nodes, &q, now_ms(), app.settings.stale_after, max_rows(f)) {
         Ok(p) => answer(f, "fleet.html", &p, super::fleet_csv, "fleet.csv"),
         Err(e) => bad(e),
     }
@@ -163,7 +176,7 @@ async fn findings(
     if let Err(r) = require(app, headers, Role::Viewer, true).await {
         return r;
     }
-    let (fq, req) = match super::findings_query(q, max_rows(f)) {
+    let (fq, req) = match super::findings_query(&csv_defaults(q, f), max_rows(f)) {
         Ok(x) => x,
         Err(e) => return bad(e),
     };
