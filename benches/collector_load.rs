@@ -157,6 +157,7 @@ fn main() {
         assert_eq!(v["nodes"].as_array().unwrap().len(), o.nodes);
     }
     node_times.sort_by(|a, b| a.total_cmp(b));
+    let page_times = page_times(&agent, &base, &viewer, &names[0]);
     let hwm = peak_rss(pid);
     // PostgreSQL: the same load again, spread over two collector processes
     // on the same database (replicas behind a load balancer), same run.
@@ -197,6 +198,9 @@ fn main() {
         node_times[node_times.len() / 2],
         node_times[0]
     );
+    for (path, median, min, bytes) in &page_times {
+        println!("  GET {path} ({bytes} bytes): median {median:.1} ms, min {min:.1} ms");
+    }
     println!("  collector peak RSS: {rss_after_ingest} KiB after the ingest, {hwm} KiB at the end");
     if o.smoke {
         for phase in std::iter::once(&one).chain(two.as_ref()) {
@@ -334,6 +338,46 @@ fn ingest(
 }
 
 /// VmHWM of a process, KiB.
+/// Server time of each dashboard page (loopback, so nearly all of it is
+/// the collector's): path, median and min ms over ten requests, body bytes.
+fn page_times(
+    agent: &ureq::Agent,
+    base: &str,
+    viewer: &str,
+    node: &str,
+) -> Vec<(String, f64, f64, usize)> {
+    let paths = [
+        "/".to_string(),
+        "/?page=100".to_string(),
+        "/?state=stale".to_string(),
+        "/fleet.json".to_string(),
+        "/findings?status=fail".to_string(),
+        "/findings?status=fail&page=500".to_string(),
+        "/checks/BAR-001".to_string(),
+        "/checks/BAR-001?page=100".to_string(),
+        format!("/nodes/{node}"),
+    ];
+    paths
+        .into_iter()
+        .map(|path| {
+            let mut times = Vec::new();
+            let mut bytes = 0;
+            for _ in 0..10 {
+                let t = Instant::now();
+                let resp = agent
+                    .get(&format!("{base}{path}"))
+                    .set("Authorization", &format!("Bearer {viewer}"))
+                    .call()
+                    .unwrap();
+                bytes = resp.into_string().unwrap().len();
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            (path, times[times.len() / 2], times[0], bytes)
+        })
+        .collect()
+}
+
 fn peak_rss(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status

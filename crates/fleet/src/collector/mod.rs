@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub mod config;
 pub mod ingest;
 pub mod net;
+pub mod pages;
 pub mod server;
 pub mod store;
 pub mod views;

@@ -147,12 +147,19 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/findings", get(get_findings))
         .route("/metrics", get(get_metrics))
         .route("/healthz", get(healthz))
-        .route("/", get(dashboard))
+        .route("/", get(super::pages::handlers::fleet_page))
+        .route("/fleet.json", get(super::pages::handlers::fleet_json))
+        .route("/fleet.csv", get(super::pages::handlers::fleet_csv))
+        .route("/findings", get(super::pages::handlers::findings_page))
+        .route("/findings.json", get(super::pages::handlers::findings_json))
+        .route("/findings.csv", get(super::pages::handlers::findings_csv))
+        .route("/checks/{id}", get(super::pages::handlers::check_page))
+        .route("/nodes/{node}", get(super::pages::handlers::node_page))
         .fallback(not_found)
         .with_state(app)
 }
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": msg.into() }))).into_response()
 }
 
@@ -201,7 +208,7 @@ fn unauthorized(basic: bool) -> Response {
 }
 
 /// The principal behind the request, required to have `role`.
-async fn require(
+pub(super) async fn require(
     app: &App,
     headers: &HeaderMap,
     role: Role,
@@ -227,7 +234,7 @@ async fn require(
 }
 
 #[allow(clippy::disallowed_macros)] // the collector logs to stderr (journald)
-fn store_failed(e: &super::store::StoreError) -> Response {
+pub(super) fn store_failed(e: &super::store::StoreError) -> Response {
     eprintln!("barbican-audit collector: database error: {e}");
     let mut r = error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -601,46 +608,4 @@ async fn get_metrics(State(app): State<Arc<App>>) -> Response {
 
 async fn healthz() -> Response {
     (StatusCode::OK, "ok\n").into_response()
-}
-
-async fn dashboard(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = require(&app, &headers, Role::Viewer, true).await {
-        return r;
-    }
-    let nodes = match app.store.nodes().await {
-        Ok(n) => n,
-        Err(e) => return store_failed(&e),
-    };
-    let failing = match app
-        .store
-        .findings(&FindingQuery {
-            status: Some("fail".into()),
-            limit: 500,
-            ..FindingQuery::default()
-        })
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => return store_failed(&e),
-    };
-    let html = views::dashboard(
-        &nodes,
-        &failing,
-        super::store::now_ms(),
-        app.settings.stale_after,
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            // No external assets, no scripts: say so to the browser too.
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response()
 }

@@ -1,6 +1,5 @@
 //! Views of the fleet: JSON for the API, Prometheus text for `/metrics`,
-//! and the HTML dashboard. Everything a node sent is data, never markup:
-//! every string goes through [`html_escape`] on the way into HTML.
+//! and the HTML escaper the page templates use (see `pages`).
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -312,99 +311,6 @@ pub fn html_escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn age(ms: i64) -> String {
-    let s = (ms / 1000).max(0);
-    match s {
-        0..=119 => format!("{s} s"),
-        120..=7199 => format!("{} min", s / 60),
-        7200..=172_799 => format!("{} h", s / 3600),
-        _ => format!("{} d", s / 86_400),
-    }
-}
-
-/// The dashboard: one table of nodes (state, status, failing checks, last
-/// report age), one of failing findings. No scripts, no external assets.
-pub fn dashboard(
-    nodes: &[NodeRow],
-    failing: &[FleetFinding],
-    now_ms: i64,
-    stale_after: Duration,
-) -> String {
-    let e = html_escape;
-    let mut h = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>barbican-audit fleet</title><style>\
-         body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:2em}\
-         th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}\
-         th{background:#eee}.fail{color:#a00;font-weight:bold}.error{color:#a60}.pass{color:#070}\
-         .stale,.never,.revoked{color:#777;font-style:italic}</style></head><body>\n",
-    );
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for n in nodes {
-        *counts
-            .entry(state(n, now_ms, stale_after).as_str())
-            .or_default() += 1;
-    }
-    let _ = writeln!(
-        h,
-        "<h1>barbican-audit fleet</h1><p>{} nodes: {}. Stale after {}.</p>",
-        nodes.len(),
-        counts
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        e(&humantime::format_duration(stale_after).to_string())
-    );
-    h.push_str("<h2>Nodes</h2><table><tr><th>node</th><th>state</th><th>status</th><th>failing checks</th><th>last report</th><th>hostname</th><th>Barbican</th></tr>\n");
-    for n in nodes {
-        let st = state(n, now_ms, stale_after);
-        let (status, failing_checks, last, hostname, version) = match &n.latest {
-            None => (
-                String::new(),
-                String::new(),
-                "never".to_string(),
-                String::new(),
-                String::new(),
-            ),
-            Some(r) => (
-                r.status.clone(),
-                r.failing.join(" "),
-                format!("{} ago", age(now_ms - last_seen_ms(r))),
-                r.hostname.clone().unwrap_or_default(),
-                r.barbican_version.clone().unwrap_or_default(),
-            ),
-        };
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e(&n.name),
-            st.as_str(),
-            st.as_str(),
-            e(&status),
-            e(&status),
-            e(&failing_checks),
-            e(&last),
-            e(&hostname),
-            e(&version)
-        );
-    }
-    h.push_str("</table>\n<h2>Failing findings (latest report of each node)</h2><table><tr><th>node</th><th>check</th><th>severity</th><th>subject</th><th>message</th></tr>\n");
-    for f in failing {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e(&f.node),
-            e(&f.finding.check_id),
-            e(&f.finding.severity),
-            e(&f.finding.subject),
-            e(&f.finding.message)
-        );
-    }
-    h.push_str("</table></body></html>\n");
-    h
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! found by `<id>` and the hash compared in constant time.
 use crate::collector::ingest::NewReport;
 
+mod pages;
 pub mod pg_tls;
 pub mod postgres;
 mod schema;

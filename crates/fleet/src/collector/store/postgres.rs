@@ -601,3 +601,7 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Read queries of the dashboard pages (a child module: it uses the pool).
+#[path = "pages_pg.rs"]
+mod pages;

@@ -683,3 +683,7 @@ fn ingest_tx(
     ])?;
     Ok(IngestOutcome::Created)
 }
+
+/// Read queries of the dashboard pages (a child module: it uses the reader pool).
+#[path = "pages_sqlite.rs"]
+mod pages;
