@@ -8,7 +8,7 @@ pub mod explain;
 pub mod raw;
 mod refs;
 
-use barbican_audit_support::{hex, is_valid_id, shell_quote};
+use barbican_audit_support::{hex, is_valid_id, shell_quote, PACKS};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -122,7 +122,7 @@ impl Catalog {
     pub fn embedded() -> Result<Catalog, Vec<Diagnostic>> {
         let files: Vec<(String, String, String)> = embedded::EMBEDDED
             .iter()
-            .map(|(n, t)| (n.to_string(), format!("checks/barbican/{n}"), t.to_string()))
+            .map(|(pack, n, t)| (n.to_string(), format!("checks/{pack}/{n}"), t.to_string()))
             .collect();
         Catalog::from_files(files, "embedded")
     }
@@ -237,6 +237,23 @@ fn collect_toml(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> 
     Ok(())
 }
 
+/// The pack a check file is in (`checks/consumers/KMC-001.toml` ->
+/// (`consumers`, `KMC`)), when its directory is one of [`PACKS`]; a file
+/// elsewhere may hold any pack's ID.
+fn pack_of(shown: &str) -> Option<(&'static str, &'static str)> {
+    let dir = Path::new(shown).parent()?.file_name()?.to_str()?;
+    PACKS.iter().copied().find(|(d, _)| *d == dir)
+}
+
+/// What a check ID looks like, for the lint message.
+fn id_rule() -> String {
+    let prefixes: Vec<String> = PACKS
+        .iter()
+        .map(|(dir, p)| format!("{p}- in checks/{dir}"))
+        .collect();
+    format!("expected {} and three digits", prefixes.join(", "))
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -272,10 +289,13 @@ fn validate_file(
         });
     };
     let id = raw.id.get_ref().clone();
+    let pack = pack_of(shown);
     if !is_valid_id(&id) {
+        problem(raw.id.span(), format!("malformed check ID {id:?}: {}", id_rule()));
+    } else if let Some((dir, prefix)) = pack.filter(|(_, p)| !id.starts_with(p)) {
         problem(
             raw.id.span(),
-            format!("malformed check ID {id:?}: expected BAR- and three digits"),
+            format!("check ID {id} is not in pack {dir}: its checks are {prefix}- and three digits"),
         );
     } else if name != format!("{id}.toml") {
         problem(
