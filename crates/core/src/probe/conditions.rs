@@ -12,6 +12,8 @@ pub enum Condition {
     BarbicanInstalled,
     /// store_crypto + simple_crypto wraps project keys (by default, too).
     SimpleCryptoEnabled,
+    /// A program of nova, cinder or glance is installed (the consumers pack).
+    ConsumersInstalled,
 }
 
 impl Condition {
@@ -19,6 +21,7 @@ impl Condition {
     pub const ALL: &'static [(&'static str, Condition)] = &[
         ("barbican-installed", Condition::BarbicanInstalled),
         ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
+        ("consumers-installed", Condition::ConsumersInstalled),
     ];
 
     /// The condition named `name` in TOML.
@@ -36,6 +39,7 @@ impl Condition {
                 let sc = crate::barbican::crypto::simple_crypto(facts.config());
                 (!sc.in_effect).then(|| format!("simple_crypto not enabled: {}", sc.why))
             }
+            Condition::ConsumersInstalled => crate::consumers::none_installed(facts.consumers()),
             Condition::BarbicanInstalled => {
                 let installed = facts.installed().version.is_some()
                     || facts.host.exists(Path::new("/etc/barbican"))
