@@ -291,11 +291,16 @@ fn validate_file(
     let id = raw.id.get_ref().clone();
     let pack = pack_of(shown);
     if !is_valid_id(&id) {
-        problem(raw.id.span(), format!("malformed check ID {id:?}: {}", id_rule()));
+        problem(
+            raw.id.span(),
+            format!("malformed check ID {id:?}: {}", id_rule()),
+        );
     } else if let Some((dir, prefix)) = pack.filter(|(_, p)| !id.starts_with(p)) {
         problem(
             raw.id.span(),
-            format!("check ID {id} is not in pack {dir}: its checks are {prefix}- and three digits"),
+            format!(
+                "check ID {id} is not in pack {dir}: its checks are {prefix}- and three digits"
+            ),
         );
     } else if name != format!("{id}.toml") {
         problem(

@@ -32,6 +32,14 @@ impl Condition {
             .map(|(_, c)| *c)
     }
 
+    /// What a check that does not apply is about (the subject of its `na`).
+    pub fn subject(self) -> &'static str {
+        match self {
+            Condition::BarbicanInstalled | Condition::SimpleCryptoEnabled => "barbican",
+            Condition::ConsumersInstalled => "nova, cinder, glance",
+        }
+    }
+
     /// Why the condition does not hold on this host, or `None` when it does.
     pub fn unmet(self, facts: &Facts<'_>) -> Option<String> {
         match self {
@@ -55,8 +63,10 @@ impl Condition {
     }
 }
 
-/// Why the first of `conditions` that does not hold fails, or `None` when
+/// The first of `conditions` that does not hold, with why, or `None` when
 /// all hold.
-pub fn first_unmet(conditions: &[Condition], facts: &Facts<'_>) -> Option<String> {
-    conditions.iter().find_map(|c| c.unmet(facts))
+pub fn first_unmet(conditions: &[Condition], facts: &Facts<'_>) -> Option<(Condition, String)> {
+    conditions
+        .iter()
+        .find_map(|c| c.unmet(facts).map(|why| (*c, why)))
 }

@@ -52,7 +52,10 @@ fn consumer_reads(facts: &Facts<'_>) -> Reads {
 
 /// The program's own variables, shared by both probes.
 const PROGRAM_VARS: [Var; 3] = [
-    Var::quoted("program", "the program judged (nova-compute, cinder-api, ...)"),
+    Var::quoted(
+        "program",
+        "the program judged (nova-compute, cinder-api, ...)",
+    ),
     Var::quoted("service", "its service (nova, cinder, glance)"),
     Var::quoted("main_file", "the service's main config file"),
 ];
@@ -155,8 +158,8 @@ impl Probe for KeyManager {
 
 /// KMC-001 for one program.
 pub fn judge_backend(p: &ProgramConfig) -> Observation {
-    let (value, at) = backend(&p.config)
-        .unwrap_or_else(|| ("barbican".to_string(), "code default".to_string()));
+    let (value, at) =
+        backend(&p.config).unwrap_or_else(|| ("barbican".to_string(), "code default".to_string()));
     let (status, detail, class) = match resolve(&value) {
         Backend::Conf => (
             Status::Fail,
@@ -278,9 +281,17 @@ pub fn judge_fixed_key(p: &ProgramConfig) -> Observation {
     };
     let listed: Vec<String> = found
         .iter()
-        .map(|k| format!("{} in [{}] at {}:{}", k.fingerprint, k.group, k.file, k.line))
+        .map(|k| {
+            format!(
+                "{} in [{}] at {}:{}",
+                k.fingerprint, k.group, k.file, k.line
+            )
+        })
         .collect();
-    let files: Vec<String> = found.iter().map(|k| format!("{}:{}", k.file, k.line)).collect();
+    let files: Vec<String> = found
+        .iter()
+        .map(|k| format!("{}:{}", k.file, k.line))
+        .collect();
     let evidence: Vec<serde_json::Value> = found
         .iter()
         .map(|k| {
