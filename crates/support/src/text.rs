@@ -62,3 +62,19 @@ pub fn shell_quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_ids_of_every_pack() {
+        assert_eq!(id_prefix("BAR-004"), Some("BAR"));
+        assert_eq!(id_prefix("KMC-012"), Some("KMC"));
+        for bad in [
+            "BAR-04", "KMC-0123", "XYZ-001", "BAR_001", "bar-001", "KMC-00a", "",
+        ] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+}

@@ -563,10 +563,45 @@ mod tests {
             ids,
             [
                 "BAR-001", "BAR-002", "BAR-003", "BAR-004", "BAR-005", "BAR-006", "BAR-007",
-                "BAR-008", "BAR-009", "BAR-010", "BAR-011", "BAR-012", "BAR-013"
+                "BAR-008", "BAR-009", "BAR-010", "BAR-011", "BAR-012", "BAR-013", "KMC-001",
+                "KMC-002"
             ]
         );
         assert_eq!(c.sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_pack_holds_only_its_own_ids() {
+        let kmc = embedded::EMBEDDED
+            .iter()
+            .find(|(_, n, _)| *n == "KMC-001.toml")
+            .map(|(_, _, t)| t.to_string())
+            .expect("KMC-001 is embedded");
+        let file = |shown: &str| vec![("KMC-001.toml".to_string(), shown.to_string(), kmc.clone())];
+        assert!(Catalog::from_files(file("checks/consumers/KMC-001.toml"), "t").is_ok());
+        // Outside a pack directory (a test's temporary dir) any pack's ID is fine.
+        assert!(Catalog::from_files(file("/tmp/x/KMC-001.toml"), "t").is_ok());
+        let d = Catalog::from_files(file("checks/barbican/KMC-001.toml"), "t").unwrap_err();
+        assert!(
+            d[0].message
+                .contains("not in pack barbican: its checks are BAR- and three digits"),
+            "{d:?}"
+        );
+        let bad = kmc.replace("id = \"KMC-001\"", "id = \"KMS-001\"");
+        let d = Catalog::from_files(
+            vec![(
+                "KMS-001.toml".into(),
+                "checks/consumers/KMS-001.toml".into(),
+                bad,
+            )],
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            d[0].message
+                .contains("expected BAR- in checks/barbican, KMC- in checks/consumers"),
+            "{d:?}"
+        );
     }
 
     #[test]
