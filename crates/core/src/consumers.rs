@@ -203,14 +203,9 @@ fn program_config(host: &Host, p: &'static Program, found_by: String) -> Program
 /// Why no consumer is judged on this root (`None` when one is).
 pub fn none_installed(programs: &[ProgramConfig]) -> Option<String> {
     programs.is_empty().then(|| {
-        let starters: Vec<&str> = PROGRAMS.iter().map(|p| p.starter).collect();
-        format!(
-            "nova, cinder and glance are not installed: none of their packages in dpkg status, \
-             no {} and no {}, {} or {}",
-            starters.join(", "),
-            NOVA.main,
-            CINDER.main,
-            GLANCE.main
-        )
+        "nova, cinder and glance are not installed: none of their programs' packages in dpkg \
+         status, no init script or uwsgi ini of theirs, no nova.conf, cinder.conf or \
+         glance-api.conf in /etc"
+            .to_string()
     })
 }
