@@ -40,6 +40,9 @@ pub const SECRETS: &[&str] = &[
     "pa$word-1234",                                 // HSM PIN / password
     "word-1234",                                    // ... after a `$pa` interpolation
     "hvs.CAESIJlU1q0Fixture0Token",                 // Vault token
+    // nova's and cinder's fixed_key (KMC-002)
+    "f83c2d7e584e5c2a05ca3f7ce5f62bc98e7d863e5b7cacddcfe4a850c2a25c67",
+    "76b836f90b8a367e05e2a7a4d8c9356c1f76ea67851d5daa6945c182b1738b89",
 ];
 
 /// The random KEK of the fixtures (in its data files too).

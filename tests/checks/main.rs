@@ -29,6 +29,8 @@ mod bar_010;
 mod bar_011;
 mod bar_012;
 mod bar_013;
+mod kmc_001;
+mod kmc_002;
 
 use std::path::{Path, PathBuf};
 
@@ -153,52 +155,76 @@ fn catalog_ids_titles_severities() {
     });
 }
 
-/// README.md's checks table, rendered from the catalog. The disk scan's
-/// check runs only when asked for (`audit --scan`, or `scan` alone).
-fn readme_table() -> String {
-    let mut t = String::from("| ID | title | severity | run by |\n|---|---|---|---|\n");
-    for c in &catalog().checks {
-        let run_by = if c.probe.name() == "kek-scan" {
-            "`audit --scan`, `scan`"
-        } else {
-            "`audit`"
-        };
-        t.push_str(&format!(
-            "| {} | {} | {} | {run_by} |\n",
-            c.id,
-            c.title.replace('|', "\\|"),
-            c.severity.as_str()
-        ));
-    }
-    t
+/// README.md's checks tables, rendered from the catalog: one per pack
+/// (`checks/barbican`, then `checks/consumers`), in that order. The disk
+/// scan's check runs only when asked for (`audit --scan`, or `scan` alone).
+fn readme_tables() -> Vec<String> {
+    barbican_audit_support::PACKS
+        .iter()
+        .map(|(_, prefix)| {
+            let mut t = String::from("| ID | title | severity | run by |\n|---|---|---|---|\n");
+            for c in catalog()
+                .checks
+                .iter()
+                .filter(|c| c.id.starts_with(&format!("{prefix}-")))
+            {
+                let run_by = if c.probe.name() == "kek-scan" {
+                    "`audit --scan`, `scan`"
+                } else {
+                    "`audit`"
+                };
+                t.push_str(&format!(
+                    "| {} | {} | {} | {run_by} |\n",
+                    c.id,
+                    c.title.replace('|', "\\|"),
+                    c.severity.as_str()
+                ));
+            }
+            t
+        })
+        .collect()
 }
 
-/// The README's checks table is the catalog's: `UPDATE_README=1 cargo test
-/// --test checks readme` rewrites it (then commit it).
+/// README.md's checks tables are the catalog's: `UPDATE_README=1 cargo test
+/// --test checks readme` rewrites them (then commit it).
 #[test]
 fn readme_checks_table_is_the_catalog() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    // The table: from its header line to the first line not starting with `|`.
-    let start = readme
-        .find("\n| ID | title |")
-        .map(|i| i + 1)
-        .expect("README.md has a checks table starting `| ID | title |`");
-    let len = readme[start..]
-        .split_inclusive('\n')
-        .take_while(|l| l.starts_with('|'))
-        .map(str::len)
-        .sum::<usize>();
-    let committed = &readme[start..start + len];
-    let generated = readme_table();
-    if committed != generated && std::env::var_os("UPDATE_README").is_some() {
-        let updated = format!("{}{generated}{}", &readme[..start], &readme[start + len..]);
-        std::fs::write(&path, updated).unwrap();
-        return;
+    let mut readme = std::fs::read_to_string(&path).unwrap();
+    let mut from = 0;
+    let mut changed = false;
+    for (i, generated) in readme_tables().into_iter().enumerate() {
+        // The i-th table: from its header line to the first line not starting with `|`.
+        let start = readme[from..]
+            .find("\n| ID | title |")
+            .map(|at| from + at + 1)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md has no checks table {} starting `| ID | title |`",
+                    i + 1
+                )
+            });
+        let len = readme[start..]
+            .split_inclusive('\n')
+            .take_while(|l| l.starts_with('|'))
+            .map(str::len)
+            .sum::<usize>();
+        let committed = readme[start..start + len].to_string();
+        if committed != generated && std::env::var_os("UPDATE_README").is_some() {
+            readme = format!("{}{generated}{}", &readme[..start], &readme[start + len..]);
+            changed = true;
+        } else {
+            assert_eq!(
+                committed,
+                generated,
+                "README.md's checks table {} is not the catalog's: \
+                 UPDATE_README=1 cargo test --test checks readme rewrites it",
+                i + 1
+            );
+        }
+        from = start + generated.len();
     }
-    assert_eq!(
-        committed, generated,
-        "README.md's checks table is not the catalog's: \
-         UPDATE_README=1 cargo test --test checks readme rewrites it"
-    );
+    if changed {
+        std::fs::write(&path, readme).unwrap();
+    }
 }

@@ -235,9 +235,9 @@ pub fn judge(check: &Check, facts: &Facts<'_>) -> Judged {
             scan,
         };
     }
-    if let Some(why) = conditions::first_unmet(&check.applies_if, facts) {
+    if let Some((unmet, why)) = conditions::first_unmet(&check.applies_if, facts) {
         return Judged {
-            findings: findings(vec![Observation::new("barbican", Status::Na, why)]),
+            findings: findings(vec![Observation::new(unmet.subject(), Status::Na, why)]),
             scan: None,
         };
     }

@@ -15,6 +15,8 @@
 //! * [`barbican`] knows how Barbican reads its files: the oslo.config search
 //!   order, the effective file set, the installed version; the dialect
 //!   readers themselves are the `barbican-audit-dialects` crate.
+//! * [`consumers`] knows which programs of the services that keep their keys
+//!   in Barbican (nova, cinder, glance) run, and what each reads.
 //! * [`probe`] turns declared expectations into observations, one probe kind a file.
 //! * [`engine`] runs every check and applies waivers; [`report`] is the model and its views.
 //! * [`scan`] is the disk scan for copies of the KEK.
@@ -30,6 +32,7 @@
 pub mod audit;
 pub mod barbican;
 pub mod catalog;
+pub mod consumers;
 pub mod engine;
 pub mod host;
 pub mod layout;

@@ -13,4 +13,4 @@ pub mod error;
 pub mod text;
 pub mod userfile;
 
-pub use text::{hex, is_valid_id, shell_quote};
+pub use text::{hex, id_prefix, is_valid_id, shell_quote, PACKS};

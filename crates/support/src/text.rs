@@ -5,10 +5,26 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `BAR-` followed by three digits.
+/// Each catalog pack (a directory under `checks/`) and the prefix of its
+/// check IDs: `checks/barbican` holds `BAR-NNN`, `checks/consumers` (the
+/// services that keep their keys in Barbican) `KMC-NNN`.
+pub const PACKS: &[(&str, &str)] = &[("barbican", "BAR"), ("consumers", "KMC")];
+
+/// A pack's prefix followed by `-` and three digits (`BAR-004`, `KMC-001`).
 pub fn is_valid_id(id: &str) -> bool {
+    id_prefix(id).is_some()
+}
+
+/// The pack prefix of a well-formed check ID (`KMC` for `KMC-001`).
+pub fn id_prefix(id: &str) -> Option<&'static str> {
     let b = id.as_bytes();
-    b.len() == 7 && id.starts_with("BAR-") && b[4..].iter().all(u8::is_ascii_digit)
+    if b.len() != 7 || b[3] != b'-' || !b[4..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    PACKS
+        .iter()
+        .map(|(_, prefix)| *prefix)
+        .find(|prefix| id.starts_with(prefix))
 }
 
 /// Quotes a word for a POSIX shell only when it needs it.
@@ -44,5 +60,21 @@ pub fn shell_quote(s: &str) -> String {
         q
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_ids_of_every_pack() {
+        assert_eq!(id_prefix("BAR-004"), Some("BAR"));
+        assert_eq!(id_prefix("KMC-012"), Some("KMC"));
+        for bad in [
+            "BAR-04", "KMC-0123", "XYZ-001", "BAR_001", "bar-001", "KMC-00a", "",
+        ] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
     }
 }

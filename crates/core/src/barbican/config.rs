@@ -134,6 +134,46 @@ pub fn search_dirs(home: &str) -> Vec<PathBuf> {
     ]
 }
 
+/// oslo.config's search directories for `project`: `~/.<project>/`, `~/`,
+/// `/etc/<project>/`, `/etc/`.
+pub fn project_search_dirs(home: &str, project: &str) -> Vec<PathBuf> {
+    let home = Path::new(home);
+    vec![
+        home.join(format!(".{project}")),
+        home.to_path_buf(),
+        PathBuf::from("/etc").join(project),
+        PathBuf::from("/etc"),
+    ]
+}
+
+/// How an oslo.config program is started, for [`Config::load_invocation`].
+#[derive(Debug, Clone)]
+pub struct Invocation<'a> {
+    /// The `project` it passes (`nova`).
+    pub project: &'a str,
+    /// `prog`: `basename(argv[0])` without `.py` (`nova-compute`, `uwsgi`).
+    pub prog: &'a str,
+    /// The program as named in messages (`nova-compute`, `nova-api`).
+    pub prog_label: &'a str,
+    /// `$HOME` of the process (the service user's home).
+    pub home: &'a str,
+    /// Its `--config-file` arguments, in order.
+    pub config_files: &'a [PathBuf],
+    /// `default_config_files` the program passes itself (nova-api's WSGI
+    /// loader), replacing the default search for files.
+    pub default_config_files: Option<&'a [&'a str]>,
+}
+
+/// A service user's home inside the root (`fallback` when the root's passwd
+/// does not name one).
+pub fn user_home(host: &Host, user: &str, fallback: &str) -> String {
+    host.users
+        .user(user)
+        .map(|u| u.home.clone())
+        .filter(|h| h.starts_with('/'))
+        .unwrap_or_else(|| fallback.to_string())
+}
+
 /// The service user's home inside the root.
 pub fn service_home(host: &Host) -> String {
     host.users
@@ -195,27 +235,110 @@ impl Config {
             }
         }
         if let Some(dir) = conf_d {
-            match host.list_dir(&dir) {
-                Ok(entries) => {
-                    for p in entries {
-                        // glob('*.conf'): no hidden names; a directory matches
-                        // too, and oslo.config then fails to open it.
-                        let is_conf = p.extension().is_some_and(|e| e == "conf")
-                            && p.file_name()
-                                .is_some_and(|n| !n.to_string_lossy().starts_with('.'));
-                        if is_conf {
+            cfg.read_conf_d(host, &dir);
+        }
+        cfg
+    }
+
+    /// Every `*.conf` of a `.conf.d` directory, sorted, as oslo.config's
+    /// `sorted(glob('*.conf'))` reads them.
+    fn read_conf_d(&mut self, host: &Host, dir: &Path) {
+        match host.list_dir(dir) {
+            Ok(entries) => {
+                for p in entries {
+                    // glob('*.conf'): no hidden names; a directory matches
+                    // too, and oslo.config then fails to open it.
+                    let is_conf = p.extension().is_some_and(|e| e == "conf")
+                        && p.file_name()
+                            .is_some_and(|n| !n.to_string_lossy().starts_with('.'));
+                    if is_conf {
+                        self.files.push(load_file(host, &p));
+                    }
+                }
+            }
+            // glob() of a file that is no directory finds nothing, as here.
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => {}
+            Err(e) => self
+                .problems
+                .push((dir.to_path_buf(), format!("cannot list the directory: {e}"))),
+        }
+    }
+
+    /// Loads what any oslo.config program reads, from how it is started
+    /// (oslo.config 9.0.0 `cfg.py` `_search_dirs`, `find_config_files`,
+    /// `find_config_dirs`, `ConfigOpts._parse_config_files`): the default
+    /// files (the first existing `<project>.conf` and `<prog>.conf` of
+    /// `~/.<project>/`, `~/`, `/etc/<project>/`, `/etc/`, or the program's
+    /// own `default_config_files`) only without `--config-file`; then the
+    /// first existing `<project>.conf.d` and `<prog>.conf.d` of the same
+    /// dirs (no program here takes `--config-dir`); then the command line's
+    /// files. Later wins. A command-line or explicit default file that is
+    /// missing stops the program (`ConfigFilesNotFoundError`): a problem.
+    ///
+    /// Not modelled here: environment overrides (`OS_<GROUP>__<OPT>`), since
+    /// the consumer services are not started with them on the layouts we know.
+    pub fn load_invocation(host: &Host, inv: &Invocation<'_>) -> Config {
+        let dirs = project_search_dirs(inv.home, inv.project);
+        let mut cfg = Config::default();
+        let who = inv.prog_label;
+        let first_existing = |cfg: &mut Config, name: &str| -> Option<PathBuf> {
+            for p in dirs.iter().map(|d| d.join(name)) {
+                match host.exists_checked(&p) {
+                    Ok(true) => return Some(p),
+                    Ok(false) => {}
+                    Err(e) => {
+                        cfg.problems.push((
+                            p.clone(),
+                            format!("cannot tell whether it exists ({e}), so which {name} {who} reads is unknown"),
+                        ));
+                        return None;
+                    }
+                }
+            }
+            None
+        };
+        let names = [inv.project, inv.prog];
+        if inv.config_files.is_empty() {
+            match inv.default_config_files {
+                Some(files) => {
+                    for f in files {
+                        cfg.push_required(host, Path::new(f), who);
+                    }
+                }
+                None => {
+                    for n in names {
+                        if let Some(p) = first_existing(&mut cfg, &format!("{n}.conf")) {
+                            cfg.candidates.push(p.clone());
                             cfg.files.push(load_file(host, &p));
                         }
                     }
                 }
-                // glob() of a file that is no directory finds nothing, as here.
-                Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => {}
-                Err(e) => cfg
-                    .problems
-                    .push((dir.clone(), format!("cannot list the directory: {e}"))),
             }
         }
+        for n in names {
+            if let Some(dir) = first_existing(&mut cfg, &format!("{n}.conf.d")) {
+                cfg.read_conf_d(host, &dir);
+            }
+        }
+        for f in inv.config_files {
+            cfg.push_required(host, f, who);
+        }
         cfg
+    }
+
+    /// A file the program is told to read: missing, it does not start.
+    fn push_required(&mut self, host: &Host, path: &Path, who: &str) {
+        match host.exists_checked(path) {
+            Ok(true) => self.files.push(load_file(host, path)),
+            Ok(false) => self.problems.push((
+                path.to_path_buf(),
+                format!("{who} is told to read it and it does not exist: the program does not start (ConfigFilesNotFoundError)"),
+            )),
+            Err(e) => self.problems.push((
+                path.to_path_buf(),
+                format!("cannot tell whether it exists ({e})"),
+            )),
+        }
     }
 
     /// The last value of a single-valued option across files, with its file

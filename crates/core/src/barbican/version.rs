@@ -46,6 +46,21 @@ const OSA_VENVS: &str = "/openstack/venvs";
 /// The dpkg status file is bounded, however big the server.
 const DPKG_STATUS_CAP: u64 = 256 << 20;
 
+/// The packages of `packages` that dpkg status lists as installed (none
+/// when the status file cannot be read).
+pub fn dpkg_installed(host: &Host, packages: &[&'static str]) -> Vec<&'static str> {
+    host.read_capped(Path::new("/var/lib/dpkg/status"), DPKG_STATUS_CAP)
+        .map(|b| {
+            let text = String::from_utf8_lossy(&b);
+            packages
+                .iter()
+                .copied()
+                .filter(|p| dpkg_version(&text, p).is_some())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether dpkg status lists an installed Barbican package (layout recognition).
 pub fn dpkg_has_barbican(host: &Host) -> bool {
     host.read_capped(Path::new("/var/lib/dpkg/status"), DPKG_STATUS_CAP)

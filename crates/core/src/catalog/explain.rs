@@ -12,6 +12,10 @@ fn condition_text(c: Condition) -> &'static str {
         Condition::SimpleCryptoEnabled => {
             "store_crypto with simple_crypto wraps project keys (Barbican's default back end)"
         }
+        Condition::ConsumersInstalled => {
+            "a program of nova, cinder or glance is installed under the root (a package, its init \
+             script or uwsgi ini, or the service's main config file)"
+        }
     }
 }
 

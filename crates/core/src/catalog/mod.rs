@@ -8,7 +8,7 @@ pub mod explain;
 pub mod raw;
 mod refs;
 
-use barbican_audit_support::{hex, is_valid_id, shell_quote};
+use barbican_audit_support::{hex, is_valid_id, shell_quote, PACKS};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -122,7 +122,7 @@ impl Catalog {
     pub fn embedded() -> Result<Catalog, Vec<Diagnostic>> {
         let files: Vec<(String, String, String)> = embedded::EMBEDDED
             .iter()
-            .map(|(n, t)| (n.to_string(), format!("checks/barbican/{n}"), t.to_string()))
+            .map(|(pack, n, t)| (n.to_string(), format!("checks/{pack}/{n}"), t.to_string()))
             .collect();
         Catalog::from_files(files, "embedded")
     }
@@ -237,6 +237,23 @@ fn collect_toml(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> 
     Ok(())
 }
 
+/// The pack a check file is in (`checks/consumers/KMC-001.toml` ->
+/// (`consumers`, `KMC`)), when its directory is one of [`PACKS`]; a file
+/// elsewhere may hold any pack's ID.
+fn pack_of(shown: &str) -> Option<(&'static str, &'static str)> {
+    let dir = Path::new(shown).parent()?.file_name()?.to_str()?;
+    PACKS.iter().copied().find(|(d, _)| *d == dir)
+}
+
+/// What a check ID looks like, for the lint message.
+fn id_rule() -> String {
+    let prefixes: Vec<String> = PACKS
+        .iter()
+        .map(|(dir, p)| format!("{p}- in checks/{dir}"))
+        .collect();
+    format!("expected {} and three digits", prefixes.join(", "))
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -272,10 +289,18 @@ fn validate_file(
         });
     };
     let id = raw.id.get_ref().clone();
+    let pack = pack_of(shown);
     if !is_valid_id(&id) {
         problem(
             raw.id.span(),
-            format!("malformed check ID {id:?}: expected BAR- and three digits"),
+            format!("malformed check ID {id:?}: {}", id_rule()),
+        );
+    } else if let Some((dir, prefix)) = pack.filter(|(_, p)| !id.starts_with(p)) {
+        problem(
+            raw.id.span(),
+            format!(
+                "check ID {id} is not in pack {dir}: its checks are {prefix}- and three digits"
+            ),
         );
     } else if name != format!("{id}.toml") {
         problem(
@@ -533,15 +558,54 @@ mod tests {
     fn embedded_catalog_is_valid() {
         let c = Catalog::embedded().unwrap_or_else(|d| panic!("{d:?}"));
         let ids: Vec<&str> = c.checks.iter().map(|c| c.id.as_str()).collect();
-        // A rename or a lost file shows here (the IDs are the contract).
-        assert_eq!(
-            ids,
-            [
-                "BAR-001", "BAR-002", "BAR-003", "BAR-004", "BAR-005", "BAR-006", "BAR-007",
-                "BAR-008", "BAR-009", "BAR-010", "BAR-011", "BAR-012", "BAR-013"
-            ]
-        );
+        // Every file of every pack under checks/ is embedded and valid, in ID
+        // order. The IDs themselves are the contract, kept by the catalog
+        // snapshot (tests/snapshots/checks__catalog.snap), so a new check
+        // edits no list here.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checks");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flat_map(|pack| std::fs::read_dir(pack.unwrap().path()).unwrap())
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .filter_map(|n| n.strip_suffix(".toml").map(str::to_string))
+            .collect();
+        files.sort();
+        assert_eq!(ids, files);
         assert_eq!(c.sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_pack_holds_only_its_own_ids() {
+        let kmc = embedded::EMBEDDED
+            .iter()
+            .find(|(_, n, _)| *n == "KMC-001.toml")
+            .map(|(_, _, t)| t.to_string())
+            .expect("KMC-001 is embedded");
+        let file = |shown: &str| vec![("KMC-001.toml".to_string(), shown.to_string(), kmc.clone())];
+        assert!(Catalog::from_files(file("checks/consumers/KMC-001.toml"), "t").is_ok());
+        // Outside a pack directory (a test's temporary dir) any pack's ID is fine.
+        assert!(Catalog::from_files(file("/tmp/x/KMC-001.toml"), "t").is_ok());
+        let d = Catalog::from_files(file("checks/barbican/KMC-001.toml"), "t").unwrap_err();
+        assert!(
+            d[0].message
+                .contains("not in pack barbican: its checks are BAR- and three digits"),
+            "{d:?}"
+        );
+        let bad = kmc.replace("id = \"KMC-001\"", "id = \"KMS-001\"");
+        let d = Catalog::from_files(
+            vec![(
+                "KMS-001.toml".into(),
+                "checks/consumers/KMS-001.toml".into(),
+                bad,
+            )],
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            d[0].message
+                .contains("expected BAR- in checks/barbican, KMC- in checks/consumers"),
+            "{d:?}"
+        );
     }
 
     #[test]

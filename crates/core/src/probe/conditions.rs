@@ -12,6 +12,8 @@ pub enum Condition {
     BarbicanInstalled,
     /// store_crypto + simple_crypto wraps project keys (by default, too).
     SimpleCryptoEnabled,
+    /// A program of nova, cinder or glance is installed (the consumers pack).
+    ConsumersInstalled,
 }
 
 impl Condition {
@@ -19,6 +21,7 @@ impl Condition {
     pub const ALL: &'static [(&'static str, Condition)] = &[
         ("barbican-installed", Condition::BarbicanInstalled),
         ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
+        ("consumers-installed", Condition::ConsumersInstalled),
     ];
 
     /// The condition named `name` in TOML.
@@ -29,6 +32,14 @@ impl Condition {
             .map(|(_, c)| *c)
     }
 
+    /// What a check that does not apply is about (the subject of its `na`).
+    pub fn subject(self) -> &'static str {
+        match self {
+            Condition::BarbicanInstalled | Condition::SimpleCryptoEnabled => "barbican",
+            Condition::ConsumersInstalled => "nova, cinder, glance",
+        }
+    }
+
     /// Why the condition does not hold on this host, or `None` when it does.
     pub fn unmet(self, facts: &Facts<'_>) -> Option<String> {
         match self {
@@ -36,6 +47,7 @@ impl Condition {
                 let sc = crate::barbican::crypto::simple_crypto(facts.config());
                 (!sc.in_effect).then(|| format!("simple_crypto not enabled: {}", sc.why))
             }
+            Condition::ConsumersInstalled => crate::consumers::none_installed(facts.consumers()),
             Condition::BarbicanInstalled => {
                 let installed = facts.installed().version.is_some()
                     || facts.host.exists(Path::new("/etc/barbican"))
@@ -51,8 +63,10 @@ impl Condition {
     }
 }
 
-/// Why the first of `conditions` that does not hold fails, or `None` when
+/// The first of `conditions` that does not hold, with why, or `None` when
 /// all hold.
-pub fn first_unmet(conditions: &[Condition], facts: &Facts<'_>) -> Option<String> {
-    conditions.iter().find_map(|c| c.unmet(facts))
+pub fn first_unmet(conditions: &[Condition], facts: &Facts<'_>) -> Option<(Condition, String)> {
+    conditions
+        .iter()
+        .find_map(|c| c.unmet(facts).map(|why| (*c, why)))
 }

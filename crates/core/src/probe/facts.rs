@@ -11,6 +11,7 @@ use crate::barbican::api::Api;
 use crate::barbican::config::EnvOverride;
 use crate::barbican::systemd::Unit;
 use crate::barbican::{version::Installed, Config, EffectiveFiles};
+use crate::consumers::ProgramConfig;
 use crate::host::Host;
 
 /// A path that could not be read, and why.
@@ -30,6 +31,7 @@ pub struct Facts<'a> {
     installed: OnceLock<Installed>,
     api: OnceLock<Option<Api>>,
     layout: OnceLock<crate::layout::Layout>,
+    consumers: OnceLock<Vec<ProgramConfig>>,
     problems: Problems,
 }
 
@@ -46,6 +48,8 @@ struct Problems {
     files: OnceLock<Vec<InputProblem>>,
     api: OnceLock<Vec<InputProblem>>,
     units: OnceLock<Vec<InputProblem>>,
+    /// What the consumer programs read (nova, cinder, glance).
+    consumers: OnceLock<(Vec<InputProblem>, Vec<InputProblem>)>,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -72,6 +76,9 @@ pub enum Input {
     Units,
     /// The root's passwd and group (owner names, the service user's home).
     Users,
+    /// What the programs of the services that keep their keys in Barbican
+    /// (nova, cinder, glance) read: their config files and `.conf.d` dirs.
+    ConsumerConfig,
 }
 
 /// An input that could not be read (or, with `parse`, was read but not
@@ -118,6 +125,7 @@ impl<'a> Facts<'a> {
             installed: OnceLock::new(),
             api: OnceLock::new(),
             layout: OnceLock::new(),
+            consumers: OnceLock::new(),
             problems: Problems::default(),
         }
     }
@@ -171,6 +179,13 @@ impl<'a> Facts<'a> {
             .get_or_init(|| crate::layout::recognise(self.host))
     }
 
+    /// The installed programs of nova, cinder and glance, each with the
+    /// files it reads.
+    pub fn consumers(&self) -> &[ProgramConfig] {
+        self.consumers
+            .get_or_init(|| crate::consumers::load(self.host))
+    }
+
     /// Installed Barbican, if any.
     pub fn installed(&self) -> &Installed {
         self.installed
@@ -203,8 +218,16 @@ impl<'a> Facts<'a> {
                 .prog_configs
                 .get_or_init(|| config_problems(Input::ProgConfig, self.prog_configs()))
         });
+        let consumers = wants(Input::ConsumerConfig).then(|| {
+            self.problems.consumers.get_or_init(|| {
+                let configs: Vec<Config> =
+                    self.consumers().iter().map(|c| c.config.clone()).collect();
+                config_problems(Input::ConsumerConfig, &configs)
+            })
+        });
         groups.extend(config.map(|c| c.0.as_slice()));
         groups.extend(progs.map(|c| c.0.as_slice()));
+        groups.extend(consumers.map(|c| c.0.as_slice()));
         if wants(Input::Paste) || wants(Input::Policy) {
             groups.push(self.problems.files.get_or_init(|| self.file_problems()));
         }
@@ -222,6 +245,7 @@ impl<'a> Facts<'a> {
         }
         groups.extend(config.map(|c| c.1.as_slice()));
         groups.extend(progs.map(|c| c.1.as_slice()));
+        groups.extend(consumers.map(|c| c.1.as_slice()));
         let mut out: Vec<&InputProblem> = Vec::new();
         for p in groups.into_iter().flatten() {
             if wants(p.input)
@@ -246,6 +270,7 @@ impl<'a> Facts<'a> {
             ("files", self.files.get().is_some()),
             ("installed", self.installed.get().is_some()),
             ("api", self.api.get().is_some()),
+            ("consumers", self.consumers.get().is_some()),
         ]
         .into_iter()
         .filter_map(|(name, done)| done.then_some(name))

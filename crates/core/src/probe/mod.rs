@@ -16,6 +16,7 @@ pub mod file_metadata;
 pub mod kek_in_config;
 pub mod kek_published;
 pub mod kek_scan;
+pub mod key_manager;
 pub mod keystone_tls;
 pub mod paste_authtoken;
 pub mod policy_creator;
@@ -46,6 +47,8 @@ pub static PROBES: &[&dyn Probe] = &[
     &service_env::ServiceEnvironment,
     &policy_creator::PolicyCreator,
     &kek_scan::KekScan,
+    &key_manager::KeyManager,
+    &key_manager::FixedKey,
 ];
 
 /// What a probe declares about itself, once: a probe file holds one

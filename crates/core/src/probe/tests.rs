@@ -62,6 +62,14 @@ fn rich_root() -> tempfile::TempDir {
          [oslo_policy]\nenforce_new_defaults = false\npolicy_dirs = /etc/barbican/policy.d\n"
     );
     write(r, "/etc/barbican/barbican.conf", &conf, 0, 0o644);
+    // A nova node too, for the consumers pack's probes (a made-up key).
+    write(
+        r,
+        "/etc/nova/nova.conf",
+        "[key_manager]\nbackend = barbican\nfixed_key = 00112233445566778899aabbccddeeff\n",
+        0,
+        0o640,
+    );
     write(
         r,
         "/etc/barbican/barbican.conf.d/50-override.conf",
