@@ -1,7 +1,7 @@
 //! PostgreSQL half of [`super::super::pages`] (a child of the engine, for its pool).
 use std::sync::OnceLock;
 
-use super::{schema, FindingQuery, FindingRow, FleetFinding, PgStore, StoreError};
+use super::{schema, FindingQuery, FleetFinding, PgStore, StoreError};
 
 const PG_FILTER: &str = "WHERE ($1::TEXT IS NULL OR f.check_id = $1) \
        AND ($2::TEXT IS NULL OR f.status = $2) \
@@ -64,21 +64,7 @@ impl PgStore {
             .await?;
         let list = rows
             .iter()
-            .map(|row| {
-                Ok(FleetFinding {
-                    node: row.try_get(0)?,
-                    run_id: row.try_get(1)?,
-                    started_at_ms: row.try_get(2)?,
-                    finding: FindingRow {
-                        check_id: row.try_get(3)?,
-                        severity: row.try_get(4)?,
-                        status: row.try_get(5)?,
-                        subject: row.try_get(6)?,
-                        title: row.try_get(7)?,
-                        message: row.try_get(8)?,
-                    },
-                })
-            })
+            .map(crate::collector::store::postgres::fleet_finding)
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok((list, total))
     }

@@ -2,7 +2,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::super::pages::FILTER;
-use super::{schema, FindingQuery, FindingRow, FleetFinding, SqliteStore, StoreError};
+use super::{schema, FindingQuery, FleetFinding, SqliteStore, StoreError};
 
 impl SqliteStore {
     /// See [`super::super::Store::findings_page`].
@@ -36,21 +36,7 @@ impl SqliteStore {
                     schema::limit(q.limit),
                     i64::from(offset)
                 ],
-                |row| {
-                    Ok(FleetFinding {
-                        node: row.get(0)?,
-                        run_id: row.get(1)?,
-                        started_at_ms: row.get(2)?,
-                        finding: FindingRow {
-                            check_id: row.get(3)?,
-                            severity: row.get(4)?,
-                            status: row.get(5)?,
-                            subject: row.get(6)?,
-                            title: row.get(7)?,
-                            message: row.get(8)?,
-                        },
-                    })
-                },
+                crate::collector::store::sqlite::fleet_finding,
             )?;
             Ok((rows.collect::<Result<Vec<_>, _>>()?, total))
         })

@@ -494,23 +494,7 @@ impl PgStore {
                 ],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(FleetFinding {
-                    node: row.try_get(0)?,
-                    run_id: row.try_get(1)?,
-                    started_at_ms: row.try_get(2)?,
-                    finding: FindingRow {
-                        check_id: row.try_get(3)?,
-                        severity: row.try_get(4)?,
-                        status: row.try_get(5)?,
-                        subject: row.try_get(6)?,
-                        title: row.try_get(7)?,
-                        message: row.try_get(8)?,
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(fleet_finding).collect()
     }
 }
 
@@ -605,3 +589,21 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
 /// Read queries of the dashboard pages (a child module: it uses the pool).
 #[path = "pages_pg.rs"]
 mod pages;
+
+/// One row of the fleet findings queries (both `findings` and the paged
+/// list): node, run id, start, then the finding's columns, in that order.
+pub(crate) fn fleet_finding(row: &tokio_postgres::Row) -> Result<FleetFinding, StoreError> {
+    Ok(FleetFinding {
+        node: row.try_get(0)?,
+        run_id: row.try_get(1)?,
+        started_at_ms: row.try_get(2)?,
+        finding: FindingRow {
+            check_id: row.try_get(3)?,
+            severity: row.try_get(4)?,
+            status: row.try_get(5)?,
+            subject: row.try_get(6)?,
+            title: row.try_get(7)?,
+            message: row.try_get(8)?,
+        },
+    })
+}

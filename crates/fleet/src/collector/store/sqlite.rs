@@ -227,21 +227,7 @@ impl SqliteStore {
                     q.node,
                     schema::limit(q.limit)
                 ],
-                |row| {
-                    Ok(FleetFinding {
-                        node: row.get(0)?,
-                        run_id: row.get(1)?,
-                        started_at_ms: row.get(2)?,
-                        finding: FindingRow {
-                            check_id: row.get(3)?,
-                            severity: row.get(4)?,
-                            status: row.get(5)?,
-                            subject: row.get(6)?,
-                            title: row.get(7)?,
-                            message: row.get(8)?,
-                        },
-                    })
-                },
+                fleet_finding,
             )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
@@ -687,3 +673,21 @@ fn ingest_tx(
 /// Read queries of the dashboard pages (a child module: it uses the reader pool).
 #[path = "pages_sqlite.rs"]
 mod pages;
+
+/// One row of the fleet findings queries (both `findings` and the paged
+/// list): node, run id, start, then the finding's columns, in that order.
+pub(crate) fn fleet_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<FleetFinding> {
+    Ok(FleetFinding {
+        node: row.get(0)?,
+        run_id: row.get(1)?,
+        started_at_ms: row.get(2)?,
+        finding: FindingRow {
+            check_id: row.get(3)?,
+            severity: row.get(4)?,
+            status: row.get(5)?,
+            subject: row.get(6)?,
+            title: row.get(7)?,
+            message: row.get(8)?,
+        },
+    })
+}
