@@ -24,6 +24,10 @@ pub struct Service {
     /// Its user's home when the root's passwd does not name one
     /// (Debian's `pkgos_adduser --home /var/lib/<svc>`).
     pub home: &'static str,
+    /// Its programs build a castellan key manager from `[key_manager]`
+    /// (nova, cinder, glance: KMC-001..006). Octavia does not: it reaches
+    /// Barbican through its `[certificates] cert_manager` (KMC-010..012).
+    pub key_manager: bool,
 }
 
 /// Nova.
@@ -31,19 +35,33 @@ pub const NOVA: Service = Service {
     name: "nova",
     main: "/etc/nova/nova.conf",
     home: "/var/lib/nova",
+    key_manager: true,
 };
 /// Cinder.
 pub const CINDER: Service = Service {
     name: "cinder",
     main: "/etc/cinder/cinder.conf",
     home: "/var/lib/cinder",
+    key_manager: true,
 };
 /// Glance.
 pub const GLANCE: Service = Service {
     name: "glance",
     main: "/etc/glance/glance-api.conf",
     home: "/var/lib/glance",
+    key_manager: true,
 };
+
+/// Octavia (`octavia-common` postinst: root:octavia 0640 octavia.conf).
+pub const OCTAVIA: Service = Service {
+    name: "octavia",
+    main: "/etc/octavia/octavia.conf",
+    home: "/var/lib/octavia",
+    key_manager: false,
+};
+
+/// The services judged, in report order.
+pub const SERVICES: [&Service; 4] = [&NOVA, &CINDER, &GLANCE, &OCTAVIA];
 
 /// One program of a service and how Debian starts it.
 #[derive(Debug)]
@@ -124,6 +142,29 @@ pub static PROGRAMS: &[Program] = &[
         config_files_if_exist: &[],
         default_config_files: None,
     },
+    // [init octavia-worker:126,130]
+    Program {
+        name: "octavia-worker",
+        service: &OCTAVIA,
+        package: "octavia-worker",
+        starter: "/etc/init.d/octavia-worker",
+        prog: "octavia-worker",
+        config_files: &["/etc/octavia/octavia.conf"],
+        config_files_if_exist: &[],
+        default_config_files: None,
+    },
+    // octavia/api/app.py:50-54, octavia/common/service.py:21-24: default
+    // search under uwsgi (`/etc/octavia/octavia-api-uwsgi.ini`)
+    Program {
+        name: "octavia-api",
+        service: &OCTAVIA,
+        package: "octavia-api",
+        starter: "/etc/octavia/octavia-api-uwsgi.ini",
+        prog: "uwsgi",
+        config_files: &[],
+        config_files_if_exist: &[],
+        default_config_files: None,
+    },
 ];
 
 /// A program found under the root, with what it reads.
@@ -164,7 +205,7 @@ pub fn load(host: &Host) -> Vec<ProgramConfig> {
             out.push(program_config(host, p, found_by));
         }
     }
-    for s in [&NOVA, &CINDER, &GLANCE] {
+    for s in SERVICES {
         let judged = out.iter().any(|c| c.program.service == s);
         if !judged && host.exists(Path::new(s.main)) {
             if let Some(p) = PROGRAMS.iter().find(|p| p.service == s) {
@@ -200,9 +241,34 @@ fn program_config(host: &Host, p: &'static Program, found_by: String) -> Program
     }
 }
 
-/// Why no consumer is judged on this root (`None` when one is).
+/// The programs that build a castellan key manager (nova, cinder, glance).
+pub fn key_manager_users(programs: &[ProgramConfig]) -> impl Iterator<Item = &ProgramConfig> {
+    programs.iter().filter(|p| p.program.service.key_manager)
+}
+
+/// The programs of one service (`octavia`).
+pub fn of_service<'a>(
+    programs: &'a [ProgramConfig],
+    service: &'a Service,
+) -> impl Iterator<Item = &'a ProgramConfig> {
+    programs
+        .iter()
+        .filter(move |p| p.program.service == service)
+}
+
+/// Why no octavia program is judged on this root (`None` when one is).
+pub fn octavia_not_installed(programs: &[ProgramConfig]) -> Option<String> {
+    of_service(programs, &OCTAVIA).next().is_none().then(|| {
+        "octavia is not installed: no octavia-worker or octavia-api package in dpkg status, no \
+         init script or uwsgi ini of theirs, no /etc/octavia/octavia.conf"
+            .to_string()
+    })
+}
+
+/// Why no key manager user (nova, cinder, glance) is judged on this root
+/// (`None` when one is).
 pub fn none_installed(programs: &[ProgramConfig]) -> Option<String> {
-    programs.is_empty().then(|| {
+    key_manager_users(programs).next().is_none().then(|| {
         "nova, cinder and glance are not installed: none of their programs' packages in dpkg \
          status, no init script or uwsgi ini of theirs, no nova.conf, cinder.conf or \
          glance-api.conf in /etc"

@@ -14,6 +14,8 @@ pub enum Condition {
     SimpleCryptoEnabled,
     /// A program of nova, cinder or glance is installed (the consumers pack).
     ConsumersInstalled,
+    /// A program of octavia is installed (KMC-010..012).
+    OctaviaInstalled,
 }
 
 impl Condition {
@@ -22,6 +24,7 @@ impl Condition {
         ("barbican-installed", Condition::BarbicanInstalled),
         ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
         ("consumers-installed", Condition::ConsumersInstalled),
+        ("octavia-installed", Condition::OctaviaInstalled),
     ];
 
     /// The condition named `name` in TOML.
@@ -37,6 +40,7 @@ impl Condition {
         match self {
             Condition::BarbicanInstalled | Condition::SimpleCryptoEnabled => "barbican",
             Condition::ConsumersInstalled => "nova, cinder, glance",
+            Condition::OctaviaInstalled => "octavia",
         }
     }
 
@@ -48,6 +52,9 @@ impl Condition {
                 (!sc.in_effect).then(|| format!("simple_crypto not enabled: {}", sc.why))
             }
             Condition::ConsumersInstalled => crate::consumers::none_installed(facts.consumers()),
+            Condition::OctaviaInstalled => {
+                crate::consumers::octavia_not_installed(facts.consumers())
+            }
             Condition::BarbicanInstalled => {
                 let installed = facts.installed().version.is_some()
                     || facts.host.exists(Path::new("/etc/barbican"))

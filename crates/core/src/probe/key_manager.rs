@@ -39,7 +39,10 @@ const LOADABLE: &[(&str, &str)] = &[
 /// (the service user's home is a search directory) only where a program is
 /// installed, so a root without one is plainly `na`.
 fn consumer_reads(facts: &Facts<'_>) -> Reads {
-    let inputs: &'static [Input] = if facts.consumers().is_empty() {
+    let inputs: &'static [Input] = if crate::consumers::key_manager_users(facts.consumers())
+        .next()
+        .is_none()
+    {
         &[Input::ConsumerConfig]
     } else {
         &[Input::ConsumerConfig, Input::Users]
@@ -143,9 +146,7 @@ impl Probe for KeyManager {
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
-        facts
-            .consumers()
-            .iter()
+        crate::consumers::key_manager_users(facts.consumers())
             .map(judge_backend)
             .collect::<Vec<_>>()
             .into()
@@ -218,9 +219,7 @@ impl Probe for FixedKey {
     }
 
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
-        facts
-            .consumers()
-            .iter()
+        crate::consumers::key_manager_users(facts.consumers())
             .map(judge_fixed_key)
             .collect::<Vec<_>>()
             .into()
