@@ -1,5 +1,5 @@
-//! Confirms KMC-001 and KMC-002 against the real services: every case of
-//! tests/data/consumers/cases.json with a KMC-001/KMC-002 verdict (the one
+//! Confirms KMC-001..006 and KMC-009 against the real services: every case
+//! of tests/data/consumers/cases.json with a verdict for one of them (the one
 //! tests/confirm/consumers_confirm.py derives from what Debian's nova,
 //! cinder, glance and castellan did with the case) is materialised into a
 //! root, loaded as the case's program is started (its prog, arguments,
@@ -10,17 +10,24 @@
 #![allow(clippy::unwrap_used)] // tests may panic on setup failures
 #![allow(clippy::disallowed_macros)] // a skipped test says why on stderr
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use barbican_audit_core::barbican::config::{Config, Invocation};
 use barbican_audit_core::consumers::{ProgramConfig, PROGRAMS};
 use barbican_audit_core::host::Host;
+use barbican_audit_core::probe::castellan::{
+    judge_credentials, judge_interface, judge_octavia_interface, judge_signatures, judge_tls,
+    judge_verify,
+};
 use barbican_audit_core::probe::key_manager::{judge_backend, judge_fixed_key};
 use barbican_audit_core::report::Status;
 
 const DATA: &str = "tests/data/consumers";
-const JUDGED: &[&str] = &["KMC-001", "KMC-002"];
+const JUDGED: &[&str] = &[
+    "KMC-001", "KMC-002", "KMC-003", "KMC-004", "KMC-005", "KMC-006", "KMC-009",
+];
 
 fn cases() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(Path::new(DATA).join("cases.json")).unwrap();
@@ -66,9 +73,41 @@ fn status_str(s: Status) -> &'static str {
     }
 }
 
-/// Our verdicts for one case, as the engine gates them: an input problem
-/// replaces KMC-001's verdict, and keeps only KMC-002's failures.
-fn our_verdicts(case: &serde_json::Value) -> (String, String, Vec<String>) {
+/// How the engine gates a check's verdict when an input has a problem.
+#[derive(Clone, Copy)]
+enum Gate {
+    /// Only an `error` stands (the verdict rests on effective values).
+    Replace,
+    /// A failure stands (a fact about a file that was read), else `error`.
+    KeepFails,
+}
+
+/// The checks compared, each with its gate and its judge.
+type Judge = fn(&ProgramConfig, &Host) -> Status;
+
+fn judges() -> Vec<(&'static str, Gate, Judge)> {
+    vec![
+        ("KMC-001", Gate::Replace, |p, _| judge_backend(p).status),
+        ("KMC-002", Gate::KeepFails, |p, _| judge_fixed_key(p).status),
+        ("KMC-003", Gate::Replace, |p, _| judge_tls(p).status),
+        ("KMC-004", Gate::Replace, |p, h| judge_verify(p, h).status),
+        ("KMC-005", Gate::Replace, |p, _| {
+            if p.program.service.name == "octavia" {
+                judge_octavia_interface(p).status
+            } else {
+                judge_interface(p).status
+            }
+        }),
+        ("KMC-006", Gate::KeepFails, |p, _| {
+            judge_credentials(p).status
+        }),
+        ("KMC-009", Gate::Replace, |p, _| judge_signatures(p).status),
+    ]
+}
+
+/// Our verdict per check of `JUDGED` for one case, as the engine gates
+/// them, and the files the program read.
+fn our_verdicts(case: &serde_json::Value) -> (Vec<(&'static str, String)>, Vec<String>) {
     let name = case["name"].as_str().unwrap();
     let root = tempfile::tempdir().unwrap();
     let files = case["files"].as_object().unwrap();
@@ -115,22 +154,23 @@ fn our_verdicts(case: &serde_json::Value) -> (String, String, Vec<String>) {
         .iter()
         .map(|f| f.path.display().to_string())
         .collect();
-    let backend = if problem {
-        "error"
-    } else {
-        status_str(judge_backend(&p).status)
-    };
-    let fixed = match status_str(judge_fixed_key(&p).status) {
-        "fail" => "fail",
-        _ if problem => "error",
-        s => s,
-    };
-    (backend.to_string(), fixed.to_string(), read)
+    let verdicts = judges()
+        .into_iter()
+        .map(|(check, gate, judge)| {
+            let v = match (status_str(judge(&p, &host)), gate) {
+                (s, _) if !problem => s,
+                ("fail", Gate::KeepFails) => "fail",
+                _ => "error",
+            };
+            (check, v.to_string())
+        })
+        .collect();
+    (verdicts, read)
 }
 
 #[test]
-fn kmc_001_002_verdicts_are_the_real_services() {
-    let mut compared = 0;
+fn kmc_verdicts_are_the_real_services() {
+    let mut compared: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut wrong = Vec::new();
     for case in cases() {
         let checks = &case["checks"];
@@ -138,7 +178,7 @@ fn kmc_001_002_verdicts_are_the_real_services() {
             continue;
         }
         let name = case["name"].as_str().unwrap().to_string();
-        let (backend, fixed, read) = our_verdicts(&case);
+        let (ours, read) = our_verdicts(&case);
         // The files the program parsed, in order: the oracle's files_read.
         if let Some(expected) = case["expect"].get("files_read") {
             let expected: Vec<String> = serde_json::from_value(expected.clone()).unwrap();
@@ -148,10 +188,13 @@ fn kmc_001_002_verdicts_are_the_real_services() {
                 ));
             }
         }
-        for (check, ours) in [("KMC-001", backend), ("KMC-002", fixed)] {
+        for (check, ours) in ours {
             if let Some(theirs) = checks.get(check).and_then(|v| v.as_str()) {
-                compared += 1;
-                if ours != theirs {
+                let n = compared.entry(check).or_default();
+                n.0 += 1;
+                if ours == theirs {
+                    n.1 += 1;
+                } else {
                     wrong.push(format!(
                         "{name}: {check}: ours {ours}, real services {theirs}"
                     ));
@@ -159,14 +202,30 @@ fn kmc_001_002_verdicts_are_the_real_services() {
             }
         }
     }
+    for (check, (n, agree)) in &compared {
+        eprintln!("{check}: {agree}/{n} cases agree");
+    }
     assert!(
         wrong.is_empty(),
         "{} disagreements:\n{}",
         wrong.len(),
         wrong.join("\n")
     );
-    // 37 KMC-001 and 32 KMC-002 verdicts when this test was written.
-    assert!(compared >= 69, "only {compared} verdicts compared");
+    // The verdicts cases.json held when each check was built: none may be
+    // skipped silently.
+    let want = [
+        ("KMC-001", 37),
+        ("KMC-002", 32),
+        ("KMC-003", 19),
+        ("KMC-004", 19),
+        ("KMC-005", 22),
+        ("KMC-006", 13),
+        ("KMC-009", 2),
+    ];
+    for (check, at_least) in want {
+        let n = compared.get(check).map_or(0, |c| c.0);
+        assert!(n >= at_least, "{check}: only {n} verdicts compared");
+    }
 }
 
 /// Runs the oracle where it can run (the services' Python packages are

@@ -38,7 +38,7 @@ const LOADABLE: &[(&str, &str)] = &[
 /// What a consumer probe reads: the programs' files, and the root's passwd
 /// (the service user's home is a search directory) only where a program is
 /// installed, so a root without one is plainly `na`.
-fn consumer_reads(facts: &Facts<'_>) -> Reads {
+pub(super) fn consumer_reads(facts: &Facts<'_>) -> Reads {
     let inputs: &'static [Input] = if crate::consumers::key_manager_users(facts.consumers())
         .next()
         .is_none()
@@ -54,7 +54,7 @@ fn consumer_reads(facts: &Facts<'_>) -> Reads {
 }
 
 /// The program's own variables, shared by both probes.
-const PROGRAM_VARS: [Var; 3] = [
+pub(super) const PROGRAM_VARS: [Var; 3] = [
     Var::quoted(
         "program",
         "the program judged (nova-compute, cinder-api, ...)",
@@ -63,7 +63,7 @@ const PROGRAM_VARS: [Var; 3] = [
     Var::quoted("main_file", "the service's main config file"),
 ];
 
-fn observation(p: &ProgramConfig, status: Status, detail: String) -> Observation {
+pub(super) fn observation(p: &ProgramConfig, status: Status, detail: String) -> Observation {
     Observation::new(p.program.name, status, detail)
         .var("program", p.program.name)
         .var("service", p.service())
@@ -82,7 +82,7 @@ fn files_read(c: &Config) -> Vec<String> {
 /// The effective `[key_manager] backend`: newest file first, the new name
 /// before the deprecated `api_class` within a file (oslo.config
 /// `_Namespace._get_file_value`). `None`: the default, `barbican`.
-fn backend(c: &Config) -> Option<(String, String)> {
+pub(super) fn backend(c: &Config) -> Option<(String, String)> {
     for f in c.files.iter().rev() {
         let Ok(parsed) = &f.parsed else { continue };
         for key in ["backend", "api_class"] {
@@ -96,7 +96,7 @@ fn backend(c: &Config) -> Option<(String, String)> {
 }
 
 /// How castellan resolves a backend value.
-enum Backend {
+pub(super) enum Backend {
     /// Ends in `ConfKeyManager`: one fixed key for every tenant.
     Conf,
     /// A key manager castellan loads (its class).
@@ -105,7 +105,7 @@ enum Backend {
     WouldNotLoad,
 }
 
-fn resolve(value: &str) -> Backend {
+pub(super) fn resolve(value: &str) -> Backend {
     if value.ends_with("ConfKeyManager") {
         return Backend::Conf;
     }

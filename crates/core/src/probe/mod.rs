@@ -8,6 +8,7 @@
 //! `mod` line below and one line in [`PROBES`]. Everything else (the
 //! inputs it judges, its gate, its template variables, its parameters) is
 //! declared on the probe itself.
+pub mod castellan;
 pub mod conditions;
 pub mod config_loads;
 pub mod config_shadowing;
@@ -49,6 +50,11 @@ pub static PROBES: &[&dyn Probe] = &[
     &kek_scan::KekScan,
     &key_manager::KeyManager,
     &key_manager::FixedKey,
+    &castellan::CastellanTls,
+    &castellan::CastellanVerify,
+    &castellan::BarbicanInterface,
+    &castellan::KeyManagerCredentials,
+    &castellan::ImageSignatures,
 ];
 
 /// What a probe declares about itself, once: a probe file holds one
