@@ -43,6 +43,10 @@ pub const SECRETS: &[&str] = &[
     // nova's and cinder's fixed_key (KMC-002)
     "f83c2d7e584e5c2a05ca3f7ce5f62bc98e7d863e5b7cacddcfe4a850c2a25c67",
     "76b836f90b8a367e05e2a7a4d8c9356c1f76ea67851d5daa6945c182b1738b89",
+    // [key_manager] token and password, a service user's password (KMC-006)
+    "gAAAAABkmc006FixtureStaticToken0000",
+    "kmc006-fixture-password",
+    "kmc006-service-user-password",
 ];
 
 /// The random KEK of the fixtures (in its data files too).

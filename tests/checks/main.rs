@@ -31,6 +31,11 @@ mod bar_012;
 mod bar_013;
 mod kmc_001;
 mod kmc_002;
+mod kmc_003;
+mod kmc_004;
+mod kmc_005;
+mod kmc_006;
+mod kmc_009;
 
 use std::path::{Path, PathBuf};
 
