@@ -56,3 +56,18 @@ fn nova_http_endpoint() {
 fn nova_https_endpoint() {
     case(CHECK, "nova-https-endpoint").check();
 }
+
+#[test]
+fn glance_stock_debian() {
+    case(CHECK, "glance-stock-debian").check();
+}
+
+#[test]
+fn glance_kolla_internal_http() {
+    case(CHECK, "glance-kolla-internal-http").check();
+}
+
+#[test]
+fn glance_kolla_internal_tls() {
+    case(CHECK, "glance-kolla-internal-tls").check();
+}

@@ -56,3 +56,8 @@ fn verify_ssl_path_exists() {
 fn verify_ssl_path_missing() {
     case(CHECK, "verify-ssl-path-missing").check();
 }
+
+#[test]
+fn nova_stock_debian() {
+    case(CHECK, "nova-stock-debian").check();
+}

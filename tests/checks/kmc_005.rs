@@ -51,3 +51,13 @@ fn octavia_internal() {
 fn octavia_local_cert_manager() {
     case(CHECK, "octavia-local-cert-manager").check();
 }
+
+#[test]
+fn cinder_stock_debian() {
+    case(CHECK, "cinder-stock-debian").check();
+}
+
+#[test]
+fn nova_kolla_internal() {
+    case(CHECK, "nova-kolla-internal").check();
+}

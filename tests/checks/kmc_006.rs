@@ -41,3 +41,8 @@ fn static_password_in_conf_d() {
 fn static_token() {
     case(CHECK, "static-token").check();
 }
+
+#[test]
+fn nova_stock_debian() {
+    case(CHECK, "nova-stock-debian").check();
+}

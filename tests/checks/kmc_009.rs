@@ -36,3 +36,8 @@ fn nova_conf_unparsable() {
 fn verify_on() {
     case(CHECK, "verify-on").check();
 }
+
+#[test]
+fn nova_stock_debian() {
+    case(CHECK, "nova-stock-debian").check();
+}
