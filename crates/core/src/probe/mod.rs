@@ -18,6 +18,7 @@ pub mod kek_published;
 pub mod kek_scan;
 pub mod key_manager;
 pub mod keystone_tls;
+pub mod octavia;
 pub mod paste_authtoken;
 pub mod policy_creator;
 pub mod secret_backend;
@@ -49,6 +50,9 @@ pub static PROBES: &[&dyn Probe] = &[
     &kek_scan::KekScan,
     &key_manager::KeyManager,
     &key_manager::FixedKey,
+    &octavia::CertManager,
+    &octavia::BarbicanTls,
+    &octavia::Passphrase,
 ];
 
 /// What a probe declares about itself, once: a probe file holds one
