@@ -43,6 +43,12 @@ pub const SECRETS: &[&str] = &[
     // nova's and cinder's fixed_key (KMC-002)
     "f83c2d7e584e5c2a05ca3f7ce5f62bc98e7d863e5b7cacddcfe4a850c2a25c67",
     "76b836f90b8a367e05e2a7a4d8c9356c1f76ea67851d5daa6945c182b1738b89",
+    // octavia's amphora certificate passphrases (KMC-012): two random, one
+    // invalid, and the published default (public, but shown by fingerprint)
+    "Zk3vQ9xR2mT7pL4sW8nB1cY6hJ0dF5gA",
+    "Hq8wE2rT6yU0iO4pA7sD1fG5hJ9kL3zX",
+    "short-Hq8wE2rT",
+    "insecure-key-do-not-use-this-key",
 ];
 
 /// The random KEK of the fixtures (in its data files too).

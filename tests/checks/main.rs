@@ -31,6 +31,9 @@ mod bar_012;
 mod bar_013;
 mod kmc_001;
 mod kmc_002;
+mod kmc_010;
+mod kmc_011;
+mod kmc_012;
 
 use std::path::{Path, PathBuf};
 
