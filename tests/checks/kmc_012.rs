@@ -63,3 +63,8 @@ fn default_is_named_by_fingerprint() {
     assert!(msg.contains("sha256:a52bba070dfe"), "{msg}");
     assert!(a.text.contains("sha256:a52bba070dfe"));
 }
+
+#[test]
+fn unit_env_file_unreadable() {
+    case(CHECK, "unit-env-file-unreadable").check();
+}
