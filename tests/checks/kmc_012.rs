@@ -68,3 +68,20 @@ fn default_is_named_by_fingerprint() {
 fn unit_env_file_unreadable() {
     case(CHECK, "unit-env-file-unreadable").check();
 }
+
+#[test]
+fn unit_environment_exposed() {
+    let f = case(CHECK, "unit-environment-exposed");
+    f.check();
+    let a = f.audit();
+    let msg = a.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check_id"] == CHECK)
+        .and_then(|f| f["message"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("OS_CERTIFICATES__SERVER_CERTS_KEY_PASSPHRASE in /lib/systemd/system/octavia-worker.service:3"), "{msg}");
+    assert!(msg.contains("set with Environment="), "{msg}");
+}

@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 
 use super::key_manager::judge_backend;
 use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
-use crate::barbican::config::{Config, Effective, EnvOverride};
+use crate::barbican::config::{Config, Effective, EnvOverride, Source};
 use crate::barbican::oslo::parse_bool;
-use crate::barbican::systemd::{oslo_env_option, Assignment, Unit};
+use crate::barbican::systemd::{oslo_env_option, Assignment, Unit, Via};
 use crate::consumers::{ProgramConfig, OCTAVIA};
 use crate::host::Host;
 use crate::report::Status;
@@ -572,7 +572,17 @@ pub fn judge_passphrase(o: &OctaviaProgram<'_>) -> Observation {
                 .ev("fingerprint", fp(&a.value));
         }
     }
-    let (value, at) = match o.effective("certificates", "server_certs_key_passphrase") {
+    let effective = o.effective("certificates", "server_certs_key_passphrase");
+    // The unit assignment the value comes from, if it comes from the environment.
+    let from_env: Option<&Assignment> = match &effective {
+        Some(Effective {
+            source: Source::Env { var, .. },
+            ..
+        }) => o.unit_env.iter().rev().find(|a| &a.name == var),
+        Some(_) => None,
+        None => env_default,
+    };
+    let (value, at) = match effective {
         Some(e) => (e.raw, format!("{}", e.source)),
         None => match env_default {
             Some(a) => (
@@ -581,6 +591,17 @@ pub fn judge_passphrase(o: &OctaviaProgram<'_>) -> Observation {
             ),
             None => (PUBLISHED_PASSPHRASE.to_string(), "code default".to_string()),
         },
+    };
+    // Not a verdict of its own (BAR-011 judges Barbican's units), but worth saying.
+    let exposed = match from_env {
+        Some(a) if a.via == Via::Environment => format!(
+            "; it is set with Environment= at {}:{}, which any local user can read (unit files \
+             are world-readable, systemctl show prints it): a root-only EnvironmentFile= or \
+             octavia.conf keeps it",
+            a.file.display(),
+            a.line
+        ),
+        _ => String::new(),
     };
     let f = fp(&value);
     let (status, detail) = if value == PUBLISHED_PASSPHRASE {
@@ -606,7 +627,7 @@ pub fn judge_passphrase(o: &OctaviaProgram<'_>) -> Observation {
             format!("{name}'s amphora certificate passphrase is {f} (from {at}), not the published default"),
         )
     };
-    o.observation(status, detail)
+    o.observation(status, format!("{detail}{exposed}"))
         .ev("fingerprint", f)
         .ev("set_at", at)
 }
