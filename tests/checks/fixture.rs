@@ -47,6 +47,12 @@ pub const SECRETS: &[&str] = &[
     "gAAAAABkmc006FixtureStaticToken0000",
     "kmc006-fixture-password",
     "kmc006-service-user-password",
+    // octavia's amphora certificate passphrases (KMC-012): two random, one
+    // invalid, and the published default (public, but shown by fingerprint)
+    "Zk3vQ9xR2mT7pL4sW8nB1cY6hJ0dF5gA",
+    "Hq8wE2rT6yU0iO4pA7sD1fG5hJ9kL3zX",
+    "short-Hq8wE2rT",
+    "insecure-key-do-not-use-this-key",
 ];
 
 /// The random KEK of the fixtures (in its data files too).

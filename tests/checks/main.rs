@@ -36,6 +36,9 @@ mod kmc_004;
 mod kmc_005;
 mod kmc_006;
 mod kmc_009;
+mod kmc_010;
+mod kmc_011;
+mod kmc_012;
 
 use std::path::{Path, PathBuf};
 

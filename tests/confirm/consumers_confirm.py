@@ -44,6 +44,26 @@ OVERLAID = ["/etc", "/var/lib"]
 CATALOG_URL = "https://catalog.invalid:9311"
 # octavia/certificates/common/local.py: TLS_PASS_AMPS_DEFAULT's fallback
 PUBLISHED_AMP_PASSPHRASE = "insecure-key-do-not-use-this-key"
+
+
+def requests_verifies(verify):
+    """Whether requests checks the server's certificate for a keystoneauth
+    Session built with this `verify`: keystoneauth passes it on unchanged
+    (session.py `kwargs.setdefault('verify', self.verify)`); requests merges
+    it with the Session's default and decides in HTTPAdapter.cert_verify."""
+    import requests
+    import requests.adapters
+    url = "https://barbican.invalid:9311/"
+    merged = requests.Session().merge_environment_settings(url, {}, None, verify, None)["verify"]
+
+    class Conn:
+        pass
+    conn = Conn()
+    try:
+        requests.adapters.HTTPAdapter().cert_verify(conn, url, merged, None)
+    except OSError:
+        return True  # a CA path that does not exist: requests refuses, it does not skip
+    return conn.cert_reqs == "CERT_REQUIRED"
 ZERO_KEY_ID = "00000000-0000-0000-0000-000000000000"
 
 
@@ -390,6 +410,7 @@ def octavia_facts(conf):
     try:
         barbican_acl.BarbicanACLAuth.get_barbican_client_user_auth(Ctx())
         f["user_session_verify"] = seen.get("verify")
+        f["user_session_verifies"] = requests_verifies(seen.get("verify"))
     except Exception as e:
         f["user_session_verify"] = err(e)
     finally:
@@ -509,7 +530,8 @@ def verdicts(service, f):
             et = f["endpoint_type"]
             v["KMC-005"] = "error" if is_error(et) else (
                 "fail" if et in ("public", "publicURL") else "pass")
-            bad = f["service_auth_insecure"] is True or f["ca_certificates_file_exists"] is False
+            bad = (f["service_auth_insecure"] is True or f["ca_certificates_file_exists"] is False
+                   or f["user_session_verifies"] is False)
             v["KMC-011"] = "fail" if bad else "pass"
         elif castellan_cm and f.get("is_barbican"):
             v["KMC-005"] = kmc005(f)

@@ -19,6 +19,7 @@ pub mod kek_published;
 pub mod kek_scan;
 pub mod key_manager;
 pub mod keystone_tls;
+pub mod octavia;
 pub mod paste_authtoken;
 pub mod policy_creator;
 pub mod secret_backend;
@@ -55,6 +56,9 @@ pub static PROBES: &[&dyn Probe] = &[
     &castellan::BarbicanInterface,
     &castellan::KeyManagerCredentials,
     &castellan::ImageSignatures,
+    &octavia::CertManager,
+    &octavia::BarbicanTls,
+    &octavia::Passphrase,
 ];
 
 /// What a probe declares about itself, once: a probe file holds one

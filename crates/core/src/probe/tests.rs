@@ -70,6 +70,14 @@ fn rich_root() -> tempfile::TempDir {
         0,
         0o640,
     );
+    // And octavia, for its probes (local certificates, the published passphrase).
+    write(
+        r,
+        "/etc/octavia/octavia.conf",
+        "[certificates]\ncert_manager = local_cert_manager\n",
+        0,
+        0o640,
+    );
     write(
         r,
         "/etc/barbican/barbican.conf.d/50-override.conf",

@@ -45,7 +45,9 @@ pub use environment::{
     oslo_env_option, parse_environment_file, parse_environment_file_detailed,
     parse_environment_value, parse_environment_value_detailed, EnvFileParse, EnvValueParse,
 };
-pub use units::{barbican_units, barbican_units_checked, barbican_units_report, UNIT_DIRS};
+pub use units::{
+    barbican_units, barbican_units_checked, barbican_units_report, units_checked, UNIT_DIRS,
+};
 
 /// One effective environment variable of a unit.
 ///

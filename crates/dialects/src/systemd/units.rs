@@ -58,13 +58,19 @@ pub fn barbican_units(fs: &dyn Fs) -> Vec<Unit> {
 /// cannot be listed, unit files, drop-ins, EnvironmentFiles). Fail closed:
 /// with a unit directory unlistable, "no barbican unit" is not known.
 pub fn barbican_units_checked(fs: &dyn Fs) -> (Vec<Unit>, Vec<(PathBuf, String)>) {
+    units_checked(fs, "barbican")
+}
+
+/// Like [`barbican_units_checked`], for the service units whose name contains
+/// `needle` (`octavia`: the consumers pack reads Octavia's unit environment).
+pub fn units_checked(fs: &dyn Fs, needle: &str) -> (Vec<Unit>, Vec<(PathBuf, String)>) {
     let mut scan = Scanner {
         fs,
         listings: BTreeMap::new(),
         scan_problems: Vec::new(),
         unlistable: Vec::new(),
     };
-    let mut units = all_units(&mut scan);
+    let mut units = all_units(&mut scan, needle);
     let mut unreadable = scan.unlistable.clone();
     for u in &mut units {
         u.problems.extend(scan.scan_problems.iter().cloned());
@@ -86,16 +92,16 @@ pub fn barbican_units_report(fs: &dyn Fs) -> (Vec<Unit>, Vec<String>) {
         scan_problems: Vec::new(),
         unlistable: Vec::new(),
     };
-    let units = all_units(&mut scan);
+    let units = all_units(&mut scan, "barbican");
     (units, scan.scan_problems)
 }
 
-/// Every barbican service unit of the search path.
-fn all_units(scan: &mut Scanner<'_>) -> Vec<Unit> {
+/// Every service unit of the search path whose name contains `needle`.
+fn all_units(scan: &mut Scanner<'_>, needle: &str) -> Vec<Unit> {
     let mut names = BTreeSet::new();
     for dir in UNIT_DIRS {
         for entry in scan.listing(Path::new(dir)) {
-            if !entry.contains("barbican") || is_auditor_unit(&entry) {
+            if !entry.contains(needle) || is_auditor_unit(&entry) {
                 continue;
             }
             if let Some(unit) = entry.strip_suffix(".d") {
