@@ -11,6 +11,7 @@
 pub mod conditions;
 pub mod config_loads;
 pub mod config_shadowing;
+pub mod consumer_files;
 mod facts;
 pub mod file_metadata;
 pub mod kek_in_config;
@@ -49,6 +50,8 @@ pub static PROBES: &[&dyn Probe] = &[
     &kek_scan::KekScan,
     &key_manager::KeyManager,
     &key_manager::FixedKey,
+    &consumer_files::ConsumerOwnership,
+    &consumer_files::ConsumerMode,
 ];
 
 /// What a probe declares about itself, once: a probe file holds one
