@@ -31,6 +31,8 @@ mod bar_012;
 mod bar_013;
 mod kmc_001;
 mod kmc_002;
+mod kmc_007;
+mod kmc_008;
 
 use std::path::{Path, PathBuf};
 

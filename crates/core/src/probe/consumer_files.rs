@@ -129,7 +129,9 @@ pub fn judged_files(
         }
         for p in &progs {
             let name = p.program.name;
-            for f in &p.config.files {
+            // A file oslo.config could not read is the input gate's error
+            // (it names the file); its metadata would judge a stand-in.
+            for f in p.config.files.iter().filter(|f| f.parsed.is_ok()) {
                 let role = if in_conf_d(&f.path) {
                     "config-dir"
                 } else {
