@@ -1,4 +1,4 @@
-//! Confirms KMC-001 and KMC-002 against the real services: every case of
+//! Confirms KMC-001 and KMC-002 (and KMC-007/008's file set) against the real services: every case of
 //! tests/data/consumers/cases.json with a KMC-001/KMC-002 verdict (the one
 //! tests/confirm/consumers_confirm.py derives from what Debian's nova,
 //! cinder, glance and castellan did with the case) is materialised into a
@@ -16,6 +16,7 @@ use std::process::Command;
 use barbican_audit_core::barbican::config::{Config, Invocation};
 use barbican_audit_core::consumers::{ProgramConfig, PROGRAMS};
 use barbican_audit_core::host::Host;
+use barbican_audit_core::probe::consumer_files::{judged_files, Kind};
 use barbican_audit_core::probe::key_manager::{judge_backend, judge_fixed_key};
 use barbican_audit_core::report::Status;
 
@@ -66,9 +67,8 @@ fn status_str(s: Status) -> &'static str {
     }
 }
 
-/// Our verdicts for one case, as the engine gates them: an input problem
-/// replaces KMC-001's verdict, and keeps only KMC-002's failures.
-fn our_verdicts(case: &serde_json::Value) -> (String, String, Vec<String>) {
+/// The case's root, materialised, and its program loaded as the case starts it.
+fn case_program(case: &serde_json::Value) -> (tempfile::TempDir, Host, ProgramConfig) {
     let name = case["name"].as_str().unwrap();
     let root = tempfile::tempdir().unwrap();
     let files = case["files"].as_object().unwrap();
@@ -104,6 +104,13 @@ fn our_verdicts(case: &serde_json::Value) -> (String, String, Vec<String>) {
         found_by: format!("case {name}"),
         config: Config::load_invocation(&host, &inv),
     };
+    (root, host, p)
+}
+
+/// Our verdicts for one case, as the engine gates them: an input problem
+/// replaces KMC-001's verdict, and keeps only KMC-002's failures.
+fn our_verdicts(case: &serde_json::Value) -> (String, String, Vec<String>) {
+    let (_root, _host, p) = case_program(case);
     let problem = !p.config.problems.is_empty()
         || p.config
             .files
@@ -191,4 +198,46 @@ fn oracle_still_agrees_with_its_recorded_cases() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// KMC-007/008 judge file metadata, which no library decides; what the
+/// libraries do decide is which files a program reads. For every case whose
+/// oracle recorded `files_read` (what oslo.config parsed, in order), the
+/// oslo.config files the file probes judge for that program must be exactly
+/// those, so no file the service reads escapes the checks and none it does
+/// not read is judged.
+#[test]
+fn kmc_007_008_judge_the_files_the_real_services_read() {
+    let mut agreeing = 0;
+    let mut wrong = Vec::new();
+    for case in cases() {
+        let Some(expected) = case["expect"].get("files_read") else {
+            continue;
+        };
+        let expected: Vec<String> = serde_json::from_value(expected.clone()).unwrap();
+        let name = case["name"].as_str().unwrap().to_string();
+        let (_root, host, p) = case_program(&case);
+        let (files, unknown) = judged_files(&host, std::slice::from_ref(&p), true);
+        let ours: Vec<String> = files
+            .iter()
+            .filter(|f| f.kind == Kind::Secret && (f.role == "config" || f.role == "config-dir"))
+            .map(|f| f.path.display().to_string())
+            .collect();
+        if ours == expected && unknown.is_empty() {
+            agreeing += 1;
+        } else {
+            wrong.push(format!(
+                "{name}: judged {ours:?}, oslo.config read {expected:?}, unknown {unknown:?}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} disagreements:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    // 23 cases record files_read when this test was written.
+    eprintln!("KMC-007/008 file set: {agreeing} cases agree with oslo.config's files_read");
+    assert!(agreeing >= 23, "only {agreeing} cases compared");
 }
