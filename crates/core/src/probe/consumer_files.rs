@@ -79,10 +79,13 @@ pub struct Unknown {
 /// with the option naming its config (Debian: nova-compute, cinder-volume).
 const ROOTWRAP: &[(&str, &str)] = &[("nova-compute", "nova"), ("cinder-volume", "cinder")];
 
+/// An option naming a file: (group, key, default file name).
+type PasteOption = (&'static str, &'static str, &'static str);
+
 /// The API programs: they serve a paste pipeline and enforce policy. The
 /// paste option (group, key) and its default file name; octavia-api (pecan)
 /// has no paste file.
-const API: &[(&str, Option<(&str, &str, &str)>)] = &[
+const API: &[(&str, Option<PasteOption>)] = &[
     (
         "nova-api",
         Some(("wsgi", "api_paste_config", "api-paste.ini")),
