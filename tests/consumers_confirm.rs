@@ -1,4 +1,4 @@
-//! Confirms KMC-001..006 and KMC-009 against the real services: every case
+//! Confirms KMC-001..006, KMC-009 (and KMC-007/008's file set) against the real services: every case
 //! of tests/data/consumers/cases.json with a verdict for one of them (the one
 //! tests/confirm/consumers_confirm.py derives from what Debian's nova,
 //! cinder, glance and castellan did with the case) is materialised into a
@@ -21,6 +21,7 @@ use barbican_audit_core::probe::castellan::{
     judge_credentials, judge_interface, judge_octavia_interface, judge_signatures, judge_tls,
     judge_verify,
 };
+use barbican_audit_core::probe::consumer_files::{judged_files, Kind};
 use barbican_audit_core::probe::key_manager::{judge_backend, judge_fixed_key};
 use barbican_audit_core::probe::octavia::{
     judge_barbican_tls, judge_cert_manager, judge_passphrase, OctaviaProgram,
@@ -338,4 +339,46 @@ fn oracle_still_agrees_with_its_recorded_cases() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// KMC-007/008 judge file metadata, which no library decides; what the
+/// libraries do decide is which files a program reads. For every case whose
+/// oracle recorded `files_read` (what oslo.config parsed, in order), the
+/// oslo.config files the file probes judge for that program must be exactly
+/// those, so no file the service reads escapes the checks and none it does
+/// not read is judged.
+#[test]
+fn kmc_007_008_judge_the_files_the_real_services_read() {
+    let mut agreeing = 0;
+    let mut wrong = Vec::new();
+    for case in cases() {
+        let Some(expected) = case["expect"].get("files_read") else {
+            continue;
+        };
+        let expected: Vec<String> = serde_json::from_value(expected.clone()).unwrap();
+        let name = case["name"].as_str().unwrap().to_string();
+        let (_root, host, p) = load_case(&case);
+        let (files, unknown) = judged_files(&host, std::slice::from_ref(&p), true);
+        let ours: Vec<String> = files
+            .iter()
+            .filter(|f| f.kind == Kind::Secret && (f.role == "config" || f.role == "config-dir"))
+            .map(|f| f.path.display().to_string())
+            .collect();
+        if ours == expected && unknown.is_empty() {
+            agreeing += 1;
+        } else {
+            wrong.push(format!(
+                "{name}: judged {ours:?}, oslo.config read {expected:?}, unknown {unknown:?}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} disagreements:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    // 23 cases record files_read when this test was written.
+    eprintln!("KMC-007/008 file set: {agreeing} cases agree with oslo.config's files_read");
+    assert!(agreeing >= 23, "only {agreeing} cases compared");
 }

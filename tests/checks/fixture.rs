@@ -13,7 +13,7 @@
 //! expect STATUS SUBJECT...       the check's finding for SUBJECT has STATUS
 //! base barbican|new              Root::barbican() (default) or Root::new()
 //! scan                           run the disk scan (audit --scan)
-//! dir PATH OWNER:GROUP MODE      create a directory
+//! dir PATH OWNER:GROUP MODE      create a directory (OWNER, GROUP: a name or a number)
 //! file PATH OWNER:GROUP MODE     write <condition>/PATH there
 //! gzip PATH OWNER:GROUP MODE     write <condition>/PATH there, gzip-compressed
 //! ln PATH TARGET                 symlink (absolute targets are in-root)
@@ -151,13 +151,18 @@ fn owner(name: &str, spec: &str) -> (u32, u32) {
         "root" => 0,
         "barbican" => BARBICAN_UID,
         "alice" => 1000,
-        _ => panic!("{name}: unknown user {u}"),
+        // A number: the consumers' service users (nova 64060, kolla's 42436).
+        _ => u
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: unknown user {u}")),
     };
     let gid = match g {
         "root" => 0,
         "barbican" => BARBICAN_GID,
         "alice" => 1000,
-        _ => panic!("{name}: unknown group {g}"),
+        _ => g
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: unknown group {g}")),
     };
     (uid, gid)
 }

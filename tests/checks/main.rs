@@ -35,6 +35,8 @@ mod kmc_003;
 mod kmc_004;
 mod kmc_005;
 mod kmc_006;
+mod kmc_007;
+mod kmc_008;
 mod kmc_009;
 mod kmc_010;
 mod kmc_011;

@@ -16,6 +16,10 @@ fn condition_text(c: Condition) -> &'static str {
             "a program of nova, cinder or glance is installed under the root (a package, its init \
              script or uwsgi ini, or the service's main config file)"
         }
+        Condition::AnyConsumerInstalled => {
+            "a program of nova, cinder, glance or octavia is installed under the root (a package, \
+             its init script or uwsgi ini, or the service's main config file)"
+        }
         Condition::OctaviaInstalled => {
             "a program of octavia is installed under the root (a package, its init script or \
              uwsgi ini, or /etc/octavia/octavia.conf)"

@@ -16,6 +16,8 @@ pub enum Condition {
     ConsumersInstalled,
     /// A program of octavia is installed (KMC-010..012).
     OctaviaInstalled,
+    /// A program of nova, cinder, glance or octavia is installed (KMC-007/008).
+    AnyConsumerInstalled,
 }
 
 impl Condition {
@@ -25,6 +27,7 @@ impl Condition {
         ("simple-crypto-enabled", Condition::SimpleCryptoEnabled),
         ("consumers-installed", Condition::ConsumersInstalled),
         ("octavia-installed", Condition::OctaviaInstalled),
+        ("any-consumer-installed", Condition::AnyConsumerInstalled),
     ];
 
     /// The condition named `name` in TOML.
@@ -41,6 +44,7 @@ impl Condition {
             Condition::BarbicanInstalled | Condition::SimpleCryptoEnabled => "barbican",
             Condition::ConsumersInstalled => "nova, cinder, glance",
             Condition::OctaviaInstalled => "octavia",
+            Condition::AnyConsumerInstalled => "nova, cinder, glance, octavia",
         }
     }
 
@@ -55,6 +59,12 @@ impl Condition {
             Condition::OctaviaInstalled => {
                 crate::consumers::octavia_not_installed(facts.consumers())
             }
+            Condition::AnyConsumerInstalled => facts.consumers().is_empty().then(|| {
+                "nova, cinder, glance and octavia are not installed: none of their programs' \
+                 packages in dpkg status, no init script or uwsgi ini of theirs, no nova.conf, \
+                 cinder.conf, glance-api.conf or octavia.conf in /etc"
+                    .to_string()
+            }),
             Condition::BarbicanInstalled => {
                 let installed = facts.installed().version.is_some()
                     || facts.host.exists(Path::new("/etc/barbican"))

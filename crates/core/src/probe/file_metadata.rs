@@ -75,8 +75,9 @@ impl Probe for FileMetadata {
 }
 
 /// Variables for message and remediation templates. Those generated from
-/// validated data are pasted unquoted.
-const VARS: &[Var] = &[
+/// validated data are pasted unquoted. (The consumers pack's file probes
+/// declare them too: they judge with [`judge_path`].)
+pub(crate) const VARS: &[Var] = &[
     Var::SUBJECT,
     Var::quoted(
         "path",

@@ -12,6 +12,7 @@ pub mod castellan;
 pub mod conditions;
 pub mod config_loads;
 pub mod config_shadowing;
+pub mod consumer_files;
 mod facts;
 pub mod file_metadata;
 pub mod kek_in_config;
@@ -59,6 +60,8 @@ pub static PROBES: &[&dyn Probe] = &[
     &octavia::CertManager,
     &octavia::BarbicanTls,
     &octavia::Passphrase,
+    &consumer_files::ConsumerOwnership,
+    &consumer_files::ConsumerMode,
 ];
 
 /// What a probe declares about itself, once: a probe file holds one

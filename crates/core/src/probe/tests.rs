@@ -42,14 +42,15 @@ fn rich_root() -> tempfile::TempDir {
         r,
         "/etc/passwd",
         "root:x:0:0:root:/root:/bin/bash\nbarbican:x:102:105::/var/lib/barbican:/bin/false\n\
-         alice:x:1000:1000::/home/alice:/bin/bash\n",
+         alice:x:1000:1000::/home/alice:/bin/bash\n\
+         nova:x:64060:64060::/var/lib/nova:/bin/false\n",
         0,
         0o644,
     );
     write(
         r,
         "/etc/group",
-        "root:x:0:\nbarbican:x:105:\nalice:x:1000:\n",
+        "root:x:0:\nbarbican:x:105:\nalice:x:1000:\nnova:x:64060:\n",
         0,
         0o644,
     );
@@ -131,6 +132,24 @@ fn rich_root() -> tempfile::TempDir {
         r.join("etc/barbican/ca-link.pem"),
     )
     .unwrap();
+    // The consumers' file probes: a group-writable conf.d file and an
+    // /etc/nova widened by mode and ACL.
+    write(
+        r,
+        "/etc/nova/nova.conf.d/50-override.conf",
+        "[DEFAULT]\n",
+        0,
+        0o664,
+    );
+    std::fs::set_permissions(r.join("etc/nova"), std::fs::Permissions::from_mode(0o775)).unwrap();
+    for p in ["etc/nova", "etc/nova/nova.conf.d/50-override.conf"] {
+        let st = std::process::Command::new("setfacl")
+            .args(["-m", "u:1000:rwx"])
+            .arg(r.join(p))
+            .status()
+            .expect("setfacl must be installed (apt-get install acl)");
+        assert!(st.success(), "setfacl failed");
+    }
     let conf_path = r.join("etc/barbican/barbican.conf");
     let st = std::process::Command::new("setfacl")
         .args(["-m", "u:1000:r"])
