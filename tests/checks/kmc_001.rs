@@ -46,3 +46,27 @@ fn nova_api_conf_d_wins() {
 fn nova_conf_unparsable() {
     case(CHECK, "nova-conf-unparsable").check();
 }
+
+/// One program's unparsable file errors that program only: the other
+/// program's verdict stands (`one-unparsable-file-errors-only-its-program`),
+/// and nova-compute's is the error naming nova.conf, never a pass.
+#[test]
+fn one_unparsable_file_errors_only_its_program() {
+    let f = case(CHECK, "one-unparsable-file-errors-only-its-program");
+    f.check();
+    let a = f.audit();
+    let mine: Vec<(&str, &str)> = a.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["check_id"] == CHECK)
+        .map(|x| {
+            (
+                x["subject"].as_str().unwrap(),
+                x["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(mine.contains(&("/etc/nova/nova.conf", "error")), "{mine:?}");
+    assert!(!mine.iter().any(|(s, _)| *s == "nova-compute"), "{mine:?}");
+}

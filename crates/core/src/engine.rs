@@ -197,7 +197,14 @@ pub fn judge(check: &Check, facts: &Facts<'_>) -> Judged {
     // Fail closed: an input of this check that could not be read or parsed
     // is an `error` naming it, never a pass or a judgement of a default.
     // The conditions are not consulted then: they read the same inputs.
-    let problems = facts.problems_for(spec.reads(facts), spec.name());
+    let reads = spec.reads(facts);
+    let problems = facts.problems_for(reads, spec.name());
+    if per_program(reads, &problems) {
+        return Judged {
+            findings: findings(judge_per_program(check, facts, reads, &problems)),
+            scan: None,
+        };
+    }
     if !problems.is_empty() {
         let errors = input_errors(&problems);
         let (observations, scan) = match spec.gate() {
@@ -246,6 +253,65 @@ pub fn judge(check: &Check, facts: &Facts<'_>) -> Judged {
         findings: findings(observed.observations),
         scan: observed.scan,
     }
+}
+
+/// Whether a check's input problems are judged per consumer program: the
+/// probe reads the consumers' configs and every problem is in one of them.
+/// Each program reads its own files (nova-compute does not read
+/// cinder.conf), so an unreadable cinder.conf makes cinder's findings
+/// `error` and leaves nova's standing.
+fn per_program(reads: crate::probe::Reads, problems: &[&InputProblem]) -> bool {
+    !problems.is_empty()
+        && reads.inputs.contains(&crate::probe::Input::ConsumerConfig)
+        && problems
+            .iter()
+            .all(|p| p.input == crate::probe::Input::ConsumerConfig)
+}
+
+/// The consumer programs' observations, each gated by the problems of the
+/// files its program reads. An observation that names no program (a file,
+/// a service) is gated by every problem, as [`judge`] does: fail closed.
+fn judge_per_program(
+    check: &Check,
+    facts: &Facts<'_>,
+    reads: crate::probe::Reads,
+    problems: &[&InputProblem],
+) -> Vec<Observation> {
+    let spec = &check.probe;
+    // The conditions name which services are installed, never what their
+    // files say, so they hold whatever a file's problem is.
+    if let Some((unmet, why)) = conditions::first_unmet(&check.applies_if, facts) {
+        return vec![Observation::new(unmet.subject(), Status::Na, why)];
+    }
+    let mut out: Vec<Observation> = Vec::new();
+    for o in spec.observe(facts).observations {
+        let own = facts.consumer_problems_of(&o.subject, reads, spec.name());
+        let errors = match &own {
+            Some(own) => input_errors(&own.iter().collect::<Vec<_>>()),
+            None => input_errors(problems),
+        };
+        if errors.is_empty() {
+            out.push(o);
+            continue;
+        }
+        let keep = match spec.gate() {
+            Gate::Replace => false,
+            Gate::KeepFails => matches!(o.status, Status::Fail | Status::Error),
+            Gate::Add => true,
+        };
+        if keep {
+            out.push(o);
+        }
+        for e in errors {
+            if !out
+                .iter()
+                .any(|x| x.subject == e.subject && x.status == Status::Error)
+            {
+                out.push(e);
+            }
+        }
+    }
+    out
 }
 
 /// A finding from an observation; the fix is the one the check holds for

@@ -199,6 +199,35 @@ impl<'a> Facts<'a> {
             .as_ref()
     }
 
+    /// The problems of one consumer program's own files (what it could not
+    /// read or parse, its judged booleans oslo.config cannot convert),
+    /// filtered as [`Facts::problems_for`] filters them. `None` when
+    /// `program` names no installed consumer program: then every consumer
+    /// problem applies to whatever was said about it.
+    pub fn consumer_problems_of(
+        &self,
+        program: &str,
+        reads: Reads,
+        probe: &str,
+    ) -> Option<Vec<InputProblem>> {
+        let p = self
+            .consumers()
+            .iter()
+            .find(|c| c.program.name == program)?;
+        let (unread, bools) =
+            config_problems(Input::ConsumerConfig, std::slice::from_ref(&p.config));
+        let mut out: Vec<InputProblem> = Vec::new();
+        for x in unread.into_iter().chain(bools) {
+            if (reads.parse || !x.parse)
+                && x.probes.as_ref().is_none_or(|only| only.contains(&probe))
+                && !out.iter().any(|o| o.path == x.path)
+            {
+                out.push(x);
+            }
+        }
+        Some(out)
+    }
+
     /// The problems with the inputs a probe reads, one per path, in the
     /// order they have always been reported. Only the facts of those
     /// inputs are computed.
