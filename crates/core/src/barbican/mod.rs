@@ -3,6 +3,7 @@
 pub mod api;
 pub mod config;
 pub mod crypto;
+pub mod dirs;
 pub mod files;
 pub mod kek;
 pub mod rpmdb;
