@@ -659,7 +659,7 @@ impl Config {
     }
 }
 
-fn load_file(host: &Host, path: &Path) -> Loaded {
+pub(crate) fn load_file(host: &Host, path: &Path) -> Loaded {
     let parsed = if host.is_dir(path) {
         Err(
             "is a directory: oslo.config picks it and Barbican fails to start (IsADirectoryError)"

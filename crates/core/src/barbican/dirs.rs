@@ -130,4 +130,3 @@ fn policy_dirs(host: &Host, cfg: &Config, out: &mut LoadDirs) {
         }
     }
 }
-

@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod dirs;
 pub mod files;
 pub mod kek;
+pub mod kolla;
 pub mod rpmdb;
 pub mod version;
 

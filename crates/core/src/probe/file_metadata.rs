@@ -321,11 +321,7 @@ fn config_dir_subjects(facts: &Facts<'_>) -> (Vec<Subject>, Vec<Observation>) {
     }
     let dirs = crate::barbican::dirs::load_dirs(facts.host, facts.config(), facts.prog_configs());
     for (path, why) in dirs.problems {
-        errors.push(Observation::new(
-            path.to_string_lossy(),
-            Status::Error,
-            why,
-        ));
+        errors.push(Observation::new(path.to_string_lossy(), Status::Error, why));
     }
     for d in dirs.dirs {
         if subjects.iter().any(|s| s.path == d.path) {
