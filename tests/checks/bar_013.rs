@@ -65,3 +65,13 @@ fn config_json_unparsable_is_an_error() {
 fn config_json_unparsable_exempts_nothing() {
     case(CHECK, "config-json-unparsable-exempts-nothing").check();
 }
+
+#[test]
+fn commented_kek_line_is_not_another_key() {
+    case(CHECK, "commented-kek-line-is-not-another-key").check();
+}
+
+#[test]
+fn uncommented_other_kek_is_another_key() {
+    case(CHECK, "uncommented-other-kek-is-another-key").check();
+}
