@@ -89,3 +89,14 @@ fn policy_dirs_relative_world_writable() {
 fn policy_dirs_unresolvable() {
     case(CHECK, "policy-dirs-unresolvable").check();
 }
+
+/// A policy_dirs entry that does not exist is not judged (oslo.policy skips
+/// it), nor is a directory policy_dirs no longer names.
+#[test]
+fn policy_dirs_absent_not_judged() {
+    let f = case(CHECK, "policy-dirs-absent-not-judged");
+    f.check();
+    let a = f.audit();
+    let all = crate::common::statuses(&a.json, CHECK);
+    assert_eq!(all.len(), 1, "{all:?}");
+}

@@ -1,5 +1,6 @@
 //! `[probe.file-metadata]`: owner, group, mode and POSIX ACL of the
-//! effective file set or of the config directory.
+//! effective file set, or of the config directory and the directories
+//! Barbican loads files from (`.conf.d`, `policy_dirs`: [`crate::barbican::dirs`]).
 //!
 //! Modes are compared as bitmasks ("0640 or stricter" means no bit outside
 //! `rw-r-----`): 0440 and 0600 pass, 0604, 0660, 2640 and 0740 fail. Symlinks
@@ -22,7 +23,7 @@ pub struct FileMetadata;
 /// What this probe declares about itself.
 static DECL: Decl = Decl {
     name: "file-metadata",
-    doc: "owner, group, mode and POSIX ACL of the effective file set or of the config directory",
+    doc: "owner, group, mode and POSIX ACL of the effective file set, or of the config directory and the .conf.d and policy directories Barbican loads",
     vars: VARS,
     fix_style: FixStyle::Shell,
     // The effective file set's inputs; `subjects = "config-dir"` reads the
@@ -116,7 +117,8 @@ const VARS: &[Var] = &[
 pub enum Subjects {
     /// Every file Barbican reads (catalog.md, "The effective file set").
     EffectiveFileSet,
-    /// The configuration directory `/etc/barbican`.
+    /// The configuration directory `/etc/barbican`, and the `.conf.d` and
+    /// `policy_dirs` directories Barbican loads files from.
     ConfigDir,
 }
 
