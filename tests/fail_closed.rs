@@ -126,7 +126,9 @@ fn audit(root: &Root, as_nobody: bool) -> serde_json::Value {
 }
 
 /// Runs a command with stdin closed; `None` as the exit code when it did not
-/// finish within [`LIMIT`] (it is killed then).
+/// finish within [`LIMIT`] (it is killed then). Its output is read while it
+/// runs: a report larger than a pipe buffer (64 KiB) would otherwise block
+/// the audit on its write and look like a hang.
 fn run_limited(mut cmd: Command) -> (Option<i32>, String, String) {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -134,10 +136,19 @@ fn run_limited(mut cmd: Command) -> (Option<i32>, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
         }
         if start.elapsed() > LIMIT {
             let _ = child.kill();
@@ -145,13 +156,8 @@ fn run_limited(mut cmd: Command) -> (Option<i32>, String, String) {
             return (None, String::new(), String::new());
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    };
+    (status.code(), out.join().unwrap(), err.join().unwrap())
 }
 
 /// The check's status as the summary counts it: the worst of its findings.

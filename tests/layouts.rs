@@ -447,3 +447,83 @@ fn per_layout_fixes_name_the_durable_place() {
         assert!(line.contains(want), "{id} {layout}: {line}");
     }
 }
+
+/// The findings of one check, as (subject, status, remediation).
+fn of_check<'a>(report: &'a Value, id: &str) -> Vec<(&'a str, &'a str, &'a str)> {
+    findings(report)
+        .iter()
+        .filter(|f| f["check_id"] == id)
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap_or(""),
+                f["status"].as_str().unwrap_or(""),
+                f["remediation"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_helm_pods_world_writable_conf_d_fails_bar_003() {
+    // tests/layouts/helm/target/manifest.tsv:7: openstack-helm
+    // barbican/templates/deployment-api.yaml:105-107,142-149, the
+    // barbican-etc-snippets emptyDir (0777) oslo.config loads *.conf from.
+    let l = Layout::new("helm", "target");
+    let (_, r) = l.audit(&[]);
+    let f = of_check(&r, "BAR-003");
+    let conf_d = f
+        .iter()
+        .find(|(s, _, _)| *s == "/etc/barbican/barbican.conf.d")
+        .unwrap_or_else(|| panic!("BAR-003 does not judge barbican.conf.d: {f:?}"));
+    assert_eq!(conf_d.1, "fail", "{f:?}");
+    // values.yaml:110 pod.etcSources.barbican_api: the chart's knob
+    assert!(conf_d.2.contains("pod.etcSources.barbican_api"), "{f:?}");
+}
+
+#[test]
+fn a_kolla_containers_source_config_is_bar_006_not_a_stray_copy() {
+    // tests/layouts/kolla/target/manifest.tsv:16-19: kolla-ansible
+    // roles/barbican/defaults/main.yml:148 (/etc/kolla/barbican-api/ bound
+    // read-only at /var/lib/kolla/config_files/), templates/barbican-api.json.j2:4-15.
+    let l = Layout::new("kolla", "target");
+    let (_, r) = l.audit(&["--scan"]);
+    let scan = of_check(&r, "BAR-013");
+    assert!(
+        scan.iter()
+            .all(|(s, _, _)| !s.starts_with("/var/lib/kolla/config_files")),
+        "{scan:?}"
+    );
+    assert!(
+        scan.iter().any(|(s, st, _)| *s == "disk" && *st == "pass"),
+        "{scan:?}"
+    );
+    let conf = of_check(&r, "BAR-006");
+    let src = conf
+        .iter()
+        .find(|(s, _, _)| *s == "/var/lib/kolla/config_files/barbican.conf")
+        .unwrap_or_else(|| panic!("BAR-006 does not report the source: {conf:?}"));
+    assert_eq!(src.1, "fail");
+    // group_vars/all/barbican.yml:8-9: the durable place, not `shred -u`
+    assert!(src.2.contains("barbican_crypto_plugin"), "{conf:?}");
+}
+
+#[test]
+fn a_tripleo_containers_source_config_is_bar_006_not_a_stray_copy() {
+    // tests/layouts/tripleo/target/manifest.tsv:22-27: tht
+    // deployment/barbican/barbican-api-container-puppet.yaml:336-339 (src/* → /).
+    let l = Layout::new("tripleo", "target");
+    let (_, r) = l.audit(&["--scan"]);
+    let scan = of_check(&r, "BAR-013");
+    assert!(
+        scan.iter()
+            .all(|(s, _, _)| !s.starts_with("/var/lib/kolla/config_files")),
+        "{scan:?}"
+    );
+    let conf = of_check(&r, "BAR-006");
+    assert!(
+        conf.iter().any(|(s, st, _)| *s
+            == "/var/lib/kolla/config_files/src/etc/barbican/barbican.conf"
+            && *st == "fail"),
+        "{conf:?}"
+    );
+}

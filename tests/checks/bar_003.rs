@@ -52,3 +52,51 @@ fn barbican_not_installed() {
 fn error_when_etc_group_is_a_fifo() {
     unreadable(CHECK, "/etc/group", How::Fifo);
 }
+
+/// Template line: tests/layouts/helm/target/manifest.tsv:7 (openstack-helm
+/// barbican/templates/deployment-api.yaml:105-107,142-149), the 0777
+/// barbican-etc-snippets emptyDir oslo.config loads.
+#[test]
+fn conf_d_world_writable_helm() {
+    case(CHECK, "conf-d-world-writable-helm").check();
+}
+
+#[test]
+fn conf_d_root_barbican_0750() {
+    case(CHECK, "conf-d-root-barbican-0750").check();
+}
+
+/// Unreadable input: a conf.d whose existence cannot be told is `error`.
+#[test]
+fn conf_d_unresolvable() {
+    case(CHECK, "conf-d-unresolvable").check();
+}
+
+/// Template line: tests/layouts/charm/host/manifest.tsv, /etc/barbican/policy.d
+/// (juju/charm-helpers contrib/openstack/policyd.py:488-526).
+#[test]
+fn policy_dir_barbican_owned_0775_charm() {
+    case(CHECK, "policy-dir-barbican-owned-0775-charm").check();
+}
+
+#[test]
+fn policy_dirs_relative_world_writable() {
+    case(CHECK, "policy-dirs-relative-world-writable").check();
+}
+
+/// Unreadable input: a policy_dirs entry whose existence cannot be told is `error`.
+#[test]
+fn policy_dirs_unresolvable() {
+    case(CHECK, "policy-dirs-unresolvable").check();
+}
+
+/// A policy_dirs entry that does not exist is not judged (oslo.policy skips
+/// it), nor is a directory policy_dirs no longer names.
+#[test]
+fn policy_dirs_absent_not_judged() {
+    let f = case(CHECK, "policy-dirs-absent-not-judged");
+    f.check();
+    let a = f.audit();
+    let all = crate::common::statuses(&a.json, CHECK);
+    assert_eq!(all.len(), 1, "{all:?}");
+}

@@ -42,3 +42,23 @@ fn multiple_stores_one_simple_crypto() {
 fn error_when_barbican_conf_is_not_utf8() {
     unreadable(CHECK, CONF, How::NotUtf8);
 }
+
+/// Template line: tests/layouts/kolla/target/manifest.tsv:18 (kolla-ansible
+/// roles/barbican/defaults/main.yml:148, templates/barbican-api.json.j2:4-9).
+#[test]
+fn kolla_config_files_source() {
+    case(CHECK, "kolla-config-files-source").check();
+}
+
+/// Template line: tests/layouts/tripleo/target/manifest.tsv:27 (tht
+/// deployment/barbican/barbican-api-container-puppet.yaml:336-339).
+#[test]
+fn tripleo_src_source() {
+    case(CHECK, "tripleo-src-source").check();
+}
+
+/// Unreadable input: config.json that does not parse is `error`, named.
+#[test]
+fn config_json_unparsable() {
+    case(CHECK, "config-json-unparsable").check();
+}

@@ -32,3 +32,46 @@ fn vault_backend_scan_not_applicable() {
 fn error_when_barbican_conf_is_over_the_size_cap() {
     unreadable(CHECK, CONF, How::Oversize);
 }
+
+/// Template line: tests/layouts/kolla/target/manifest.tsv:16-19 (kolla-ansible
+/// roles/barbican/defaults/main.yml:148, templates/barbican-api.json.j2:4-15):
+/// the read-only source of the served config is BAR-006's, not a stray copy.
+#[test]
+fn kolla_config_files_source_not_a_stray_copy() {
+    case(CHECK, "kolla-config-files-source-not-a-stray-copy").check();
+}
+
+/// Template line: tests/layouts/tripleo/target/manifest.tsv:22-27 (tht
+/// deployment/barbican/barbican-api-container-puppet.yaml:336-339, `src/*` → `/`).
+#[test]
+fn tripleo_src_source_not_a_stray_copy() {
+    case(CHECK, "tripleo-src-source-not-a-stray-copy").check();
+}
+
+/// A file config.json does not name stays a stray copy.
+#[test]
+fn kolla_file_not_named_by_config_json_is_a_stray_copy() {
+    case(CHECK, "kolla-file-not-named-by-config-json-is-a-stray-copy").check();
+}
+
+/// Unreadable input: a config.json that does not parse is `error`, named ...
+#[test]
+fn config_json_unparsable_is_an_error() {
+    case(CHECK, "config-json-unparsable-is-an-error").check();
+}
+
+/// ... and exempts nothing: its source is still reported.
+#[test]
+fn config_json_unparsable_exempts_nothing() {
+    case(CHECK, "config-json-unparsable-exempts-nothing").check();
+}
+
+#[test]
+fn commented_kek_line_is_not_another_key() {
+    case(CHECK, "commented-kek-line-is-not-another-key").check();
+}
+
+#[test]
+fn uncommented_other_kek_is_another_key() {
+    case(CHECK, "uncommented-other-kek-is-another-key").check();
+}

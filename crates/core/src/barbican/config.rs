@@ -45,6 +45,9 @@ pub struct Config {
     pub files: Vec<Loaded>,
     /// Every existing `barbican.conf` of the search path, first = the one read (for BAR-009).
     pub candidates: Vec<PathBuf>,
+    /// The `.conf.d` directories whose `*.conf` files oslo.config reads (for
+    /// BAR-003: whoever may write there sets any option).
+    pub conf_dirs: Vec<PathBuf>,
     /// `OS_<GROUP>__<OPT>` overrides from the service environment.
     pub env: Vec<EnvOverride>,
     /// Paths of the search the auditor could not stat or list, with why:
@@ -243,6 +246,7 @@ impl Config {
     /// Every `*.conf` of a `.conf.d` directory, sorted, as oslo.config's
     /// `sorted(glob('*.conf'))` reads them.
     fn read_conf_d(&mut self, host: &Host, dir: &Path) {
+        self.conf_dirs.push(dir.to_path_buf());
         match host.list_dir(dir) {
             Ok(entries) => {
                 for p in entries {
@@ -655,7 +659,7 @@ impl Config {
     }
 }
 
-fn load_file(host: &Host, path: &Path) -> Loaded {
+pub(crate) fn load_file(host: &Host, path: &Path) -> Loaded {
     let parsed = if host.is_dir(path) {
         Err(
             "is a directory: oslo.config picks it and Barbican fails to start (IsADirectoryError)"

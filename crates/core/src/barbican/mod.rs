@@ -3,8 +3,10 @@
 pub mod api;
 pub mod config;
 pub mod crypto;
+pub mod dirs;
 pub mod files;
 pub mod kek;
+pub mod kolla;
 pub mod rpmdb;
 pub mod version;
 

@@ -1,5 +1,6 @@
 //! `[probe.file-metadata]`: owner, group, mode and POSIX ACL of the
-//! effective file set or of the config directory.
+//! effective file set, or of the config directory and the directories
+//! Barbican loads files from (`.conf.d`, `policy_dirs`: [`crate::barbican::dirs`]).
 //!
 //! Modes are compared as bitmasks ("0640 or stricter" means no bit outside
 //! `rw-r-----`): 0440 and 0600 pass, 0604, 0660, 2640 and 0740 fail. Symlinks
@@ -22,11 +23,11 @@ pub struct FileMetadata;
 /// What this probe declares about itself.
 static DECL: Decl = Decl {
     name: "file-metadata",
-    doc: "owner, group, mode and POSIX ACL of the effective file set or of the config directory",
+    doc: "owner, group, mode and POSIX ACL of the effective file set, or of the config directory and the .conf.d and policy directories Barbican loads",
     vars: VARS,
     fix_style: FixStyle::Shell,
-    // The effective file set's inputs; `subjects = "config-dir"` reads only
-    // the users (see `reads` below).
+    // The effective file set's inputs; `subjects = "config-dir"` reads the
+    // users and the configs (see `reads` below).
     inputs: &[
         Input::Config,
         Input::ProgConfig,
@@ -46,13 +47,20 @@ impl Probe for FileMetadata {
 
     fn reads(&self, params: &super::Params, _: &Facts<'_>) -> Reads {
         let inputs: &'static [Input] = match params.get::<Params>().map(|p| p.subjects) {
-            Some(Subjects::ConfigDir) => &[Input::Users],
+            // The users, and the configs that say which .conf.d and policy
+            // directories are loaded (a config that cannot be read or
+            // parsed leaves policy_dirs unknown: error).
+            Some(Subjects::ConfigDir) => &[Input::Users, Input::Config, Input::ProgConfig],
             // Unknown parameters (never, after validation): every input.
             Some(Subjects::EffectiveFileSet) | None => DECL.inputs,
         };
         Reads {
             inputs,
-            parse: false,
+            // policy_dirs comes from a parsed barbican.conf.
+            parse: matches!(
+                params.get::<Params>().map(|p| p.subjects),
+                Some(Subjects::ConfigDir)
+            ),
         }
     }
 
@@ -110,7 +118,8 @@ pub(crate) const VARS: &[Var] = &[
 pub enum Subjects {
     /// Every file Barbican reads (catalog.md, "The effective file set").
     EffectiveFileSet,
-    /// The configuration directory `/etc/barbican`.
+    /// The configuration directory `/etc/barbican`, and the `.conf.d` and
+    /// `policy_dirs` directories Barbican loads files from.
     ConfigDir,
 }
 
@@ -256,40 +265,24 @@ fn judge_subjects(p: &Params, facts: &Facts<'_>) -> Vec<Observation> {
             })
             .collect(),
         Subjects::ConfigDir => {
-            let dir = Path::new("/etc/barbican");
-            match facts.host.exists_checked(dir) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return vec![na(
-                        "/etc/barbican",
-                        "no /etc/barbican directory on this root",
-                    )]
-                }
-                // Not knowing is not "absent" (fail closed).
-                Err(e) => {
-                    return vec![Observation::new(
-                        "/etc/barbican",
-                        Status::Error,
-                        format!("cannot tell whether it exists: {e}"),
-                    )]
-                }
+            let (subjects, errors) = config_dir_subjects(facts);
+            if subjects.is_empty() && errors.is_empty() {
+                return vec![na(
+                    "/etc/barbican",
+                    "no /etc/barbican directory on this root",
+                )];
             }
-            vec![Subject {
-                path: dir.to_path_buf(),
-                why: "Barbican configuration directory".into(),
-                role: "config-dir",
-                named: false,
-            }]
+            let mut out = errors;
+            out.extend(
+                subjects
+                    .iter()
+                    .filter(|s| !excluded(p, s))
+                    .map(|s| judge_path(p, facts, s)),
+            );
+            return out;
         }
     };
-    let subjects: Vec<Subject> = subjects
-        .into_iter()
-        .filter(|s| {
-            !p.exclude
-                .as_ref()
-                .is_some_and(|r| r.is_match(&s.path.to_string_lossy()))
-        })
-        .collect();
+    let subjects: Vec<Subject> = subjects.into_iter().filter(|s| !excluded(p, s)).collect();
     if subjects.is_empty() {
         return vec![na(
             "/etc/barbican",
@@ -297,6 +290,55 @@ fn judge_subjects(p: &Params, facts: &Facts<'_>) -> Vec<Observation> {
         )];
     }
     subjects.iter().map(|s| judge_path(p, facts, s)).collect()
+}
+
+fn excluded(p: &Params, s: &Subject) -> bool {
+    p.exclude
+        .as_ref()
+        .is_some_and(|r| r.is_match(&s.path.to_string_lossy()))
+}
+
+/// `/etc/barbican` and every directory Barbican loads files from (the
+/// `.conf.d` directories oslo.config reads, the `policy_dirs` oslo.policy
+/// walks: [`crate::barbican::dirs`]), with an error for each path whose
+/// existence cannot be told. A directory that does not exist is not
+/// judged: oslo.config and oslo.policy skip it.
+fn config_dir_subjects(facts: &Facts<'_>) -> (Vec<Subject>, Vec<Observation>) {
+    let mut subjects = Vec::new();
+    let mut errors = Vec::new();
+    let etc = Path::new("/etc/barbican");
+    match facts.host.exists_checked(etc) {
+        Ok(true) => subjects.push(Subject {
+            path: etc.to_path_buf(),
+            why: "Barbican configuration directory".into(),
+            role: "config-dir",
+            named: false,
+        }),
+        Ok(false) => {}
+        // Not knowing is not "absent" (fail closed).
+        Err(e) => errors.push(Observation::new(
+            "/etc/barbican",
+            Status::Error,
+            format!("cannot tell whether it exists: {e}"),
+        )),
+    }
+    let dirs = crate::barbican::dirs::load_dirs(facts.host, facts.config(), facts.prog_configs());
+    for (path, why) in dirs.problems {
+        errors.push(Observation::new(path.to_string_lossy(), Status::Error, why));
+    }
+    for d in dirs.dirs {
+        if subjects.iter().any(|s| s.path == d.path) {
+            continue;
+        }
+        subjects.push(Subject {
+            path: d.path,
+            why: d.why,
+            role: d.role,
+            // Found existing a moment ago: gone now is "vanished", an error.
+            named: false,
+        });
+    }
+    (subjects, errors)
 }
 
 fn na(subject: &str, detail: &str) -> Observation {

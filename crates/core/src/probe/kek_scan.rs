@@ -203,13 +203,30 @@ fn scan_for_copies(facts: &Facts<'_>) -> Observed {
         roots
     };
     // The config files themselves are BAR-006's findings, not copies.
-    let exclude_paths = facts
+    let mut exclude_paths: Vec<PathBuf> = facts
         .files()
         .files
         .iter()
         .filter(|f| f.role == "config" || f.role == "config-dir")
         .map(|f| facts.host.real(&f.path))
         .collect();
+    // So are their sources in a kolla-built container (kolla_set_configs
+    // copies them over the config at every start: crate::barbican::kolla).
+    // config.json unreadable: say so and exempt nothing.
+    let mut out = refused;
+    match crate::barbican::kolla::config_sources(facts.host, facts.config()) {
+        Ok(sources) => {
+            exclude_paths.extend(sources.iter().map(|c| facts.host.real(&c.source)));
+        }
+        Err(why) => out.push(
+            Observation::new(
+                crate::barbican::kolla::CONFIG_JSON,
+                Status::Error,
+                format!("{why}: the files it copies over the served config are not told apart from stray copies, so each is reported"),
+            )
+            .ev("kind", "config"),
+        ),
+    }
     let opts = ScanOptions {
         roots,
         exclude_globs: req.excludes.clone(),
@@ -235,7 +252,6 @@ fn scan_for_copies(facts: &Facts<'_>) -> Observed {
         keks: fingerprints.clone(),
         other_filesystems: report.other_filesystems.iter().map(|p| inner(p)).collect(),
     };
-    let mut out = refused;
     for h in &report.hits {
         let path = inner(&h.path);
         let subject = match &h.member {

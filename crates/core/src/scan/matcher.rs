@@ -363,6 +363,12 @@ impl Matcher {
     /// `kek` at `s`: is it `kek = <Fernet-shaped value>` (also `kek: v`,
     /// quoted key or value) of a key that is none of the needles?
     fn assignment(&self, hay: &[u8], s: usize) -> Option<Event> {
+        // A commented line (`#kek = ...`, `; kek = ...`: a sample, an old
+        // value kept for reference) sets no key: not "another key" (issue
+        // 17). The needles themselves are still found there as copies.
+        if commented(hay, s) {
+            return None;
+        }
         let mut i = s + 3;
         if matches!(hay.get(i), Some(b'"' | b'\'')) {
             i += 1;
@@ -524,6 +530,19 @@ fn token_end(hay: &[u8], mut start: usize) -> usize {
     start
 }
 
+/// Whether the line holding `hay[s]` is a comment: its first non-blank
+/// byte is `#` or `;` (oslo.config, INI, YAML, shell). The line start is
+/// looked for in `hay` only: a window of a stream starts without the bytes
+/// before it, so a comment sign in the previous window is not seen and the
+/// assignment is reported (the cautious side).
+fn commented(hay: &[u8], s: usize) -> bool {
+    let start = memchr::memrchr(b'\n', &hay[..s]).map_or(0, |i| i + 1);
+    hay[start..s]
+        .iter()
+        .find(|&&b| b != b' ' && b != b'\t')
+        .is_some_and(|&b| b == b'#' || b == b';')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,7 +626,7 @@ mod tests {
         for text in [
             format!("kek = '{v}'\n"),
             format!("kek={v}"),
-            format!("  # kek = \"{v}\""),
+            format!("x = 1 # kek = \"{v}\""), // not a comment line
             format!("simple_crypto_plugin.kek                         = {v}\n"),
             format!("\"kek\": \"{v}\","),
             format!("OS_SIMPLE_CRYPTO_PLUGIN__KEK={v}"),
@@ -625,6 +644,10 @@ mod tests {
             &URL_SAFE.decode(published).unwrap()
         ));
         for text in [
+            // commented lines set no key (issue 17)
+            format!("  # kek = \"{v}\""),
+            format!("#kek = {v}\n"),
+            format!("[simple_crypto_plugin]\n\t; kek = {v}\n"),
             format!("#kek = {published}\n"),
             format!("kek = '{published}'"),
             format!("kek = {}", &v[..43]), // unpadded: not Fernet-shaped
