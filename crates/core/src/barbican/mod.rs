@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod files;
 pub mod kek;
 pub mod rpmdb;
+pub mod served;
 pub mod version;
 
 // The dialect readers live in their own crate (barbican-audit-dialects),
