@@ -139,7 +139,13 @@ impl EffectiveFiles {
     /// vassal, gunicorn config, httpd vhost), the paste file it loads, and the
     /// audit map when a served chain has the audit filter.
     fn add_served(&mut self, host: &Host, served: &Served) {
-        for s in served.starters.iter().filter(|s| s.kind.judged()) {
+        // A starter that cannot be read is an error (its problem), not also judged.
+        let unread = |p: &Path| served.problems.iter().any(|(q, _)| q == p);
+        for s in served
+            .starters
+            .iter()
+            .filter(|s| s.kind.judged() && !unread(&s.path))
+        {
             self.add(FileRef {
                 path: s.path.clone(),
                 role: s.kind.role(),
@@ -147,7 +153,17 @@ impl EffectiveFiles {
                 named: true,
             });
         }
-        for p in &served.pastes {
+        // Starters found but none settles the paste file (one cannot be read: its
+        // error says so): Barbican's hard-coded one is judged if it exists, and the
+        // audit map too (fail closed, never drop a file silently).
+        let unknown = served.pastes.is_empty();
+        let fallback = [served::ServedPaste {
+            path: PathBuf::from(DEFAULT_PASTE),
+            from: PasteFrom::HardCoded,
+            why: "hard-coded in barbican.api.app; which paste file is served is unknown (a starter is missing or cannot be read), so it is judged because it exists".to_string(),
+        }];
+        let pastes: &[served::ServedPaste] = if unknown { &fallback } else { &served.pastes };
+        for p in pastes {
             let hard = p.from == PasteFrom::HardCoded;
             // Present even as a dangling symlink: loadapp() would try it and fail.
             if hard && host.lstat(&p.path).is_err() {
@@ -160,8 +176,13 @@ impl EffectiveFiles {
                 named: !hard,
             });
         }
-        for p in &served.pastes {
-            match served::audit_map(host, &p.path) {
+        for p in pastes {
+            let map = if unknown {
+                Err("a starter is missing or cannot be read".to_string())
+            } else {
+                served::audit_map(host, &p.path)
+            };
+            match map {
                 Ok(Some((map, why))) => self.add(FileRef {
                     path: map,
                     role: "audit-map",

@@ -126,9 +126,10 @@ pub struct Served {
 }
 
 impl Served {
-    /// Whether anything was found that serves the API.
+    /// Whether anything was found that serves the API (a starter whose paste
+    /// file is unknown counts: its problem says why).
     pub fn found(&self) -> bool {
-        !self.pastes.is_empty()
+        !self.pastes.is_empty() || !self.starters.is_empty()
     }
 
     /// Finds what serves `/v1` on the root.
