@@ -29,6 +29,8 @@ pub const DEFAULT_AUDIT_MAP: &str = "/etc/barbican/api_audit_map.conf";
 const RUN_COMMAND: &str = "/run_command";
 /// kolla's (and TripleO's) container config, whose `command` `/run_command` copies.
 const KOLLA_CONFIG: &str = "/var/lib/kolla/config_files/config.json";
+/// The container's init command line, seen through `--root /proc/PID/root`.
+const PID1_CMDLINE: &str = "/proc/1/cmdline";
 /// httpd directories whose `*.conf` httpd includes: RDO/TripleO, Debian/Ubuntu.
 const HTTPD_DIRS: &[&str] = &[
     "/etc/httpd/conf.d",
@@ -141,6 +143,11 @@ impl Served {
         // A container has no units: kolla_set_configs runs its command.
         if !f.units() {
             f.kolla();
+        }
+        // A pod audited as `--root /proc/PID/root` (OpenStack-Helm: the container
+        // command is only in the pod spec) shows its PID 1's command line.
+        if !f.out.found() {
+            f.pid1();
         }
         // httpd is not a barbican unit: an enabled vhost naming Barbican's WSGI
         // script serves it (charm: conf-enabled; TripleO: conf.d).
@@ -305,6 +312,26 @@ impl Finder<'_> {
         }
     }
 
+    /// `/proc/1/cmdline` of the root (a live container's root shows its own
+    /// procfs there). Absent or unreadable says nothing: it is only a hint, and
+    /// the fallback then judges every file that exists.
+    fn pid1(&mut self) {
+        let Ok(bytes) = self.host.read(Path::new(PID1_CMDLINE)) else {
+            return;
+        };
+        let words: Vec<String> = bytes
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        // The auditing host's own PID 1 (`--root /`), or another service's
+        // container, is not Barbican's: only a command naming barbican counts.
+        if !words.iter().any(|w| w.contains("barbican")) {
+            return;
+        }
+        self.command(&words, &format!("PID 1's command line ({PID1_CMDLINE})"));
+    }
+
     fn insert_at(&mut self, at: usize, path: &Path, kind: Kind, why: String) {
         if !self.out.starters.iter().any(|s| s.path == path) {
             self.out.starters.insert(
@@ -335,7 +362,7 @@ impl Finder<'_> {
         };
         if prog.starts_with("uwsgi") {
             let mut named = false;
-            for i in 1..words.len() {
+            for (i, w) in words.iter().enumerate().skip(1) {
                 if let Some(p) = opt(i, "--paste") {
                     if let Some(p) = paste_uri_path(&p) {
                         self.paste(p, PasteFrom::Uwsgi, format!("uwsgi --paste in {origin}"));
@@ -349,10 +376,10 @@ impl Finder<'_> {
                     );
                 } else if let Some(dir) = opt(i, "--emperor") {
                     named |= self.emperor(Path::new(&dir), origin);
-                } else if i == 1 && words[i].starts_with('/') && words[i].ends_with(".ini") {
+                } else if i == 1 && w.starts_with('/') && w.ends_with(".ini") {
                     // `uwsgi FILE.ini`: uwsgi loads a lone config argument by its extension.
                     named |= self.uwsgi_ini(
-                        Path::new(&words[i]),
+                        Path::new(w),
                         Kind::UwsgiIni,
                         &format!("uwsgi's argument in {origin}"),
                     );
@@ -702,5 +729,155 @@ mod tests {
                 (4, "B=1".to_string())
             ]
         );
+    }
+
+    /// A root holding `files` (in-root path, text).
+    fn root(files: &[(&str, &str)]) -> (tempfile::TempDir, Host) {
+        let dir = tempfile::tempdir().unwrap();
+        for (p, text) in files {
+            let real = dir.path().join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+            std::fs::write(real, text).unwrap();
+        }
+        let host = Host::open(dir.path()).unwrap();
+        (dir, host)
+    }
+
+    fn kinds(s: &Served) -> Vec<(String, Kind)> {
+        s.starters
+            .iter()
+            .map(|x| (x.path.to_string_lossy().into_owned(), x.kind))
+            .collect()
+    }
+
+    #[test]
+    fn an_emperor_serves_its_vassals_and_their_paste() {
+        let (_d, host) = root(&[
+            (
+                "/lib/systemd/system/barbican-api.service",
+                "[Service]\nExecStart=/usr/bin/uwsgi --emperor /etc/barbican/vassals\n",
+            ),
+            (
+                "/etc/barbican/vassals/barbican-api.ini",
+                "[uwsgi]\npaste = config:/srv/p.ini#main\n",
+            ),
+        ]);
+        let s = Served::find(&host);
+        assert_eq!(
+            kinds(&s),
+            [
+                (
+                    "/lib/systemd/system/barbican-api.service".to_string(),
+                    Kind::SystemdUnit
+                ),
+                (
+                    "/etc/barbican/vassals/barbican-api.ini".to_string(),
+                    Kind::UwsgiVassal
+                ),
+            ]
+        );
+        assert_eq!(s.pastes.len(), 1);
+        assert_eq!(s.pastes[0].path, Path::new("/srv/p.ini"));
+        assert_eq!(s.pastes[0].from, PasteFrom::Uwsgi);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+    }
+
+    #[test]
+    fn a_kolla_httpd_command_serves_the_vhost_and_a_worker_serves_nothing() {
+        let (_d, host) = root(&[
+            (
+                KOLLA_CONFIG,
+                r#"{"command": "/usr/sbin/httpd -DFOREGROUND"}"#,
+            ),
+            (
+                "/etc/httpd/conf.d/10-barbican_wsgi_main.conf",
+                "<VirtualHost *:9311>\n  WSGIScriptAlias / \"/var/www/cgi-bin/barbican/main\"\n</VirtualHost>\n",
+            ),
+        ]);
+        let s = Served::find(&host);
+        assert_eq!(
+            kinds(&s),
+            [
+                (KOLLA_CONFIG.to_string(), Kind::KollaCommand),
+                (
+                    "/etc/httpd/conf.d/10-barbican_wsgi_main.conf".to_string(),
+                    Kind::HttpdVhost
+                ),
+            ]
+        );
+        assert_eq!(s.pastes[0].from, PasteFrom::HardCoded);
+        assert!(s.pastes[0].why.contains("10-barbican_wsgi_main.conf:2"));
+
+        let (_d, host) = root(&[(RUN_COMMAND, "barbican-worker\n")]);
+        let s = Served::find(&host);
+        assert!(!s.found(), "{s:?}");
+    }
+
+    #[test]
+    fn gunicorn_paste_and_config() {
+        let (_d, host) = root(&[(
+            "/usr/lib/systemd/system/openstack-barbican-api.service",
+            "[Service]\nExecStart=/usr/bin/gunicorn -c /etc/barbican/gunicorn-config.py --paste /etc/barbican/other-paste.ini\n",
+        )]);
+        let s = Served::find(&host);
+        assert!(kinds(&s).contains(&(
+            "/etc/barbican/gunicorn-config.py".to_string(),
+            Kind::GunicornConfig
+        )));
+        assert_eq!(s.pastes[0].path, Path::new("/etc/barbican/other-paste.ini"));
+        assert_eq!(s.pastes[0].from, PasteFrom::Gunicorn);
+    }
+
+    #[test]
+    fn the_audit_map_follows_a_served_audit_filter() {
+        let paste = |pipeline: &str, map: &str| {
+            format!(
+                "[composite:main]\nuse = egg:Paste#urlmap\n/v1: api\n\n\
+                 [pipeline:api]\npipeline = {pipeline} apiapp\n\n\
+                 [app:apiapp]\npaste.app_factory = barbican.api.app:create_main_app\n\n\
+                 [filter:audit]\npaste.filter_factory = keystonemiddleware.audit:filter_factory\n{map}\n"
+            )
+        };
+        let p = Path::new(DEFAULT_PASTE);
+        let (_d, host) = root(&[(DEFAULT_PASTE, &paste("audit", ""))]);
+        let got = audit_map(&host, p).unwrap().unwrap();
+        assert_eq!(got.0, Path::new(DEFAULT_AUDIT_MAP));
+        let (_d, host) = root(&[(
+            DEFAULT_PASTE,
+            &paste("audit", "audit_map_file = /srv/map.conf"),
+        )]);
+        assert_eq!(
+            audit_map(&host, p).unwrap().unwrap().0,
+            Path::new("/srv/map.conf")
+        );
+        let (_d, host) = root(&[(DEFAULT_PASTE, &paste("", ""))]);
+        assert_eq!(audit_map(&host, p).unwrap(), None);
+        // Unparsable: unknown, never "not served".
+        let (_d, host) = root(&[(DEFAULT_PASTE, "[composite:main\n")]);
+        assert!(audit_map(&host, p).is_err());
+    }
+
+    #[test]
+    fn a_pods_pid_1_names_its_uwsgi_ini() {
+        // openstack-helm barbican/templates/deployment-api.yaml:78-81.
+        let (_d, host) = root(&[
+            (
+                PID1_CMDLINE,
+                "uwsgi\0--ini\0/etc/barbican/barbican-api-uwsgi.ini\0",
+            ),
+            (
+                "/etc/barbican/barbican-api-uwsgi.ini",
+                "[uwsgi]\nmodule = barbican.wsgi.api:application\n",
+            ),
+        ]);
+        let s = Served::find(&host);
+        assert_eq!(
+            kinds(&s),
+            [(
+                "/etc/barbican/barbican-api-uwsgi.ini".to_string(),
+                Kind::UwsgiIni
+            )]
+        );
+        assert!(s.pastes[0].why.contains("/proc/1/cmdline"), "{s:?}");
     }
 }
