@@ -526,4 +526,96 @@ fn a_tripleo_containers_source_config_is_bar_006_not_a_stray_copy() {
             && *st == "fail"),
         "{conf:?}"
     );
+/// BAR-001/BAR-002 judge only the files on the path that serves /v1 (issue 17,
+/// item 3): the server's own config, the paste file it loads, and the audit map
+/// only when a served pipeline has the audit filter. No layout serves the audit
+/// filter (every /v1 is barbican-api-keystone) or runs the image's vassal.
+#[test]
+fn file_checks_judge_only_what_serves_the_api() {
+    const PASTE: &str = "/etc/barbican/barbican-api-paste.ini";
+    const VASSAL: &str = "/etc/barbican/vassals/barbican-api.ini";
+    const AUDIT_MAP: &str = "/etc/barbican/api_audit_map.conf";
+    // (layout, view, judged starter, template line it follows)
+    let cases = [
+        // kolla set_configs.py:368-373 writes /run_command from barbican-api.json.j2:2
+        // `uwsgi /etc/barbican/barbican-api-uwsgi.ini`; uwsgi.ini.j2:28-29 `module =`.
+        (
+            "kolla",
+            "target",
+            "/etc/barbican/barbican-api-uwsgi.ini",
+            "/run_command",
+        ),
+        // tht barbican-api-container-puppet.yaml:323 `command: /usr/sbin/httpd -DFOREGROUND`;
+        // puppet-barbican manifests/wsgi/apache.pp:149-185 (10-barbican_wsgi_main.conf).
+        (
+            "tripleo",
+            "target",
+            "/etc/httpd/conf.d/10-barbican_wsgi_main.conf",
+            "WSGIScriptAlias / /var/www/cgi-bin/barbican/main",
+        ),
+        // RDO openstack-barbican-api.service:12 `gunicorn … -c /etc/barbican/gunicorn-config.py
+        // --paste /etc/barbican/barbican-api-paste.ini`; the vassal (spec:168) is not run.
+        (
+            "rdo",
+            "host",
+            "/etc/barbican/gunicorn-config.py",
+            "openstack-barbican-api.service",
+        ),
+        // Debian barbican-api.service:15 → init script :21 UWSGI_INI_PATH.
+        (
+            "debian",
+            "host",
+            "/etc/barbican/barbican-api-uwsgi.ini",
+            "UWSGI_INI_PATH at /etc/init.d/barbican-api:21",
+        ),
+        // ansible-role-uwsgi tasks/uwsgi_post_install.yml:50-53 `--ini /etc/uwsgi/barbican-api.ini`.
+        (
+            "osa",
+            "target",
+            "/etc/uwsgi/barbican-api.ini",
+            "/etc/systemd/system/barbican-api.service",
+        ),
+        // charm-barbican templates/rocky/barbican-api.conf `WSGIScriptAlias / /usr/share/barbican/app.wsgi`.
+        (
+            "charm",
+            "host",
+            "/etc/apache2/conf-enabled/barbican-api.conf",
+            "/usr/share/barbican/app.wsgi",
+        ),
+    ];
+    for (layout, view, starter, evidence) in cases {
+        let l = Layout::new(layout, view);
+        let (_, r) = l.audit(&[]);
+        for id in ["BAR-001", "BAR-002"] {
+            let mine: Vec<&Value> = findings(&r)
+                .iter()
+                .filter(|f| f["check_id"] == id && f["target"].is_null())
+                .collect();
+            let subjects: Vec<&str> = mine.iter().filter_map(|f| f["subject"].as_str()).collect();
+            let what = format!("{layout}/{view} {id}: {subjects:?}");
+            assert!(subjects.contains(&starter), "{what}");
+            assert!(subjects.contains(&PASTE), "{what}");
+            assert!(!subjects.contains(&VASSAL), "{what}");
+            assert!(!subjects.contains(&AUDIT_MAP), "{what}");
+            // The paste file's evidence names the path that serves it.
+            let source = mine
+                .iter()
+                .find(|f| f["subject"] == PASTE)
+                .and_then(|f| f["evidence"]["source"].as_str())
+                .unwrap_or("");
+            assert!(source.contains(evidence), "{what}: {source}");
+        }
+    }
+    // OpenStack-Helm's pod: the container command (deployment-api.yaml:78-81) is not in
+    // the pod's root, so nothing is found that serves the API: every file that exists
+    // is judged, the audit map included, and the evidence says why.
+    let l = Layout::new("helm", "target");
+    let (_, r) = l.audit(&[]);
+    let map = findings(&r)
+        .iter()
+        .find(|f| f["check_id"] == "BAR-002" && f["subject"] == AUDIT_MAP)
+        .expect("helm target: the audit map is judged");
+    assert!(map["evidence"]["source"]
+        .as_str()
+        .is_some_and(|s| s.contains("nothing found that serves the API")));
 }

@@ -72,3 +72,41 @@ fn dangling_symlink_config() {
 fn error_when_barbican_conf_is_a_fifo() {
     unreadable(CHECK, CONF, How::Fifo);
 }
+
+// The served entry point (issue 17 item 3): only the files on the path that
+// serves /v1 are judged; with nothing found, every file that exists.
+
+#[test]
+fn unserved_vassal_not_judged() {
+    case(CHECK, "unserved-vassal-not-judged").check();
+}
+
+#[test]
+fn served_vassal_judged() {
+    case(CHECK, "served-vassal-judged").check();
+}
+
+#[test]
+fn audit_map_not_judged_when_audit_filter_not_served() {
+    case(CHECK, "audit-map-not-judged-when-audit-filter-not-served").check();
+}
+
+#[test]
+fn audit_map_judged_when_audit_filter_served() {
+    case(CHECK, "audit-map-judged-when-audit-filter-served").check();
+}
+
+#[test]
+fn unserved_root_judges_existing_audit_map() {
+    case(CHECK, "unserved-root-judges-existing-audit-map").check();
+}
+
+#[test]
+fn unreadable_uwsgi_ini_is_error() {
+    case(CHECK, "unreadable-uwsgi-ini-is-error").check();
+}
+
+#[test]
+fn httpd_vhost_judged() {
+    case(CHECK, "httpd-vhost-judged").check();
+}

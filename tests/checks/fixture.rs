@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! expect STATUS SUBJECT...       the check's finding for SUBJECT has STATUS
+//!                                (`absent`: the check judges other subjects, not SUBJECT)
 //! base barbican|new              Root::barbican() (default) or Root::new()
 //! scan                           run the disk scan (audit --scan)
 //! dir PATH OWNER:GROUP MODE      create a directory (OWNER, GROUP: a name or a number)
@@ -349,6 +350,17 @@ impl Fixture {
             .iter()
             .find(|(s, _)| *s == expect.subject)
             .map(|(_, st)| st.as_str());
+        if expect.status == "absent" {
+            // Not judged, while the check did judge something (it ran).
+            assert!(
+                got.is_none() && !all.is_empty(),
+                "{} ({}): {} expected not judged; all: {all:?}",
+                self.condition,
+                self.check,
+                expect.subject
+            );
+            return;
+        }
         assert_eq!(
             got,
             Some(expect.status.as_str()),

@@ -14,10 +14,12 @@ pub const PROGS: &[&str] = &[
     "barbican-retry",
 ];
 
-/// The paste file Barbican hard-codes (`barbican/api/app.py`).
-pub const DEFAULT_PASTE: &str = "/etc/barbican/barbican-api-paste.ini";
+pub use super::served::DEFAULT_PASTE;
+use super::served::{self, paste_uri_path, PasteFrom, Served, DEFAULT_AUDIT_MAP};
 
-/// uwsgi configs that may name another paste file with `paste = config:...`.
+/// uwsgi configs that may name another paste file with `paste = config:...`:
+/// judged, with the paste file they name, when nothing is found that serves
+/// the API (see [`EffectiveFiles::add_unserved`]).
 pub const UWSGI_FILES: &[&str] = &[
     "/etc/barbican/barbican-api-uwsgi.ini",
     "/etc/barbican/vassals/barbican-api.ini",
@@ -38,7 +40,8 @@ pub const KEY_FILE_OPTIONS: &[(&str, &str)] = &[
 pub struct FileRef {
     /// In-root path as Barbican names it.
     pub path: PathBuf,
-    /// What it is: `config`, `config-dir`, `paste`, `policy`, `uwsgi`, `audit-map`, `key-file`.
+    /// What it is: `config`, `config-dir`, `paste`, `policy`, `uwsgi`, `uwsgi-vassal`,
+    /// `gunicorn-config`, `httpd-vhost`, `audit-map`, `key-file`.
     pub role: &'static str,
     /// How it was found, for evidence (`[oslo_policy] policy_dirs at barbican.conf:1234`).
     pub why: String,
@@ -103,67 +106,16 @@ impl EffectiveFiles {
                 });
             }
         }
-        // The paste file: uwsgi `paste =`, gunicorn `--paste`, else the hard-coded path.
-        let mut paste: Option<(PathBuf, String)> = None;
-        for u in UWSGI_FILES {
-            let p = Path::new(u);
-            match host.exists_checked(p) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    set.problems.push((
-                        "paste",
-                        p.to_path_buf(),
-                        format!("cannot tell whether it exists ({e}), so which paste file is served is unknown"),
-                    ));
-                    continue;
-                }
-            }
-            set.add(FileRef {
-                path: p.to_path_buf(),
-                role: "uwsgi",
-                why: "uwsgi configuration of barbican-api".to_string(),
-                named: false,
-            });
-            if paste.is_none() {
-                match uwsgi_paste(host, p) {
-                    Ok(Some(named)) => paste = Some((named, format!("paste = in {u}"))),
-                    Ok(None) => {}
-                    Err(e) => set.problems.push((
-                        "paste",
-                        p.to_path_buf(),
-                        format!("cannot read it ({e}), so which paste file is served is unknown"),
-                    )),
-                }
-            }
+        // What serves the API: its starters and paste file, and the audit map
+        // only when a served chain has the audit filter (issue 17, item 3).
+        let served = Served::find(host);
+        for (p, why) in &served.problems {
+            set.problems.push(("paste", p.clone(), why.clone()));
         }
-        if paste.is_none() {
-            paste = gunicorn_paste(host, &mut set.problems);
-        }
-        match paste {
-            Some((p, why)) => set.add(FileRef {
-                path: p,
-                role: "paste",
-                why,
-                named: true,
-            }),
-            // Present even as a dangling symlink: loadapp() would try it and fail.
-            None if host.lstat(Path::new(DEFAULT_PASTE)).is_ok() => set.add(FileRef {
-                path: PathBuf::from(DEFAULT_PASTE),
-                role: "paste",
-                why: "hard-coded in barbican.api.app".to_string(),
-                named: false,
-            }),
-            None => {}
-        }
-        let audit_map = Path::new("/etc/barbican/api_audit_map.conf");
-        if host.exists(audit_map) {
-            set.add(FileRef {
-                path: audit_map.to_path_buf(),
-                role: "audit-map",
-                why: "keystonemiddleware audit map".to_string(),
-                named: false,
-            });
+        if served.found() {
+            set.add_served(host, &served);
+        } else {
+            set.add_unserved(host);
         }
         set.add_policy(host, cfg);
         for (group, key) in KEY_FILE_OPTIONS {
@@ -181,6 +133,145 @@ impl EffectiveFiles {
             }
         }
         set
+    }
+
+    /// The files on the serving path: the server's own config (uwsgi ini,
+    /// vassal, gunicorn config, httpd vhost), the paste file it loads, and the
+    /// audit map when a served chain has the audit filter.
+    fn add_served(&mut self, host: &Host, served: &Served) {
+        // A starter that cannot be read is an error (its problem), not also judged.
+        let unread = |p: &Path| served.problems.iter().any(|(q, _)| q == p);
+        for s in served
+            .starters
+            .iter()
+            .filter(|s| s.kind.judged() && !unread(&s.path))
+        {
+            self.add(FileRef {
+                path: s.path.clone(),
+                role: s.kind.role(),
+                why: s.why.clone(),
+                named: true,
+            });
+        }
+        // Starters found but none settles the paste file (one cannot be read: its
+        // error says so): Barbican's hard-coded one is judged if it exists, and the
+        // audit map too (fail closed, never drop a file silently).
+        let unknown = served.pastes.is_empty();
+        let fallback = [served::ServedPaste {
+            path: PathBuf::from(DEFAULT_PASTE),
+            from: PasteFrom::HardCoded,
+            why: "hard-coded in barbican.api.app; which paste file is served is unknown (a starter is missing or cannot be read), so it is judged because it exists".to_string(),
+        }];
+        let pastes: &[served::ServedPaste] = if unknown { &fallback } else { &served.pastes };
+        for p in pastes {
+            let hard = p.from == PasteFrom::HardCoded;
+            // Present even as a dangling symlink: loadapp() would try it and fail.
+            if hard && host.lstat(&p.path).is_err() {
+                continue;
+            }
+            self.add(FileRef {
+                path: p.path.clone(),
+                role: "paste",
+                why: p.why.clone(),
+                named: !hard,
+            });
+        }
+        for p in pastes {
+            let map = if unknown {
+                Err("a starter is missing or cannot be read".to_string())
+            } else {
+                served::audit_map(host, &p.path)
+            };
+            match map {
+                Ok(Some((map, why))) => self.add(FileRef {
+                    path: map,
+                    role: "audit-map",
+                    why,
+                    named: true,
+                }),
+                Ok(None) => {}
+                // Unknown: judge the stock audit map if it exists (fail closed,
+                // never drop a file silently). BAR-004/BAR-012 report the paste file.
+                Err(e) => {
+                    let map = Path::new(DEFAULT_AUDIT_MAP);
+                    if host.exists(map) {
+                        self.add(FileRef {
+                            path: map.to_path_buf(),
+                            role: "audit-map",
+                            why: format!(
+                                "keystonemiddleware audit map, judged because whether the audit filter is served is unknown: {e}"
+                            ),
+                            named: false,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Nothing found serves the API (no unit, init script, kolla command or
+    /// httpd vhost: a bare image tree): every uwsgi ini, paste file and audit
+    /// map that exists is judged, and the evidence says why.
+    fn add_unserved(&mut self, host: &Host) {
+        const NOTE: &str = "nothing found that serves the API (no barbican unit, init script, kolla command or httpd vhost), so it is judged because it exists";
+        let mut paste: Option<(PathBuf, String)> = None;
+        for u in UWSGI_FILES {
+            let p = Path::new(u);
+            match host.exists_checked(p) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    self.problems.push((
+                        "paste",
+                        p.to_path_buf(),
+                        format!("cannot tell whether it exists ({e}), so which paste file is served is unknown"),
+                    ));
+                    continue;
+                }
+            }
+            self.add(FileRef {
+                path: p.to_path_buf(),
+                role: "uwsgi",
+                why: format!("uwsgi configuration of barbican-api; {NOTE}"),
+                named: false,
+            });
+            if paste.is_none() {
+                match uwsgi_paste(host, p) {
+                    Ok(Some(named)) => paste = Some((named, format!("paste = in {u}; {NOTE}"))),
+                    Ok(None) => {}
+                    Err(e) => self.problems.push((
+                        "paste",
+                        p.to_path_buf(),
+                        format!("cannot read it ({e}), so which paste file is served is unknown"),
+                    )),
+                }
+            }
+        }
+        match paste {
+            Some((p, why)) => self.add(FileRef {
+                path: p,
+                role: "paste",
+                why,
+                named: true,
+            }),
+            // Present even as a dangling symlink: loadapp() would try it and fail.
+            None if host.lstat(Path::new(DEFAULT_PASTE)).is_ok() => self.add(FileRef {
+                path: PathBuf::from(DEFAULT_PASTE),
+                role: "paste",
+                why: format!("hard-coded in barbican.api.app; {NOTE}"),
+                named: false,
+            }),
+            None => {}
+        }
+        let audit_map = Path::new(DEFAULT_AUDIT_MAP);
+        if host.exists(audit_map) {
+            self.add(FileRef {
+                path: audit_map.to_path_buf(),
+                role: "audit-map",
+                why: format!("keystonemiddleware audit map; {NOTE}"),
+                named: false,
+            });
+        }
     }
 
     /// `[oslo_policy] policy_file` (default `policy.yaml`, falling back to
@@ -314,69 +405,6 @@ fn uwsgi_paste(host: &Host, p: &Path) -> std::io::Result<Option<PathBuf>> {
         .section(Some("uwsgi"))
         .and_then(|s| s.get("paste"))
         .and_then(paste_uri_path))
-}
-
-/// `config:/etc/barbican/x.ini#main` → `/etc/barbican/x.ini`.
-fn paste_uri_path(v: &str) -> Option<PathBuf> {
-    let v = v.trim();
-    let v = v.strip_prefix("config:").unwrap_or(v);
-    let v = v.split('#').next().unwrap_or(v);
-    v.starts_with('/').then(|| PathBuf::from(v))
-}
-
-/// gunicorn `--paste FILE` in a barbican systemd unit (RDO's
-/// `openstack-barbican-api.service`).
-fn gunicorn_paste(
-    host: &Host,
-    problems: &mut Vec<(&'static str, PathBuf, String)>,
-) -> Option<(PathBuf, String)> {
-    for dir in [
-        "/etc/systemd/system",
-        "/lib/systemd/system",
-        "/usr/lib/systemd/system",
-    ] {
-        let Ok(list) = host.list_dir(Path::new(dir)) else {
-            continue;
-        };
-        for unit in list {
-            let name = unit
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if !(name.contains("barbican") && name.ends_with(".service")) {
-                continue;
-            }
-            let bytes = match host.read(&unit) {
-                Ok(b) => b,
-                Err(e) => {
-                    problems.push((
-                        "paste",
-                        unit.clone(),
-                        format!("cannot read it ({e}), so whether gunicorn serves another paste file is unknown"),
-                    ));
-                    continue;
-                }
-            };
-            let text = String::from_utf8_lossy(&bytes);
-            for line in text
-                .lines()
-                .filter(|l| l.trim_start().starts_with("ExecStart"))
-            {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                for (i, w) in words.iter().enumerate() {
-                    let val = if *w == "--paste" {
-                        words.get(i + 1).copied()
-                    } else {
-                        w.strip_prefix("--paste=")
-                    };
-                    if let Some(p) = val.and_then(paste_uri_path) {
-                        return Some((p, format!("gunicorn --paste in {}", unit.display())));
-                    }
-                }
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod files;
 pub mod kek;
 pub mod kolla;
 pub mod rpmdb;
+pub mod served;
 pub mod version;
 
 // The dialect readers live in their own crate (barbican-audit-dialects),
