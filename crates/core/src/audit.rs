@@ -111,8 +111,26 @@ pub fn run_with_targets(
         waivers,
     };
     let started = std::time::Instant::now();
-    let mut base = engine::audit_host(&catalog, &host, &settings, opts.scan);
-    if found.is_empty() {
+    // Each auditable target opened first: its KEKs join the host's scan.
+    let opened: Vec<(crate::targets::Target, Option<Result<Host, String>>)> = found
+        .into_iter()
+        .map(|t| {
+            let h = t.auditable().then(|| open_target(&host, &t));
+            (t, h)
+        })
+        .collect();
+    let mut scan = opts.scan;
+    if let Some(req) = scan.as_mut() {
+        req.targets = opened
+            .iter()
+            .filter_map(|(t, h)| match h {
+                Some(Ok(th)) => Some(crate::probe::target_keks(&t.name, th)),
+                _ => None,
+            })
+            .collect();
+    }
+    let mut base = engine::audit_host(&catalog, &host, &settings, scan);
+    if opened.is_empty() {
         return Ok(base);
     }
     if select.is_some() {
@@ -126,24 +144,10 @@ pub fn run_with_targets(
             }
         }
     }
-    let audited = found
+    let audited = opened
         .into_iter()
-        .map(|t| {
-            let result = t.auditable().then(|| {
-                // Resolved inside the host root first: a symlinked
-                // /var/lib/lxc/<c> must not lead out of the root. A running
-                // container's /proc/PID/root (live root only) is the kernel's
-                // link to that root, not a path to resolve.
-                let real = if t.path.starts_with("/proc") {
-                    Ok(host.real(&t.path))
-                } else {
-                    host.resolve(&t.path)
-                        .map(|r| host.real(&r.target))
-                        .map_err(|e| e.to_string())
-                };
-                real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
-                    .map(|th| engine::audit_host(&catalog, &th, &settings, None))
-            });
+        .map(|(t, h)| {
+            let result = h.map(|h| h.map(|th| engine::audit_host(&catalog, &th, &settings, None)));
             (t, result)
         })
         .collect();
@@ -151,6 +155,27 @@ pub fn run_with_targets(
     report.run.duration_ms =
         u64::try_from(started.elapsed().as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
     Ok(report)
+}
+
+/// A target's root, or the view of its container (kolla).
+fn open_target(host: &Host, t: &crate::targets::Target) -> Result<Host, String> {
+    if let crate::targets::How::View { .. } = t.how {
+        // kolla: the container as its config.json will set it up.
+        let view = crate::targets::kolla_view(host, t)?;
+        return Ok(Host::open_view(&host.real(&t.path), view));
+    }
+    // Resolved inside the host root first: a symlinked /var/lib/lxc/<c>
+    // must not lead out of the root. A running container's /proc/PID/root
+    // (live root only) is the kernel's link to that root, not a path to
+    // resolve.
+    let real = if t.path.starts_with("/proc") {
+        Ok(host.real(&t.path))
+    } else {
+        host.resolve(&t.path)
+            .map(|r| host.real(&r.target))
+            .map_err(|e| e.to_string())
+    };
+    real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
 }
 
 /// The host name: this machine's for `/`, else the root's /etc/hostname.
