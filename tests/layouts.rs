@@ -421,6 +421,30 @@ fn audit_scan_on_a_kolla_host_looks_for_the_containers_keks() {
     );
     let body = serde_json::to_string(&r).unwrap();
     assert!(!body.contains(&kek), "the report never holds the key");
+    // The targets' own BAR-013 points at the host's scan.
+    let own = findings(&r)
+        .iter()
+        .find(|f| f["check_id"] == "BAR-013" && f["target"] == "kolla:barbican_api")
+        .unwrap();
+    assert_eq!(own["status"], "na");
+    assert!(own["message"]
+        .as_str()
+        .unwrap()
+        .contains("covered by the host's disk scan"));
+    // One target selected: its key is looked for, the host's scan findings
+    // stay, and the other containers' own barbican.conf are still not copies.
+    let (_, r) = l.audit(&["--scan", "--target", "kolla:barbican_worker"]);
+    let copies: Vec<(&str, &str)> = findings(&r)
+        .iter()
+        .filter(|f| f["check_id"] == "BAR-013" && f["status"] == "fail")
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap(),
+                f["evidence"]["targets"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(copies, [("/root/kek-backup.txt", "kolla:barbican_worker")]);
     // Without --scan nothing is read from the disk: the host's BAR-013 is na.
     let (_, r) = l.audit(&[]);
     assert!(findings(&r)
