@@ -428,6 +428,8 @@ fn scan_request(
         fingerprint,
         cache,
         progress,
+        // The targets' KEKs are added by audit::run_with_targets.
+        targets: Vec::new(),
     }
 }
 

@@ -16,6 +16,8 @@ use fleet::*;
 
 struct Node {
     dir: tempfile::TempDir,
+    /// The root the agent audits (demo/root unless [`Node::auditing`]).
+    root: PathBuf,
 }
 
 impl Node {
@@ -24,7 +26,16 @@ impl Node {
         let t = dir.path().join("token");
         std::fs::write(&t, format!("{token}\n")).unwrap();
         std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o600)).unwrap();
-        Node { dir }
+        Node {
+            dir,
+            root: manifest_dir().join("demo/root"),
+        }
+    }
+
+    /// The same node auditing another root.
+    fn auditing(mut self, root: &Path) -> Node {
+        self.root = root.to_path_buf();
+        self
     }
 
     fn spool(&self) -> PathBuf {
@@ -44,7 +55,7 @@ impl Node {
             "--spool-dir".into(),
             path_str(&self.spool()),
             "--root".into(),
-            path_str(&manifest_dir().join("demo/root")),
+            path_str(&self.root),
             "--textfile".into(),
             path_str(&self.dir.path().join("agent.prom")),
         ]
@@ -411,4 +422,78 @@ fn a_backoff_armed_by_a_clock_years_ahead_is_capped() {
     node.round_ok(port);
     assert!(node.spooled().is_empty());
     assert_eq!(stored_runs(&c.base, &viewer, "ctl-1").len(), 2);
+}
+
+/// A kolla host (three /etc/kolla/barbican-* dirs, kolla-ansible
+/// roles/barbican/tasks/config.yml:54-60 config.json): the agent goes
+/// through the same path as `audit`, so its report carries the three
+/// targets, and the collector stores it although the same check and
+/// subject (/etc/barbican/barbican.conf) appear once per target.
+#[test]
+fn agent_on_a_kolla_host_delivers_a_report_with_its_targets() {
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new("python3")
+        .arg(manifest_dir().join("tests/layouts/materialize.py"))
+        .arg(root.path())
+        .args(["kolla", "host"])
+        .output()
+        .expect("python3 (tests/layouts/materialize.py)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for db in engines() {
+        let viewer = enroll(&db, "secteam", true);
+        let node = Node::new(&enroll(&db, "kolla-1", false)).auditing(root.path());
+        let port = free_port();
+        let c = Collector::start_at(&db, &format!("127.0.0.1:{port}"), &[]);
+        node.round_ok(port);
+        assert!(
+            node.spooled().is_empty(),
+            "{}: delivered\n{}",
+            db.engine,
+            c.log()
+        );
+        assert_eq!(
+            node.rejected(),
+            0,
+            "{}: the collector refused it",
+            db.engine
+        );
+        let stored = stored_runs(&c.base, &viewer, "kolla-1");
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        let body = db.sql(&format!(
+            "SELECT body FROM report_bodies WHERE run_id = '{}'",
+            stored[0]
+        ));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut targets: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["target"].as_str())
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        assert_eq!(
+            targets,
+            [
+                "kolla:barbican_api",
+                "kolla:barbican_keystone_listener",
+                "kolla:barbican_worker"
+            ],
+            "{}",
+            db.engine
+        );
+        let findings = v["findings"].as_array().unwrap().len() as i64;
+        let rows: i64 = db
+            .sql(&format!(
+                "SELECT count(*) FROM findings WHERE run_id = '{}'",
+                stored[0]
+            ))
+            .parse()
+            .unwrap();
+        assert_eq!(rows, findings, "{}: every finding stored", db.engine);
+    }
 }

@@ -165,42 +165,292 @@ fn the_rpm_database_alone_gives_the_version_and_a_damaged_one_gives_none() {
     assert_eq!(r["host"]["barbican_version"], Value::Null);
 }
 
+/// The worst status of each check for `target`, in catalog order.
+fn worst_per_check(report: &Value, target: &str) -> Vec<(String, String)> {
+    const ORDER: [&str; 5] = ["pass", "waived", "na", "fail", "error"];
+    let rank = |s: &str| ORDER.iter().position(|o| *o == s).unwrap();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for f in findings(report).iter().filter(|f| f["target"] == target) {
+        let id = f["check_id"].as_str().unwrap();
+        let st = f["status"].as_str().unwrap();
+        match out.iter_mut().find(|(i, _)| i == id) {
+            Some((_, w)) if rank(st) > rank(w) => *w = st.to_string(),
+            Some(_) => {}
+            None => out.push((id.to_string(), st.to_string())),
+        }
+    }
+    out
+}
+
+const KOLLA_TARGETS: [&str; 3] = [
+    "kolla:barbican_api",
+    "kolla:barbican_keystone_listener",
+    "kolla:barbican_worker",
+];
+
 #[test]
-fn a_kolla_host_names_its_containers_and_how_to_audit_them() {
+fn a_kolla_host_audits_each_container_from_its_config_json() {
     // kolla-ansible roles/barbican/defaults/main.yml:4 (container barbican_api);
-    // tasks/config.yml:2-10 (node_config_directory /etc/kolla/<service>).
+    // tasks/config.yml:2-10 (node_config_directory /etc/kolla/<service>);
+    // tasks/config.yml:54-60 config.json from barbican-api.json.j2.
     let l = Layout::new("kolla", "host");
     let (code, r) = l.audit(&[]);
+    assert_eq!(targets(&r), KOLLA_TARGETS);
+    // What the host shows of each container: barbican.conf (and the API's
+    // uwsgi ini) with config.json's owner and perm; what only the image
+    // holds is error/na with the command that audits the container.
+    let want = [
+        // barbican-api.json.j2:4-9 "owner": "barbican" (uid 42403, kolla users.py:28-31)
+        ("BAR-001", "fail"),
+        // barbican-api.json.j2:4-9 "perm": "0600"
+        ("BAR-002", "pass"),
+        // kolla barbican-base Dockerfile.j2:27: /etc/barbican is the image's
+        ("BAR-003", "error"),
+        // barbican-api.json.j2:16-22 optional paste: the image's, not on the host
+        ("BAR-004", "na"),
+        // barbican.conf.j2 [keystone_authtoken] auth_url = {{ keystone_internal_url }} (http)
+        ("BAR-005", "fail"),
+        // barbican.conf.j2 [simple_crypto_plugin] kek = {{ barbican_crypto_key }}
+        ("BAR-006", "fail"),
+        // kolla-genpwd: a generated key, not a published one
+        ("BAR-007", "pass"),
+        // no policy.yaml in /etc/kolla/config/barbican/ (tasks/config.yml:12-29)
+        ("BAR-008", "fail"),
+        // merge_configs renders one barbican.conf, no conf.d (tasks/config.yml:84-97)
+        ("BAR-009", "pass"),
+        // barbican.conf.j2 enabled_secretstores = simple_crypto
+        ("BAR-010", "na"),
+        // no systemd in a kolla container: the container's environment is docker's
+        ("BAR-011", "na"),
+        ("BAR-012", "pass"),
+        ("BAR-013", "na"),
+    ];
+    for t in KOLLA_TARGETS {
+        let got = worst_per_check(&r, t);
+        for (id, st) in want {
+            let g = got.iter().find(|(i, _)| i == id).map(|(_, s)| s.as_str());
+            assert_eq!(g, Some(st), "{t} {id}");
+        }
+    }
+    assert_eq!(code, 1, "the containers' failures count");
+    let of = |t: &str, id: &str| -> Vec<&Value> {
+        findings(&r)
+            .iter()
+            .filter(|f| f["target"] == t && f["check_id"] == id)
+            .collect()
+    };
+    // BAR-001/002 judge the container's path with the owner and mode
+    // kolla_set_configs will set, and say where that comes from.
+    let conf = of("kolla:barbican_api", "BAR-001")
+        .into_iter()
+        .find(|f| f["subject"] == "/etc/barbican/barbican.conf")
+        .unwrap();
+    assert_eq!(conf["evidence"]["uid"], 42403);
+    assert_eq!(conf["evidence"]["mode"], "0600");
     assert_eq!(
-        targets(&r),
-        [
-            "kolla:barbican_api",
-            "kolla:barbican_keystone_listener",
-            "kolla:barbican_worker"
-        ]
+        conf["evidence"]["set_by"],
+        "set by kolla_set_configs from /etc/kolla/barbican-api/config.json:6"
     );
-    let api: Vec<&Value> = findings(&r)
-        .iter()
-        .filter(|f| f["target"] == "kolla:barbican_api")
-        .collect();
-    assert_eq!(api.len(), 1, "one finding per target the host cannot audit");
-    assert_eq!(api[0]["status"], "na");
-    let msg = api[0]["message"].as_str().unwrap();
+    // The fixes point where kolla-ansible keeps the setting.
+    let fix = |t: &str, id: &str| of(t, id)[0]["remediation"].as_str().unwrap().to_string();
+    // group_vars/all/barbican.yml:8-9
+    assert!(fix("kolla:barbican_worker", "BAR-006").contains("globals.yml"));
+    // tasks/config.yml:12-29,99-107
+    assert!(fix("kolla:barbican_api", "BAR-008").contains("/etc/kolla/config/barbican/"));
+    // group_vars/all/haproxy.yml:11
+    assert!(fix("kolla:barbican_api", "BAR-005").contains("globals.yml"));
+    // Image-only inputs name the command that audits the container.
+    let bar003 = of("kolla:barbican_worker", "BAR-003");
+    let msg = bar003[0]["message"].as_str().unwrap();
+    assert!(msg.contains("not visible from the host"), "{msg}");
     assert!(
-        msg.contains("barbican-audit audit --root /proc/$(docker inspect -f '{{.State.Pid}}' barbican_api)/root"),
+        msg.contains("docker exec barbican_worker barbican-audit audit"),
         "{msg}"
     );
-    assert_eq!(api[0]["subject"], "/etc/kolla/barbican-api");
-    assert_eq!(code, 0, "na only: nothing failed");
+    let paste = of("kolla:barbican_api", "BAR-004");
+    let msg = paste[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("/etc/kolla/config/barbican/") && msg.contains("docker exec barbican_api"),
+        "{msg}"
+    );
+    let msg = of("kolla:barbican_worker", "BAR-004")[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("runs barbican-worker, not the API"), "{msg}");
+    // The report says what each target's audit covers.
+    let warnings = r["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w
+        .as_str()
+        .unwrap()
+        .starts_with("target kolla:barbican_api: audited the barbican_api container as kolla_set_configs will set it up")));
     // The text view names the target before the subject.
     let text = run(&["audit", "--root", l.root()]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
         text.contains(
-            "  NA     [kolla:barbican_api] /etc/kolla/barbican-api: not audited from the host"
+            "  FAIL   [kolla:barbican_api] /etc/barbican/barbican.conf: owner is barbican"
         ),
         "{text}"
     );
+}
+
+#[test]
+fn a_kolla_paste_override_is_judged_from_the_host() {
+    // kolla-ansible tasks/config.yml:62-82 copies
+    // /etc/kolla/config/barbican/barbican-api-paste.ini to
+    // /etc/kolla/barbican-api/; barbican-api.json.j2:16-22 maps it (optional).
+    let l = Layout::new("kolla", "host");
+    let stock = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/layouts/kolla/target/files/etc/barbican/barbican-api-paste.ini");
+    let over = l
+        .path()
+        .join("etc/kolla/barbican-api/barbican-api-paste.ini");
+    std::fs::copy(&stock, &over).unwrap();
+    let (_, r) = l.audit(&[]);
+    assert_eq!(
+        worst_per_check(&r, "kolla:barbican_api")
+            .into_iter()
+            .find(|(i, _)| i == "BAR-004"),
+        Some(("BAR-004".to_string(), "pass".to_string())),
+        "barbican 22.0.0's paste: authtoken before context on /v1"
+    );
+    // Unauthenticated /v1 in the override: a fail, judged from the host.
+    let text = std::fs::read_to_string(&over).unwrap();
+    let open = text.replace(
+        "pipeline = cors request_id http_proxy_to_wsgi authtoken context microversion apiapp",
+        "pipeline = cors request_id http_proxy_to_wsgi unauthenticated-context microversion apiapp",
+    );
+    assert_ne!(open, text, "the stock pipeline line changed");
+    std::fs::write(&over, open).unwrap();
+    let (_, r) = l.audit(&[]);
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["target"] == "kolla:barbican_api" && f["check_id"] == "BAR-004")
+        .unwrap();
+    assert_eq!(f["status"], "fail", "{f}");
+}
+
+#[test]
+fn a_kolla_config_json_that_does_not_parse_is_an_error_naming_it() {
+    // kolla_set_configs json.load()s config.json (set_configs.py load_config):
+    // a file it cannot load starts nothing, and we judge nothing from it.
+    let l = Layout::new("kolla", "host");
+    let cj = l.path().join("etc/kolla/barbican-worker/config.json");
+    std::fs::write(
+        &cj,
+        "{\"command\": \"barbican-worker\", \"config_files\": [",
+    )
+    .unwrap();
+    let (code, r) = l.audit(&[]);
+    let worker: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["target"] == "kolla:barbican_worker")
+        .collect();
+    assert_eq!(worker.len(), 1, "{worker:?}");
+    assert_eq!(worker[0]["status"], "error");
+    let msg = worker[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("/etc/kolla/barbican-worker/config.json: not valid JSON"),
+        "{msg}"
+    );
+    assert_eq!(code, 1, "findings that are not pass: exit 1");
+    // The other containers are still audited.
+    assert!(worst_per_check(&r, "kolla:barbican_api")
+        .iter()
+        .any(|(i, s)| i == "BAR-006" && s == "fail"));
+    // Unreadable (a directory where the file is): an error too, never a pass.
+    std::fs::remove_file(&cj).unwrap();
+    std::fs::create_dir(&cj).unwrap();
+    let (_, r) = l.audit(&[]);
+    let worker: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["target"] == "kolla:barbican_worker")
+        .collect();
+    assert_eq!(worker.len(), 1);
+    assert_eq!(worker[0]["status"], "error");
+    assert!(worker[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/etc/kolla/barbican-worker/config.json: cannot read it"));
+}
+
+#[test]
+fn audit_scan_on_a_kolla_host_looks_for_the_containers_keks() {
+    // barbican.conf.j2 [simple_crypto_plugin] kek = {{ barbican_crypto_key }}
+    // (kolla-genpwd): a copy of it elsewhere on the host is a stray copy;
+    // the host's /etc/kolla/barbican-*/barbican.conf are the deployment's
+    // own (BAR-006), not strays.
+    let l = Layout::new("kolla", "host");
+    let conf =
+        std::fs::read_to_string(l.path().join("etc/kolla/barbican-api/barbican.conf")).unwrap();
+    let kek = conf
+        .lines()
+        .find_map(|line| {
+            let (k, v) = line.split_once('=')?;
+            (k.trim() == "kek").then(|| v.trim().trim_matches('\'').to_string())
+        })
+        .expect("a kek line");
+    let planted = l.path().join("root/kek-backup.txt");
+    std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
+    std::fs::write(&planted, format!("old kek: {kek}\n")).unwrap();
+    let (code, r) = l.audit(&["--scan"]);
+    assert_eq!(code, 1);
+    let copies: Vec<&Value> = findings(&r)
+        .iter()
+        .filter(|f| f["check_id"] == "BAR-013" && f["status"] == "fail")
+        .collect();
+    let subjects: Vec<&str> = copies
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["/root/kek-backup.txt"], "only the planted copy");
+    let msg = copies[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("the KEK of target kolla:barbican_api, kolla:barbican_keystone_listener, kolla:barbican_worker"),
+        "{msg}"
+    );
+    assert!(!msg.contains(&kek), "never the key itself");
+    assert!(copies[0]["evidence"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert!(
+        copies[0]["target"].is_null(),
+        "a copy on the host's own disk"
+    );
+    let body = serde_json::to_string(&r).unwrap();
+    assert!(!body.contains(&kek), "the report never holds the key");
+    // The targets' own BAR-013 points at the host's scan.
+    let own = findings(&r)
+        .iter()
+        .find(|f| f["check_id"] == "BAR-013" && f["target"] == "kolla:barbican_api")
+        .unwrap();
+    assert_eq!(own["status"], "na");
+    assert!(own["message"]
+        .as_str()
+        .unwrap()
+        .contains("covered by the host's disk scan"));
+    // One target selected: its key is looked for, the host's scan findings
+    // stay, and the other containers' own barbican.conf are still not copies.
+    let (_, r) = l.audit(&["--scan", "--target", "kolla:barbican_worker"]);
+    let copies: Vec<(&str, &str)> = findings(&r)
+        .iter()
+        .filter(|f| f["check_id"] == "BAR-013" && f["status"] == "fail")
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap(),
+                f["evidence"]["targets"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(copies, [("/root/kek-backup.txt", "kolla:barbican_worker")]);
+    // Without --scan nothing is read from the disk: the host's BAR-013 is na.
+    let (_, r) = l.audit(&[]);
+    assert!(findings(&r)
+        .iter()
+        .filter(|f| f["check_id"] == "BAR-013")
+        .all(|f| f["status"] == "na"));
 }
 
 #[test]
@@ -315,12 +565,21 @@ fn a_tripleo_host_audits_the_puppet_generated_config() {
 fn target_selects_one_and_an_unknown_name_lists_the_known_ones() {
     let l = Layout::new("kolla", "host");
     let (code, r) = l.audit(&["--target", "kolla:barbican_worker"]);
-    assert_eq!(code, 0);
-    let all: Vec<&str> = findings(&r)
+    assert_eq!(
+        code, 1,
+        "the worker's barbican.conf fails BAR-001 and BAR-006"
+    );
+    let mut all: Vec<&str> = findings(&r)
         .iter()
         .map(|f| f["target"].as_str().unwrap_or("<host>"))
         .collect();
+    all.dedup();
     assert_eq!(all, ["kolla:barbican_worker"]);
+    assert_eq!(
+        worst_per_check(&r, "kolla:barbican_worker").len(),
+        r["catalog"]["checks"].as_u64().unwrap() as usize,
+        "every check judged for the one target"
+    );
     let out = run(&["audit", "--root", l.root(), "--target", "kolla:nova_api"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

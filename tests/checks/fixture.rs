@@ -297,6 +297,7 @@ pub fn audit_root(root: &Path, scan: Option<Vec<PathBuf>>) -> Audited {
         fingerprint: None,
         cache: None,
         progress: Box::new(|_, _| {}),
+        targets: Vec::new(),
     });
     let opts = AuditOptions {
         root: root.to_path_buf(),

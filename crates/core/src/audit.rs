@@ -82,6 +82,9 @@ pub fn run_with_targets(
     };
     let host = Host::open(&opts.root)?;
     let mut found = crate::targets::discover(&host);
+    // Every target, selected or not: their own config files are never
+    // stray copies for the host's disk scan.
+    let everything = found.clone();
     if let Some(name) = select {
         found.retain(|t| t.name == name);
         if found.is_empty() {
@@ -111,38 +114,72 @@ pub fn run_with_targets(
         waivers,
     };
     let started = std::time::Instant::now();
-    let mut base = engine::audit_host(&catalog, &host, &settings, opts.scan);
-    if found.is_empty() {
-        return Ok(base);
-    }
-    if select.is_some() {
-        // The selected target alone: the host's own findings are not part of it.
-        base.findings.clear();
-        base.omitted_findings.clear();
-        for w in &mut base.waivers {
-            w.matched = 0;
-            if w.state == "applied" {
-                w.state = "unused".into();
+    // Each auditable target opened first: its KEKs join the host's scan.
+    let opened: Vec<(crate::targets::Target, Option<Result<Host, String>>)> = found
+        .into_iter()
+        .map(|t| {
+            let h = t.auditable().then(|| open_target(&host, &t));
+            (t, h)
+        })
+        .collect();
+    let mut scan = opts.scan;
+    let scanning = scan.is_some();
+    if let Some(req) = scan.as_mut() {
+        req.targets = opened
+            .iter()
+            .filter_map(|(t, h)| match h {
+                Some(Ok(th)) => Some(crate::probe::target_keks(&t.name, th)),
+                _ => None,
+            })
+            .collect();
+        // The others (under --target): their files only, not their keys.
+        for t in everything.iter().filter(|t| t.auditable()) {
+            if opened.iter().any(|(o, _)| o.name == t.name) {
+                continue;
+            }
+            if let Ok(th) = open_target(&host, t) {
+                let mut k = crate::probe::target_keks(&t.name, &th);
+                k.keks.clear();
+                req.targets.push(k);
             }
         }
     }
-    let audited = found
+    let mut base = engine::audit_host(&catalog, &host, &settings, scan);
+    if opened.is_empty() {
+        return Ok(base);
+    }
+    if select.is_some() {
+        // The selected target alone: the host's own findings are not part
+        // of it, except its disk scan's, which looked for the target's KEKs.
+        let scan_ids = scan_check_ids(&catalog);
+        base.findings
+            .retain(|f| scanning && scan_ids.contains(&f.check_id.as_str()));
+        base.omitted_findings
+            .retain(|id, _| scanning && scan_ids.contains(&id.as_str()));
+        for (state, w) in base.waivers.iter_mut().zip(&settings.waivers) {
+            let count = |key: &str| {
+                base.findings
+                    .iter()
+                    .filter(|f| f.evidence.contains_key(key) && w.matches(&f.check_id, &f.subject))
+                    .count()
+            };
+            state.matched = count("waiver") + count("waiver_expired");
+            if state.state == "applied" && count("waiver") == 0 {
+                state.state = "unused".into();
+            }
+        }
+    }
+    let audited = opened
         .into_iter()
-        .map(|t| {
-            let result = t.auditable().then(|| {
-                // Resolved inside the host root first: a symlinked
-                // /var/lib/lxc/<c> must not lead out of the root. A running
-                // container's /proc/PID/root (live root only) is the kernel's
-                // link to that root, not a path to resolve.
-                let real = if t.path.starts_with("/proc") {
-                    Ok(host.real(&t.path))
-                } else {
-                    host.resolve(&t.path)
-                        .map(|r| host.real(&r.target))
-                        .map_err(|e| e.to_string())
-                };
-                real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
-                    .map(|th| engine::audit_host(&catalog, &th, &settings, None))
+        .map(|(t, h)| {
+            let result = h.map(|h| {
+                h.map(|th| {
+                    let mut r = engine::audit_host(&catalog, &th, &settings, None);
+                    if scanning {
+                        host_scan_covers(&catalog, &mut r);
+                    }
+                    r
+                })
             });
             (t, result)
         })
@@ -151,6 +188,55 @@ pub fn run_with_targets(
     report.run.duration_ms =
         u64::try_from(started.elapsed().as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
     Ok(report)
+}
+
+/// The checks that run the disk scan (BAR-013's probe).
+fn scan_check_ids(catalog: &Catalog) -> Vec<&str> {
+    catalog
+        .checks
+        .iter()
+        .filter(|c| c.probe.name() == "kek-scan")
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+/// A target's disk-scan checks say the host's scan covered it: the host
+/// scan looked for the target's KEKs (and a target root is under the host
+/// root), so "not requested" would be wrong and a second scan redundant.
+fn host_scan_covers(catalog: &Catalog, r: &mut Report) {
+    let ids = scan_check_ids(catalog);
+    for f in &mut r.findings {
+        // Only "disk scan not requested" (subject `disk`), not a condition unmet.
+        if f.status == report::Status::Na
+            && f.subject == "disk"
+            && ids.contains(&f.check_id.as_str())
+        {
+            f.message = "covered by the host's disk scan, which looked for this target's KEKs \
+                         too: see the host's finding of this check"
+                .to_string();
+        }
+    }
+}
+
+/// A target's root, or the view of its container (kolla).
+fn open_target(host: &Host, t: &crate::targets::Target) -> Result<Host, String> {
+    if let crate::targets::How::View { .. } = t.how {
+        // kolla: the container as its config.json will set it up.
+        let view = crate::targets::kolla_view(host, t)?;
+        return Ok(Host::open_view(&host.real(&t.path), view));
+    }
+    // Resolved inside the host root first: a symlinked /var/lib/lxc/<c>
+    // must not lead out of the root. A running container's /proc/PID/root
+    // (live root only) is the kernel's link to that root, not a path to
+    // resolve.
+    let real = if t.path.starts_with("/proc") {
+        Ok(host.real(&t.path))
+    } else {
+        host.resolve(&t.path)
+            .map(|r| host.real(&r.target))
+            .map_err(|e| e.to_string())
+    };
+    real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
 }
 
 /// The host name: this machine's for `/`, else the root's /etc/hostname.

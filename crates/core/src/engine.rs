@@ -242,7 +242,12 @@ pub fn judge(check: &Check, facts: &Facts<'_>) -> Judged {
             scan,
         };
     }
-    if let Some((unmet, why)) = conditions::first_unmet(&check.applies_if, facts) {
+    let unmet = if spec.applies_regardless(facts) {
+        None
+    } else {
+        conditions::first_unmet(&check.applies_if, facts)
+    };
+    if let Some((unmet, why)) = unmet {
         return Judged {
             findings: findings(vec![Observation::new(unmet.subject(), Status::Na, why)]),
             scan: None,

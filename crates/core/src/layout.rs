@@ -102,6 +102,9 @@ const MARKER_CAP: u64 = 1 << 20;
 /// /var/lib/kolla/config_files), so TripleO is tried first; the charm
 /// installs Ubuntu's packages, so it is tried before Debian.
 pub fn recognise(host: &Host) -> Layout {
+    if let Some(v) = host.view() {
+        return v.layout;
+    }
     if is_openstack_helm(host) {
         Layout::OpenstackHelm
     } else if is_tripleo(host) {

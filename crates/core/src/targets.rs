@@ -27,6 +27,16 @@ pub enum How {
         /// What the audit of that root covers, and what it does not.
         covers: String,
     },
+    /// A container whose files the host holds in part (kolla): audited
+    /// through a [`crate::host::view::View`] built from its config.json
+    /// ([`kolla_view`]); what the view does not show is an error with
+    /// `command`.
+    View {
+        /// What the audit covers, and what it does not.
+        covers: String,
+        /// The command that audits the running container.
+        command: String,
+    },
     /// Not from the host: why, and the command that audits it.
     Elsewhere {
         /// One sentence: why the host does not show what the API reads.
@@ -52,7 +62,7 @@ pub struct Target {
 impl Target {
     /// Whether the host can audit it (as a root of its own).
     pub fn auditable(&self) -> bool {
-        matches!(self.how, How::Root { .. })
+        matches!(self.how, How::Root { .. } | How::View { .. })
     }
 }
 
@@ -126,9 +136,11 @@ fn tripleo(host: &Host, out: &mut Vec<Target>) {
 }
 
 /// kolla-ansible: /etc/kolla/barbican-<service>/ (node_config_directory)
-/// holds only what kolla_set_configs copies at start (barbican.conf, the
-/// uwsgi ini); the paste file, audit map and /etc/barbican come from the
-/// image, so the container is what can be audited.
+/// holds what kolla_set_configs copies at start (barbican.conf, the uwsgi
+/// ini, a paste file only when /etc/kolla/config/barbican/ overrides it),
+/// and config.json the owner and mode each copy gets: audited as a
+/// [`How::View`]. The image's own files and /etc/barbican itself are not on
+/// the host: those findings name the command that audits the container.
 fn kolla(host: &Host, out: &mut Vec<Target>) {
     for dir in layout::entries_with_prefix(host, "/etc/kolla", "barbican-") {
         if !host.exists(&dir.join("config.json")) {
@@ -139,20 +151,231 @@ fn kolla(host: &Host, out: &mut Vec<Target>) {
             name: format!("kolla:{container}"),
             layout: Layout::Kolla,
             path: dir.clone(),
-            how: How::Elsewhere {
-                why: format!(
-                    "{} holds only the files kolla_set_configs copies into the {container} \
-                     container at start; the paste file, audit map and /etc/barbican come from \
-                     the image, and the copies' owner and mode are set in the container",
-                    dir.display()
+            how: How::View {
+                covers: format!(
+                    "the {container} container as kolla_set_configs will set it up from {}: \
+                     the copied files' content from the host, their owner and mode from \
+                     config.json; the image's files, /etc/barbican itself, the version and \
+                     the container's environment are not on the host: {}",
+                    dir.join("config.json").display(),
+                    kolla_command(&container)
                 ),
-                command: format!(
-                    "barbican-audit audit --root /proc/$(docker inspect -f '{{{{.State.Pid}}}}' \
-                     {container})/root (podman: podman inspect -f '{{{{.State.Pid}}}}' {container})"
-                ),
+                command: kolla_command(&container),
             },
         });
     }
+}
+
+/// The command that audits a running kolla container.
+fn kolla_command(container: &str) -> String {
+    format!(
+        "docker exec {container} barbican-audit audit, or on the host barbican-audit audit \
+         --root /proc/$(docker inspect -f '{{{{.State.Pid}}}}' {container})/root (podman: \
+         podman inspect)"
+    )
+}
+
+/// Where kolla_set_configs copies from inside the container: the bind
+/// mount of the host's /etc/kolla/<service>/ (kolla-ansible
+/// roles/barbican/defaults/main.yml volumes `{{ node_config_directory
+/// }}/barbican-api/:{{ container_config_directory }}/:ro`).
+const KOLLA_CONFIG_FILES: &str = "/var/lib/kolla/config_files";
+
+/// The kolla image's users and groups that config.json names (kolla
+/// kolla/common/users.py:28-31 barbican 42403, :16-19 kolla 42400): the
+/// host has no such users, and the image is not on the host.
+const KOLLA_PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+    kolla:x:42400:42400::/home/kolla:/usr/sbin/nologin\n\
+    barbican:x:42403:42403::/var/lib/barbican:/usr/sbin/nologin\n";
+/// barbican's home in the image (KOLLA_PASSWD), the named volume
+/// `barbican:/var/lib/barbican/` (kolla-ansible defaults/main.yml:149).
+const KOLLA_HOME: &str = "/var/lib/barbican";
+const KOLLA_GROUP: &str = "root:x:0:\nkolla:x:42400:barbican\nbarbican:x:42403:\n";
+
+/// The largest config.json read (kolla's are a few hundred bytes).
+const CONFIG_JSON_CAP: u64 = 1 << 20;
+
+/// The view of a kolla target's container ([`How::View`]), from its
+/// config.json on the host. Fail closed: config.json unreadable, not JSON,
+/// or an entry kolla_set_configs could not apply => an error naming it.
+pub fn kolla_view(host: &Host, t: &Target) -> Result<crate::host::view::View, String> {
+    use crate::host::view::{Mapped, View};
+    let cj = t.path.join("config.json");
+    let shown = cj.display().to_string();
+    let real_dir = host
+        .resolve(&t.path)
+        .map(|r| host.real(&r.target))
+        .map_err(|e| format!("{}: {e}", t.path.display()))?;
+    let text = crate::userfile::read_user_text(&real_dir.join("config.json"), CONFIG_JSON_CAP)
+        .map_err(|e| format!("{shown}: cannot read it: {}", e.reason()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
+    let entries = doc
+        .get("config_files")
+        .map(|v| {
+            v.as_array()
+                .ok_or_else(|| format!("{shown}: config_files is not a list"))
+        })
+        .transpose()?
+        .cloned()
+        .unwrap_or_default();
+    let mut users = crate::host::UserDb::default();
+    users.parse_passwd(KOLLA_PASSWD);
+    users.parse_group(KOLLA_GROUP);
+    let mut files = std::collections::BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let field = |k: &str| e.get(k).and_then(|v| v.as_str());
+        let (Some(source), Some(dest)) = (field("source"), field("dest")) else {
+            return Err(format!(
+                "{shown}: config_files entry {} has no source or dest string",
+                i + 1
+            ));
+        };
+        let line = line_of(&text, dest).unwrap_or(0);
+        let at = format!("{shown}:{line}");
+        let Some(rel) = source
+            .strip_prefix(KOLLA_CONFIG_FILES)
+            .map(|r| r.trim_start_matches('/'))
+            .filter(|r| !r.is_empty() && !r.split('/').any(|c| c == ".."))
+        else {
+            return Err(format!(
+                "{at}: source {source} is not under {KOLLA_CONFIG_FILES}, so the host \
+                 file behind it is unknown"
+            ));
+        };
+        let src = real_dir.join(rel);
+        let meta = match std::fs::metadata(&src) {
+            Ok(m) => m,
+            // kolla_set_configs skips a missing optional source (the paste
+            // file without an /etc/kolla/config/barbican/ override): the
+            // image's file stays, and the host does not show it.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if e.get("optional").and_then(|v| v.as_bool()) == Some(true) {
+                    continue;
+                }
+                return Err(format!(
+                    "{at}: {source} ({}) does not exist, and it is not optional: \
+                     kolla_set_configs stops the container",
+                    src.display()
+                ));
+            }
+            Err(err) => return Err(format!("{at}: cannot stat {}: {err}", src.display())),
+        };
+        if !meta.is_file() {
+            // A directory (the CA certificates, merge: true): not a file
+            // Barbican reads as config; the container shows it.
+            continue;
+        }
+        let dest = if dest.ends_with('/') {
+            PathBuf::from(dest).join(rel.rsplit('/').next().unwrap_or(rel))
+        } else {
+            PathBuf::from(dest)
+        };
+        // set_configs.py user_group(): "user" means user:user; no owner:
+        // the copy is root's (kolla_set_configs runs as root).
+        let owner = field("owner").unwrap_or("root");
+        let (user, group) = match owner.split_once(':') {
+            Some((u, "")) => (u, u),
+            Some((u, g)) => (u, g),
+            None => (owner, owner),
+        };
+        let uid = users.user(user).map(|u| u.uid).ok_or_else(|| {
+            format!("{at}: owner {user} is not a user of the kolla image (kolla users.py)")
+        })?;
+        let gid = users.group_gid(group).ok_or_else(|| {
+            format!("{at}: group {group} is not a group of the kolla image (kolla users.py)")
+        })?;
+        // No perm: shutil.copy keeps the source's mode bits.
+        let mode = match field("perm") {
+            Some(p) => u32::from_str_radix(p, 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| format!("{at}: perm {p:?} is not an octal mode"))?,
+            None => meta.mode() & 0o7777,
+        };
+        files.insert(
+            dest,
+            Mapped {
+                real: src,
+                uid,
+                gid,
+                mode,
+                origin: format!("set by kolla_set_configs from {at}"),
+            },
+        );
+    }
+    // What oslo.config searches besides the copies (the image ships no
+    // other barbican*.conf and no .conf.d: kolla barbican-base
+    // Dockerfile.j2 installs /etc/barbican from the source tree's etc/).
+    let mut absent = Vec::new();
+    for d in crate::barbican::config::search_dirs(KOLLA_HOME) {
+        for prog in std::iter::once("barbican").chain(crate::barbican::files::PROGS.iter().copied())
+        {
+            for name in [format!("{prog}.conf"), format!("{prog}.conf.d")] {
+                let p = d.join(name);
+                if !files.contains_key(&p) {
+                    absent.push(p);
+                }
+            }
+        }
+    }
+    // The image's /etc/barbican is barbican's source etc/barbican (kolla
+    // barbican-base Dockerfile.j2:28 cp -r /barbican/etc/barbican/*): no
+    // policy file (policy in code) and no policy.d, nor anywhere else
+    // oslo.policy searches; kolla-ansible copies a policy override through
+    // config.json (tasks/config.yml:12-29,99-107), so it is then mapped.
+    for d in crate::barbican::config::search_dirs(KOLLA_HOME) {
+        for p in ["policy.yaml", "policy.json", "policy.d"] {
+            let p = d.join(p);
+            if !files.contains_key(&p) {
+                absent.push(p);
+            }
+        }
+    }
+    // The container runs config.json's `command` (under dumb-init, no
+    // init system): a uwsgi ini it does not name (the image's vassal, the
+    // API's ini in the worker) is read by nothing that runs.
+    let runs = doc.get("command").and_then(|v| v.as_str()).unwrap_or("");
+    for u in crate::barbican::files::UWSGI_FILES {
+        let named = runs.split_whitespace().any(|w| w == *u);
+        if !(named && files.contains_key(Path::new(u))) {
+            absent.push(PathBuf::from(u));
+        }
+    }
+    // No systemd in a kolla container: its unit directories do not apply.
+    let absent_under = [
+        "/etc/systemd",
+        "/run/systemd",
+        "/lib/systemd",
+        "/usr/lib/systemd",
+        "/usr/local/lib/systemd",
+    ]
+    .map(PathBuf::from)
+    .to_vec();
+    let How::View { command, .. } = &t.how else {
+        return Err(format!("{}: not a kolla target", t.name));
+    };
+    Ok(View {
+        layout: t.layout,
+        files,
+        absent,
+        absent_under,
+        command: runs.to_string(),
+        passwd: KOLLA_PASSWD.to_string(),
+        group: KOLLA_GROUP.to_string(),
+        unseen: format!(
+            "it comes from the image, not from {}; audit the container with: {command}",
+            t.path.display()
+        ),
+    })
+}
+
+/// The 1-based line of config.json where `"dest": "<dest>"` is written.
+fn line_of(text: &str, dest: &str) -> Option<usize> {
+    let quoted = serde_json::to_string(dest).ok()?;
+    text.lines()
+        .position(|l| l.contains("\"dest\"") && l.contains(&quoted))
+        .map(|i| i + 1)
 }
 
 /// OpenStack-Helm: the Secret `barbican-etc` in kubelet's volume tree
@@ -255,7 +478,7 @@ pub fn merge(
             }
             Some(Ok(r)) => {
                 // Said plainly in the report: what this target's audit covers.
-                if let How::Root { covers } = &t.how {
+                if let How::Root { covers } | How::View { covers, .. } = &t.how {
                     base.warnings
                         .push(format!("target {}: audited {covers}", t.name));
                 }
@@ -370,10 +593,136 @@ mod tests {
         let t = discover(&host);
         let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["kolla:barbican_api", "kolla:barbican_worker"]);
-        assert!(!t[0].auditable());
-        let How::Elsewhere { command, .. } = &t[0].how else {
-            panic!("kolla's config dir is not a root")
+        assert!(t[0].auditable(), "audited through its config.json view");
+        let How::View { command, .. } = &t[0].how else {
+            panic!("kolla's config dir is a view, not a root")
         };
+        assert!(command.contains("docker exec barbican_api barbican-audit audit"));
         assert!(command.contains("docker inspect -f '{{.State.Pid}}' barbican_api"));
+    }
+
+    /// kolla-ansible's barbican-api.json.j2 as rendered
+    /// (tests/layouts/kolla/host/files/etc/kolla/barbican-api/config.json).
+    const API_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/layouts/kolla/host/files/etc/kolla/barbican-api/config.json"
+    ));
+
+    /// A host root with /etc/kolla/barbican-api holding `config` and `files`.
+    fn kolla_host(config: &str, files: &[&str]) -> (tempfile::TempDir, Host, Target) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("etc/kolla/barbican-api");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("config.json"), config).unwrap();
+        for f in files {
+            std::fs::write(d.join(f), "[DEFAULT]\n").unwrap();
+        }
+        let host = Host::open(dir.path()).unwrap();
+        let t = discover(&host).remove(0);
+        (dir, host, t)
+    }
+
+    #[test]
+    fn config_json_gives_each_copy_its_owner_mode_and_line() {
+        // barbican-api.json.j2:4-9: barbican.conf, owner barbican, perm 0600;
+        // kolla users.py:28-31: barbican is 42403; set_configs.py
+        // user_group("barbican") = barbican:barbican.
+        let (_d, host, t) = kolla_host(API_JSON, &["barbican.conf", "barbican-api-uwsgi.ini"]);
+        let v = kolla_view(&host, &t).unwrap();
+        let m = v.mapped(Path::new("/etc/barbican/barbican.conf")).unwrap();
+        assert_eq!((m.uid, m.gid, m.mode), (42403, 42403, 0o600));
+        assert!(m.real.ends_with("etc/kolla/barbican-api/barbican.conf"));
+        assert_eq!(
+            m.origin,
+            "set by kolla_set_configs from /etc/kolla/barbican-api/config.json:6"
+        );
+        assert!(v
+            .mapped(Path::new("/etc/barbican/barbican-api-uwsgi.ini"))
+            .is_some());
+        // The paste entry is optional (barbican-api.json.j2:16-22): without
+        // an /etc/kolla/config/barbican/ override the image's file stays.
+        assert!(v
+            .mapped(Path::new("/etc/barbican/barbican-api-paste.ini"))
+            .is_none());
+        assert!(v.serves_api());
+        let view = Host::open_view(&host.real(&t.path), v);
+        let err = view
+            .read(Path::new("/etc/barbican/barbican-api-paste.ini"))
+            .unwrap_err();
+        assert_ne!(
+            err.kind(),
+            std::io::ErrorKind::NotFound,
+            "never absent: unknown"
+        );
+        assert!(
+            err.to_string().contains("not visible from the host"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("docker exec barbican_api"),
+            "{err}"
+        );
+        assert!(view.list_dir(Path::new("/etc/barbican")).is_err());
+        assert!(
+            !view
+                .exists_checked(Path::new("/etc/barbican/barbican.conf.d"))
+                .unwrap(),
+            "the image has no barbican.conf.d"
+        );
+        assert_eq!(
+            view.read(Path::new("/etc/barbican/barbican.conf")).unwrap(),
+            b"[DEFAULT]\n"
+        );
+        assert_eq!(crate::layout::recognise(&view), Layout::Kolla);
+    }
+
+    #[test]
+    fn a_paste_override_is_mapped_with_its_owner() {
+        // kolla-ansible tasks/config.yml:62-82 copies
+        // /etc/kolla/config/barbican/barbican-api-paste.ini to the node.
+        let (_d, host, t) = kolla_host(
+            API_JSON,
+            &[
+                "barbican.conf",
+                "barbican-api-uwsgi.ini",
+                "barbican-api-paste.ini",
+            ],
+        );
+        let v = kolla_view(&host, &t).unwrap();
+        let m = v
+            .mapped(Path::new("/etc/barbican/barbican-api-paste.ini"))
+            .unwrap();
+        assert_eq!((m.uid, m.mode), (42403, 0o600));
+        assert!(m.origin.ends_with("config.json:18"), "{}", m.origin);
+    }
+
+    #[test]
+    fn a_config_json_kolla_set_configs_cannot_apply_is_an_error_naming_it() {
+        let cases = [
+            ("{\"config_files\": [", "not valid JSON"),
+            ("{\"config_files\": {}}", "config_files is not a list"),
+            (
+                r#"{"config_files": [{"source": "/var/lib/kolla/config_files/barbican.conf", "dest": "/etc/barbican/barbican.conf", "owner": "nobody9", "perm": "0600"}]}"#,
+                "owner nobody9 is not a user",
+            ),
+            (
+                r#"{"config_files": [{"source": "/var/lib/kolla/config_files/barbican.conf", "dest": "/etc/barbican/barbican.conf", "owner": "barbican", "perm": "rw"}]}"#,
+                "is not an octal mode",
+            ),
+            (
+                r#"{"config_files": [{"source": "/var/lib/kolla/config_files/x.conf", "dest": "/etc/barbican/x.conf", "owner": "barbican", "perm": "0600"}]}"#,
+                "is not optional",
+            ),
+            (
+                r#"{"config_files": [{"source": "/etc/barbican.conf", "dest": "/etc/barbican/barbican.conf"}]}"#,
+                "is not under /var/lib/kolla/config_files",
+            ),
+        ];
+        for (text, want) in cases {
+            let (_d, host, t) = kolla_host(text, &["barbican.conf"]);
+            let e = kolla_view(&host, &t).unwrap_err();
+            assert!(e.contains("/etc/kolla/barbican-api/config.json"), "{e}");
+            assert!(e.contains(want), "{want}: {e}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! climb out of the root (as under chroot).
 pub mod acl;
 pub mod users;
+pub mod view;
 
 use std::ffi::OsStr;
 use std::fs::Metadata;
@@ -30,6 +31,9 @@ pub struct Host {
     root: PathBuf,
     /// Users and groups of the audited root (never the auditing host's NSS).
     pub users: UserDb,
+    /// A container seen from the host ([`view::View`]): `root` is then the
+    /// directory holding its files on the host, shown in reports only.
+    view: Option<view::View>,
 }
 
 /// A path resolved inside the root: what was asked for and where it led.
@@ -63,9 +67,35 @@ impl Host {
         let mut host = Host {
             root: root.to_path_buf(),
             users: UserDb::default(),
+            view: None,
         };
         host.users = UserDb::load(&host);
         Ok(host)
+    }
+
+    /// A container as the host can know it ([`view::View`]); `shown` (a
+    /// directory on the auditing machine, where its files come from) is
+    /// the root the report names.
+    pub fn open_view(shown: &Path, view: view::View) -> Host {
+        let mut users = UserDb::default();
+        users.parse_passwd(&view.passwd);
+        users.parse_group(&view.group);
+        Host {
+            root: shown.to_path_buf(),
+            users,
+            view: Some(view),
+        }
+    }
+
+    /// The view, when this is a container seen from the host.
+    pub fn view(&self) -> Option<&view::View> {
+        self.view.as_ref()
+    }
+
+    /// The host file behind a container path and the owner and mode it
+    /// will have (a view's mapped path only).
+    pub fn mapped(&self, inner: &Path) -> Option<&view::Mapped> {
+        self.view.as_ref()?.mapped(inner)
     }
 
     /// The root as given on the command line.
@@ -80,6 +110,9 @@ impl Host {
 
     /// Where an in-root absolute path lives on the auditing host.
     pub fn real(&self, inner: &Path) -> PathBuf {
+        if let Some(m) = self.mapped(inner) {
+            return m.real.clone();
+        }
         let rel = inner.strip_prefix("/").unwrap_or(inner);
         if rel.as_os_str().is_empty() {
             self.root.clone()
@@ -90,6 +123,14 @@ impl Host {
 
     /// `lstat` of an in-root path.
     pub fn lstat(&self, inner: &Path) -> io::Result<Metadata> {
+        if let Some(v) = &self.view {
+            // kolla_set_configs writes a regular file at the copy's path;
+            // its owner and mode are the view's (see `mapped`).
+            return match v.mapped(inner) {
+                Some(m) => std::fs::metadata(&m.real),
+                None => Err(v.missing(inner)),
+            };
+        }
         std::fs::symlink_metadata(self.real(inner))
     }
 
@@ -138,6 +179,11 @@ impl Host {
     /// on the opened descriptor to be a regular file, read up to the cap.
     pub fn read_capped(&self, inner: &Path, cap: u64) -> io::Result<Vec<u8>> {
         let r = self.resolve(inner)?;
+        if let Some(v) = &self.view {
+            if v.mapped(&r.target).is_none() {
+                return Err(v.missing(&r.target));
+            }
+        }
         crate::userfile::read_user_file(&self.real(&r.target), cap).map_err(|e| e.into_io())
     }
 
@@ -146,6 +192,10 @@ impl Host {
     /// is the same order for UTF-8).
     pub fn list_dir(&self, inner: &Path) -> io::Result<Vec<PathBuf>> {
         let r = self.resolve(inner)?;
+        if let Some(v) = &self.view {
+            // A directory's entries are the image's: never listed from the host.
+            return Err(v.missing(&r.target));
+        }
         let mut names: Vec<Vec<u8>> = Vec::new();
         for entry in std::fs::read_dir(self.real(&r.target))? {
             names.push(entry?.file_name().as_bytes().to_vec());
@@ -163,6 +213,23 @@ impl Host {
     pub fn resolve(&self, inner: &Path) -> io::Result<Resolved> {
         let mut pending: Vec<PathBuf> = Vec::new();
         push_components(&mut pending, inner);
+        if self.view.is_some() {
+            // The image's symlinks are not visible; mapped paths are the
+            // regular files kolla_set_configs writes. Only `..` is applied.
+            let mut cur = PathBuf::from("/");
+            for c in pending {
+                if c.as_os_str() == ".." {
+                    cur.pop();
+                } else {
+                    cur.push(c);
+                }
+            }
+            return Ok(Resolved {
+                path: inner.to_path_buf(),
+                target: cur,
+                via_symlink: false,
+            });
+        }
         pending.reverse();
         let mut cur = PathBuf::from("/");
         let mut links = 0usize;
@@ -213,6 +280,9 @@ impl crate::barbican::systemd::Fs for Host {
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        if let Some(v) = &self.view {
+            return Err(v.missing(path));
+        }
         std::fs::read_link(self.real(path))
     }
 }

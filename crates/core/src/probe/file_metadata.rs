@@ -393,11 +393,18 @@ pub(crate) fn judge_path(p: &Params, facts: &Facts<'_>, s: &Subject) -> Observat
     let target = resolved.target.to_string_lossy().into_owned();
     // `path` is where a fix must be applied on the auditing machine: under
     // --root that is inside the root, never the auditing host's own /etc.
-    let real = facts
-        .host
-        .real(&resolved.target)
-        .to_string_lossy()
-        .into_owned();
+    // A container seen from the host (kolla): the fix applies to the
+    // container's path, not to the host file its copy comes from.
+    let mapped = facts.host.mapped(&resolved.target);
+    let real = if mapped.is_some() {
+        target.clone()
+    } else {
+        facts
+            .host
+            .real(&resolved.target)
+            .to_string_lossy()
+            .into_owned()
+    };
     vars.insert("path".into(), real.clone());
     vars.insert("target".into(), target.clone());
     vars.insert(
@@ -426,7 +433,14 @@ pub(crate) fn judge_path(p: &Params, facts: &Facts<'_>, s: &Subject) -> Observat
         }
         Err(e) => return error(vars, ev, format!("cannot stat {target}: {e}")),
     };
-    let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
+    let (uid, gid, mode) = match mapped {
+        // Not the host file's: what kolla_set_configs sets on the copy.
+        Some(m) => {
+            ev.insert("set_by".into(), json!(m.origin));
+            (m.uid, m.gid, m.mode & 0o7777)
+        }
+        None => (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+    };
     let users = &facts.host.users;
     let owner = users.user_name(uid).unwrap_or("?").to_string();
     let group = users.group_name(gid).unwrap_or("?").to_string();
@@ -504,7 +518,8 @@ pub(crate) fn judge_path(p: &Params, facts: &Facts<'_>, s: &Subject) -> Observat
         }
     }
     vars.insert("acl_fix".into(), String::new());
-    if p.acl == AclRule::NoWidening {
+    // kolla_set_configs' copy (shutil.copy) carries no ACL of its source.
+    if p.acl == AclRule::NoWidening && mapped.is_none() {
         match Acl::read(&facts.host.real(&resolved.target)) {
             Err(e) => {
                 return error(

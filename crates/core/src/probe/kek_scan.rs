@@ -52,6 +52,15 @@ impl Probe for KekScan {
     fn observe(&self, _: &Params, facts: &Facts<'_>) -> Observed {
         scan_for_copies(facts)
     }
+
+    fn applies_regardless(&self, _: &Params, facts: &Facts<'_>) -> bool {
+        // A kolla, TripleO or OSA host runs no Barbican of its own, but a
+        // copy of its deployments' KEKs on its disk is still a copy.
+        facts
+            .scan
+            .as_ref()
+            .is_some_and(|r| r.targets.iter().any(|t| !t.keks.is_empty()))
+    }
 }
 
 /// How to run the disk scan (BAR-013).
@@ -68,6 +77,54 @@ pub struct ScanRequest {
     pub cache: Option<PathBuf>,
     /// Progress callback (files, bytes), e.g. a progress bar.
     pub progress: Box<dyn Fn(u64, u64) + Sync>,
+    /// The KEKs of the deployments found on this host (`audit --scan` on a
+    /// host with targets): a copy of one anywhere on the host disk is a
+    /// copy too, named after its target.
+    pub targets: Vec<TargetKeks>,
+}
+
+/// A target's KEKs, for the host's disk scan. Its `Debug` shows the
+/// fingerprints only.
+#[derive(Clone, Default)]
+pub struct TargetKeks {
+    /// The target's name (`kolla:barbican_api`).
+    pub target: String,
+    /// Each KEK with where the target sets it.
+    pub keks: Vec<(Kek, String)>,
+    /// The target's own config files on the auditing machine (its
+    /// barbican.conf, and for kolla the host's /etc/kolla/<service>/ source
+    /// of it): the deployment's config is BAR-006's, not a stray copy.
+    pub own_files: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for TargetKeks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fps: Vec<String> = self.keks.iter().map(|(k, _)| k.fingerprint()).collect();
+        f.debug_struct("TargetKeks")
+            .field("target", &self.target)
+            .field("keks", &fps)
+            .field("own_files", &self.own_files)
+            .finish()
+    }
+}
+
+/// The KEKs `host` configures (as the disk scan would look for them) and
+/// its config files on the auditing machine, for the scan of the host it
+/// was found on.
+pub fn target_keks(target: &str, host: &crate::host::Host) -> TargetKeks {
+    let facts = Facts::new(host, None);
+    let own_files = facts
+        .files()
+        .files
+        .iter()
+        .filter(|f| f.role == "config" || f.role == "config-dir")
+        .map(|f| host.real(&f.path))
+        .collect();
+    TargetKeks {
+        target: target.to_string(),
+        keks: keks(&facts),
+        own_files,
+    }
 }
 
 impl std::fmt::Debug for ScanRequest {
@@ -160,7 +217,32 @@ fn scan_for_copies(facts: &Facts<'_>) -> Observed {
     };
     let mut needles = Vec::new();
     let mut unusable = Vec::new();
-    for (k, src) in keks(facts) {
+    // Whose key each fingerprint is: "" for the root's own, else targets.
+    let mut owners: Vec<(String, Vec<String>)> = Vec::new();
+    let mut all: Vec<(Kek, String, String)> = keks(facts)
+        .into_iter()
+        .map(|(k, src)| (k, src, String::new()))
+        .collect();
+    for t in &req.targets {
+        for (k, src) in &t.keks {
+            all.push((
+                k.clone(),
+                format!("target {}: {src}", t.target),
+                t.target.clone(),
+            ));
+        }
+    }
+    for (k, src, owner) in all {
+        let fp = k.fingerprint();
+        match owners.iter_mut().find(|(f, _)| *f == fp) {
+            Some((_, names)) => {
+                if !names.contains(&owner) {
+                    names.push(owner);
+                }
+                continue;
+            }
+            None => owners.push((fp, vec![owner])),
+        }
         if req
             .fingerprint
             .as_deref()
@@ -202,13 +284,15 @@ fn scan_for_copies(facts: &Facts<'_>) -> Observed {
         }
         roots
     };
-    // The config files themselves are BAR-006's findings, not copies.
+    // The config files themselves are BAR-006's findings, not copies; so
+    // are the targets' own (their audit judges them under BAR-006).
     let mut exclude_paths: Vec<PathBuf> = facts
         .files()
         .files
         .iter()
         .filter(|f| f.role == "config" || f.role == "config-dir")
         .map(|f| facts.host.real(&f.path))
+        .chain(req.targets.iter().flat_map(|t| t.own_files.iter().cloned()))
         .collect();
     // So are their sources in a kolla-built container (kolla_set_configs
     // copies them over the config at every start: crate::barbican::kolla).
@@ -277,6 +361,22 @@ fn scan_for_copies(facts: &Facts<'_>) -> Observed {
                 None,
             )
         };
+        // Whose key it is: the fingerprint names it, never the key.
+        let whose: Vec<&str> = owners
+            .iter()
+            .find(|(f, _)| *f == h.fingerprint)
+            .map(|(_, n)| {
+                n.iter()
+                    .filter(|n| !n.is_empty())
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let detail = if whose.is_empty() {
+            detail
+        } else {
+            format!("{detail}; the KEK of target {}", whose.join(", "))
+        };
         let mut o = Observation::new(subject, Status::Fail, detail)
             .var("path", path)
             .var("fix", format!("shred -u {q}  # after checking it is only a stray copy; rotate the KEK if it left the host"))
@@ -285,6 +385,9 @@ fn scan_for_copies(facts: &Facts<'_>) -> Observed {
             .ev("fingerprint", h.fingerprint.clone());
         if let Some(m) = &h.member {
             o = o.ev("member", m.clone());
+        }
+        if !whose.is_empty() {
+            o = o.ev("targets", whose.join(", "));
         }
         o.severity = severity;
         out.push(o);

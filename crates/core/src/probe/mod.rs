@@ -35,7 +35,7 @@ use std::sync::Arc;
 use crate::report::Status;
 
 pub use facts::{Facts, Input, InputProblem};
-pub use kek_scan::{ScanRequest, ScanResult};
+pub use kek_scan::{target_keks, ScanRequest, ScanResult, TargetKeks};
 
 /// Every probe, by the order `checks lint` lists them (the registry).
 pub static PROBES: &[&dyn Probe] = &[
@@ -138,6 +138,12 @@ pub trait Probe: Sync {
     }
     /// Observes the host: one observation per subject judged.
     fn observe(&self, params: &Params, facts: &Facts<'_>) -> Observed;
+    /// Whether it judges this host whatever its check's `applies-if` says
+    /// (the disk scan of a host for its targets' KEKs: the host itself
+    /// runs no Barbican). By default never.
+    fn applies_regardless(&self, _params: &Params, _facts: &Facts<'_>) -> bool {
+        false
+    }
 }
 
 /// A template variable a probe declares.
@@ -289,6 +295,11 @@ impl ProbeSpec {
             FixStyle::Prose => false,
             FixStyle::Shell => !self.vars().iter().any(|v| v.raw && v.name == name),
         }
+    }
+
+    /// Whether it judges this host whatever `applies-if` says.
+    pub fn applies_regardless(&self, facts: &Facts<'_>) -> bool {
+        self.probe.applies_regardless(&self.params, facts)
     }
 
     /// Observes the host.

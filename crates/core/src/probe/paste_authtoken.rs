@@ -46,9 +46,40 @@ impl Probe for PasteAuthtoken {
     }
 }
 
+/// A container seen from the host (kolla) with no paste file in view: the
+/// API's is the image's unless /etc/kolla/config/barbican/ overrides it, so
+/// what it serves is not known here (never a pass); a worker or listener
+/// container serves no API at all.
+fn view_without_paste(v: &crate::host::view::View) -> Observation {
+    let paste = std::path::Path::new(crate::barbican::files::DEFAULT_PASTE);
+    if v.serves_api() {
+        Observation::new(
+            "/v1",
+            Status::Na,
+            format!(
+                "the served paste file is the image's (no barbican-api-paste.ini override \
+                 from /etc/kolla/config/barbican/ in config.json): {}",
+                v.missing(paste)
+            ),
+        )
+    } else {
+        Observation::new(
+            "/v1",
+            Status::Na,
+            format!(
+                "this container runs {}, not the API: no paste file is served here",
+                v.command
+            ),
+        )
+    }
+}
+
 /// One observation per chain that serves some /v1 request.
 fn judge_v1_chains(facts: &Facts<'_>) -> Vec<Observation> {
     let Some(api) = facts.api() else {
+        if let Some(v) = facts.host.view() {
+            return vec![view_without_paste(v)];
+        }
         return vec![Observation::new(
             "/v1",
             Status::Na,

@@ -168,6 +168,7 @@ fn scan_request() -> ScanRequest {
         fingerprint: None,
         cache: None,
         progress: Box::new(|_, _| {}),
+        targets: Vec::new(),
     }
 }
 

@@ -140,6 +140,8 @@ fn round(s: &Settings, uploader: Option<&Uploader>) -> u8 {
         cache: s.scan_cache.clone(),
         // Unattended: no progress output.
         progress: Box::new(|_, _| {}),
+        // The targets' KEKs are added by audit::run_with_targets.
+        targets: Vec::new(),
     });
     let opts = crate::audit::AuditOptions {
         root: s.root.clone(),
@@ -147,7 +149,8 @@ fn round(s: &Settings, uploader: Option<&Uploader>) -> u8 {
         waivers: s.waivers.clone(),
         scan,
     };
-    let report = match crate::audit::run(opts, now) {
+    // The same path as `audit`: a host with deployments reports them as targets.
+    let report = match crate::audit::run_with_targets(opts, now, None) {
         Ok(r) => Some(r),
         Err(e) => {
             say(format!("the audit could not run: {e}"));

@@ -241,10 +241,14 @@ fn validate(r: &Report) -> Result<(), Rejection> {
                 f.check_id
             ));
         }
-        if !seen.insert((f.check_id.as_str(), f.subject.as_str())) {
+        // A host with targets has one finding per target for the same
+        // check and subject (each kolla container's barbican.conf).
+        if !seen.insert((f.check_id.as_str(), f.target.as_deref(), f.subject.as_str())) {
             return bad(format!(
-                "findings[{i}]: duplicate finding for check {} and subject {:?}",
-                f.check_id, f.subject
+                "findings[{i}]: duplicate finding for check {}, target {:?} and subject {:?}",
+                f.check_id,
+                f.target.as_deref().unwrap_or("(the host)"),
+                f.subject
             ));
         }
     }
