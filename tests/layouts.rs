@@ -785,6 +785,8 @@ fn a_tripleo_containers_source_config_is_bar_006_not_a_stray_copy() {
             && *st == "fail"),
         "{conf:?}"
     );
+}
+
 /// BAR-001/BAR-002 judge only the files on the path that serves /v1 (issue 17,
 /// item 3): the server's own config, the paste file it loads, and the audit map
 /// only when a served pipeline has the audit filter. No layout serves the audit

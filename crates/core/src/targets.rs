@@ -342,8 +342,41 @@ pub fn kolla_view(host: &Host, t: &Target) -> Result<crate::host::view::View, St
             absent.push(PathBuf::from(u));
         }
     }
+    // /var/lib/kolla/config_files is the read-only bind mount of the host's
+    // config directory (kolla-ansible service `volumes`:
+    // "{{ node_config_directory }}/barbican-api/:/var/lib/kolla/config_files/:ro"):
+    // each file shows with the host's owner and mode. config.json is what
+    // the scan and BAR-006 read to tell the sources of the served config.
+    let mounted = std::fs::read_dir(&real_dir)
+        .map_err(|e| format!("cannot list {}: {e}", real_dir.display()))?;
+    for entry in mounted {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", real_dir.display()))?;
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let inner = Path::new(KOLLA_CONFIG_FILES).join(entry.file_name());
+        files.entry(inner).or_insert_with(|| Mapped {
+            real: entry.path(),
+            uid: meta.uid(),
+            gid: meta.gid(),
+            mode: meta.mode() & 0o7777,
+            origin: format!(
+                "bind mount of {} (read-only) at {KOLLA_CONFIG_FILES}",
+                entry.path().display()
+            ),
+        });
+    }
+    // kolla_set_configs writes /run_command from config.json's `command`
+    // (set_configs.py:368-373): the command is read from config.json, so
+    // the file the host cannot show is not needed.
+    absent.push(PathBuf::from("/run_command"));
+    // Nothing runs httpd unless the command does: its config dirs serve
+    // nothing in this container (the barbican-api image runs uwsgi).
+    let first = runs.split_whitespace().next().unwrap_or("");
+    let prog = first.rsplit('/').next().unwrap_or(first);
     // No systemd in a kolla container: its unit directories do not apply.
-    let absent_under = [
+    let mut absent_under = [
         "/etc/systemd",
         "/run/systemd",
         "/lib/systemd",
@@ -352,6 +385,9 @@ pub fn kolla_view(host: &Host, t: &Target) -> Result<crate::host::view::View, St
     ]
     .map(PathBuf::from)
     .to_vec();
+    if !matches!(prog, "httpd" | "apache2") {
+        absent_under.extend(["/etc/httpd", "/etc/apache2"].map(PathBuf::from));
+    }
     let How::View { command, .. } = &t.how else {
         return Err(format!("{}: not a kolla target", t.name));
     };
