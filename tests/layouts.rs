@@ -551,6 +551,24 @@ fn a_tripleo_host_audits_the_puppet_generated_config() {
     // The tree has no /etc/group (the image has it): owners are not named from
     // the host, so BAR-001 is an error, never a guess.
     assert!(mine("BAR-001").iter().all(|(_, st)| st == "error"));
+    // The puppet-generated tree has none of TripleO's marks inside it, yet
+    // its fixes are TripleO's: the environment file of tht's environments/
+    // (barbican-backend-simple-crypto.yaml → a pkcs11 one), not an edit of
+    // the rendered barbican.conf that the next deploy overwrites.
+    let kek_fix: Vec<&str> = findings(&r)
+        .iter()
+        .filter(|f| {
+            f["target"] == "tripleo:barbican_api"
+                && f["check_id"] == "BAR-006"
+                && f["status"] == "fail"
+        })
+        .map(|f| f["remediation"].as_str().unwrap())
+        .collect();
+    assert!(!kek_fix.is_empty());
+    assert!(
+        kek_fix.iter().all(|x| x.contains("barbican-backend-pkcs11")),
+        "{kek_fix:?}"
+    );
     // What the host can and cannot show is said in the report.
     let said = r["warnings"].as_array().unwrap();
     assert!(

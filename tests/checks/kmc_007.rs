@@ -1,4 +1,4 @@
-//! KMC-007: Config files owned by root, group <service>.
+//! KMC-007: Config files owned by root and the service's group.
 //!
 //! Each case's root and expectation are data: `data/kmc_007/<condition>.case`
 //! and the files under `data/kmc_007/<condition>/`. The unreadable-input case is `group-file-unreadable` and `group-nova-missing` (`expect error`).

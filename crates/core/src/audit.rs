@@ -236,7 +236,13 @@ fn open_target(host: &Host, t: &crate::targets::Target) -> Result<Host, String> 
             .map(|r| host.real(&r.target))
             .map_err(|e| e.to_string())
     };
+    // The target's layout is the discovery's (TripleO's puppet-generated
+    // tree, an OSA container), so its fixes name that tool's durable place.
     real.and_then(|p| Host::open(&p).map_err(|e| e.to_string()))
+        .map(|h| match t.layout {
+            crate::layout::Layout::Unknown => h,
+            l => h.with_layout(l),
+        })
 }
 
 /// The host name: this machine's for `/`, else the root's /etc/hostname.

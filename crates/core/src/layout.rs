@@ -105,6 +105,9 @@ pub fn recognise(host: &Host) -> Layout {
     if let Some(v) = host.view() {
         return v.layout;
     }
+    if let Some(l) = host.layout_hint() {
+        return l;
+    }
     if is_openstack_helm(host) {
         Layout::OpenstackHelm
     } else if is_tripleo(host) {

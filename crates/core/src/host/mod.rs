@@ -34,6 +34,10 @@ pub struct Host {
     /// A container seen from the host ([`view::View`]): `root` is then the
     /// directory holding its files on the host, shown in reports only.
     view: Option<view::View>,
+    /// The deployment layout when the discovery that found this root knows
+    /// it better than the root's own files show (a TripleO puppet-generated
+    /// tree has none of TripleO's marks inside it).
+    layout: Option<crate::layout::Layout>,
 }
 
 /// A path resolved inside the root: what was asked for and where it led.
@@ -68,6 +72,7 @@ impl Host {
             root: root.to_path_buf(),
             users: UserDb::default(),
             view: None,
+            layout: None,
         };
         host.users = UserDb::load(&host);
         Ok(host)
@@ -84,7 +89,19 @@ impl Host {
             root: shown.to_path_buf(),
             users,
             view: Some(view),
+            layout: None,
         }
+    }
+
+    /// This root as a target of `layout`, whatever its files show.
+    pub fn with_layout(mut self, layout: crate::layout::Layout) -> Host {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// The layout the discovery of this root set ([`Host::with_layout`]).
+    pub fn layout_hint(&self) -> Option<crate::layout::Layout> {
+        self.layout
     }
 
     /// The view, when this is a container seen from the host.
