@@ -566,7 +566,9 @@ fn a_tripleo_host_audits_the_puppet_generated_config() {
         .collect();
     assert!(!kek_fix.is_empty());
     assert!(
-        kek_fix.iter().all(|x| x.contains("barbican-backend-pkcs11")),
+        kek_fix
+            .iter()
+            .all(|x| x.contains("barbican-backend-pkcs11")),
         "{kek_fix:?}"
     );
     // What the host can and cannot show is said in the report.
