@@ -1,30 +1,46 @@
 //! PostgreSQL half of [`super::super::pages`] (a child of the engine, for its pool).
 use std::sync::OnceLock;
 
+use tokio_postgres::types::ToSql;
+
+use super::super::pages::{counted, PageAt};
 use super::{schema, FindingQuery, FleetFinding, PgStore, StoreError};
 
-const PG_FILTER: &str = "WHERE ($1::TEXT IS NULL OR f.check_id = $1) \
-       AND ($2::TEXT IS NULL OR f.status = $2) \
-       AND ($3::TEXT IS NULL OR f.severity = $3) \
-       AND ($4::TEXT IS NULL OR l.node = $4)";
+/// As the SQLite engine's, with typed NULLs; node order is byte order
+/// (`COLLATE "C"`, the collation of the `node_latest_node_c` index).
+const FROM: &str = "FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
+     JOIN findings f ON f.run_id = l.run_id \
+     WHERE ($1::TEXT IS NULL OR f.check_id = $1) AND ($2::TEXT IS NULL OR f.status = $2) \
+       AND ($3::TEXT IS NULL OR f.severity = $3) AND ($4::TEXT IS NULL OR l.node = $4) \
+       AND ($5::TEXT IS NULL OR r.layout = $5) AND ($6::TEXT IS NULL OR f.target = $6)";
 
-/// The statements, built once from [`PG_FILTER`] (prepared statements are cached by `&'static str`).
-fn sql() -> &'static (String, String) {
-    static SQL: OnceLock<(String, String)> = OnceLock::new();
+const COLS: &str = "l.node, l.run_id, r.started_at, f.check_id, f.severity, \
+     f.status, f.subject, f.title, f.message, f.seq, f.target";
+
+const SUMMED: &str = "SELECT COALESCE(SUM(findings), 0)::BIGINT FROM latest_counts \
+     WHERE status NOT IN ('', 'failing') AND ($1::TEXT IS NULL OR check_id = $1) \
+       AND ($2::TEXT IS NULL OR status = $2) AND ($3::TEXT IS NULL OR severity = $3) \
+       AND ($4::TEXT IS NULL OR layout = $4)";
+
+/// The statements: live count, then a page by offset, after and before a
+/// cursor (prepared statements are cached by `&'static str`).
+fn sql() -> &'static [String; 4] {
+    static SQL: OnceLock<[String; 4]> = OnceLock::new();
     SQL.get_or_init(|| {
-        (
+        [
+            format!("SELECT count(*) {FROM}"),
+            format!("SELECT {COLS} {FROM} ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7 OFFSET $8"),
             format!(
-                "SELECT count(*) FROM node_latest l JOIN findings f ON f.run_id = l.run_id {PG_FILTER}"
+                "SELECT {COLS} {FROM} AND l.node COLLATE \"C\" >= $8 \
+                 AND (l.node COLLATE \"C\" > $8 OR f.seq > $9) \
+                 ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7"
             ),
             format!(
-                "SELECT l.node, l.run_id, r.started_at, \
-                        f.check_id, f.severity, f.status, f.subject, f.title, f.message \
-                 FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
-                 JOIN findings f ON f.run_id = l.run_id {PG_FILTER} \
-                 ORDER BY l.node COLLATE \"C\", f.check_id COLLATE \"C\", \
-                          f.subject COLLATE \"C\", f.seq LIMIT $5 OFFSET $6"
+                "SELECT {COLS} {FROM} AND l.node COLLATE \"C\" <= $8 \
+                 AND (l.node COLLATE \"C\" < $8 OR f.seq < $9) \
+                 ORDER BY l.node COLLATE \"C\" DESC, f.seq DESC LIMIT $7"
             ),
-        )
+        ]
     })
 }
 
@@ -32,36 +48,60 @@ const BODY: &str = "SELECT b.body FROM report_bodies b JOIN reports r ON r.run_i
      WHERE r.node = $1 AND r.run_id = $2";
 
 impl PgStore {
-    /// See [`super::super::Store::findings_page`].
+    /// See [`super::super::Store::findings_page`] (rows of `Before` come last first).
     pub async fn findings_page(
         &self,
         q: &FindingQuery,
-        offset: u32,
+        at: &PageAt,
     ) -> Result<(Vec<FleetFinding>, i64), StoreError> {
-        let (count_sql, page_sql) = sql();
+        let [count_sql, by_offset, after, before] = sql();
         let mut lease = self.pool.get().await?;
         let c = lease.conn()?;
-        let st = c.stmt(count_sql.as_str()).await?;
-        let total: i64 = c
-            .client
-            .query_one(&st, &[&q.check, &q.status, &q.severity, &q.node])
-            .await?
-            .try_get(0)?;
-        let st = c.stmt(page_sql.as_str()).await?;
-        let rows = c
-            .client
-            .query(
-                &st,
-                &[
-                    &q.check,
-                    &q.status,
-                    &q.severity,
-                    &q.node,
-                    &schema::limit(q.limit),
-                    &i64::from(offset),
-                ],
-            )
-            .await?;
+        let filters: [&(dyn ToSql + Sync); 6] = [
+            &q.check,
+            &q.status,
+            &q.severity,
+            &q.node,
+            &q.layout,
+            &q.target,
+        ];
+        let total: i64 = if counted(q) {
+            let st = c.stmt(SUMMED).await?;
+            c.client
+                .query_one(&st, &[&q.check, &q.status, &q.severity, &q.layout])
+                .await?
+                .try_get(0)?
+        } else {
+            let st = c.stmt(count_sql.as_str()).await?;
+            c.client.query_one(&st, &filters).await?.try_get(0)?
+        };
+        let limit = schema::limit(q.limit);
+        let mut args: Vec<&(dyn ToSql + Sync)> = filters.to_vec();
+        args.push(&limit);
+        let (offset, seq) = match at {
+            PageAt::Offset(n) => (i64::from(*n), 0),
+            PageAt::After(_, s) | PageAt::Before(_, s) => {
+                (0, i32::try_from(*s).unwrap_or(i32::MAX))
+            }
+        };
+        let sql: &'static str = match at {
+            PageAt::Offset(_) => {
+                args.push(&offset);
+                by_offset
+            }
+            PageAt::After(node, _) => {
+                args.push(node);
+                args.push(&seq);
+                after
+            }
+            PageAt::Before(node, _) => {
+                args.push(node);
+                args.push(&seq);
+                before
+            }
+        };
+        let st = c.stmt(sql).await?;
+        let rows = c.client.query(&st, &args).await?;
         let list = rows
             .iter()
             .map(crate::collector::store::postgres::fleet_finding)
