@@ -4,7 +4,7 @@
 //! ```text
 //! cargo bench --bench collector_load -- [--db sqlite|postgres://user@host:port]
 //!     [--nodes 10000] [--reports 60000] [--seconds 30] [--concurrency 32]
-//!     [--malloc-arena-max 2|""]
+//!     [--malloc-arena-max 2|""] [--keep-db]
 //! ```
 //!
 //! It enrols `--nodes` nodes (through the library, in one transaction),
@@ -38,6 +38,8 @@ struct Opts {
     concurrency: usize,
     arena_max: String,
     smoke: bool,
+    /// Keep the database afterwards (to EXPLAIN the pages' queries on it).
+    keep: bool,
 }
 
 fn opts() -> Opts {
@@ -53,6 +55,7 @@ fn opts() -> Opts {
         concurrency: 32,
         arena_max: "2".into(),
         smoke: args.is_empty(),
+        keep: false,
     };
     if o.smoke {
         o.nodes = 20;
@@ -61,6 +64,10 @@ fn opts() -> Opts {
     }
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "--keep-db" {
+            o.keep = true;
+            continue;
+        }
         let v = it.next().cloned().unwrap_or_default();
         match a.as_str() {
             "--db" => o.db = v,
@@ -170,7 +177,10 @@ fn main() {
         Some(phase)
     };
     terminate(&mut child, pid);
-    if let Some((server, name)) = pg_cleanup {
+    if o.keep {
+        println!("  database kept: {url}");
+        let _ = dir.keep();
+    } else if let Some((server, name)) = pg_cleanup {
         psql(
             &format!("{server}/postgres"),
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),

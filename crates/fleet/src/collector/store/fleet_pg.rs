@@ -33,12 +33,12 @@ const REVOKED_FAILING: &str = "SELECT f.check_id, count(DISTINCT l.node) FROM pr
      WHERE p.revoked_at IS NOT NULL AND f.status IN ('fail', 'error') \
        AND ($1::TEXT IS NULL OR r.layout = $1) GROUP BY f.check_id";
 
-/// States, list count, list page.
-fn sql() -> &'static [String; 3] {
-    static SQL: OnceLock<[String; 3]> = OnceLock::new();
+/// States with the list's count (one pass), list page.
+fn sql() -> &'static [String; 2] {
+    static SQL: OnceLock<[String; 2]> = OnceLock::new();
     SQL.get_or_init(|| {
-        let listed = format!(
-            "{SCOPE} AND ($5::INTEGER IS NULL OR {RANK} = $5) \
+        let filters = format!(
+            "($5::INTEGER IS NULL OR {RANK} = $5) \
              AND ($6::TEXT IS NULL OR r.status = $6) \
              AND ($7::TEXT IS NULL OR strpos(',' || r.failing || ',', ',' || $7 || ',') > 0) \
              AND ($8::TEXT IS NULL OR EXISTS (SELECT 1 FROM findings s \
@@ -46,11 +46,13 @@ fn sql() -> &'static [String; 3] {
                     AND s.status IN ('fail', 'error')))"
         );
         [
-            format!("SELECT {RANK} AS rank, count(*) {SCOPE} GROUP BY rank"),
-            format!("SELECT count(*) {listed}"),
             format!(
-                "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, {} {listed} \
-                 ORDER BY {RANK}, p.name COLLATE \"C\" LIMIT $9 OFFSET $10",
+                "SELECT {RANK} AS rank, count(*), \
+                 count(*) FILTER (WHERE {filters}) {SCOPE} GROUP BY rank"
+            ),
+            format!(
+                "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, {} {SCOPE} \
+                 AND {filters} ORDER BY {RANK}, p.name COLLATE \"C\" LIMIT $9 OFFSET $10",
                 report_cols!()
             ),
         ]
@@ -60,11 +62,10 @@ fn sql() -> &'static [String; 3] {
 impl PgStore {
     /// See [`super::super::Store::fleet`].
     pub async fn fleet(&self, q: &FleetQuery) -> Result<FleetSummary, StoreError> {
-        let [states_sql, count_sql, page_sql] = sql();
+        let [states_sql, page_sql] = sql();
         let mut lease = self.pool.get().await?;
         let c = lease.conn()?;
         let states = c.stmt(states_sql).await?;
-        let count = c.stmt(count_sql).await?;
         let page = c.stmt(page_sql).await?;
         let target_failing = c.stmt(TARGET_FAILING).await?;
         let summed = c.stmt(SUMMED_FAILING).await?;
@@ -78,8 +79,18 @@ impl PgStore {
             .start()
             .await?;
         let mut out = FleetSummary::default();
-        let scope: [&(dyn ToSql + Sync); 4] = [&q.now_ms, &q.stale_ms, &q.layout, &q.target];
-        for row in tx.query(&states, &scope).await? {
+        let (limit, offset) = (i64::from(q.limit), i64::from(q.offset));
+        let mut args: Vec<&(dyn ToSql + Sync)> = vec![
+            &q.now_ms,
+            &q.stale_ms,
+            &q.layout,
+            &q.target,
+            &q.state,
+            &q.status,
+            &q.check,
+            &q.severity,
+        ];
+        for row in tx.query(&states, &args).await? {
             let rank: i32 = row.try_get(0)?;
             if let Some(slot) = usize::try_from(rank)
                 .ok()
@@ -87,16 +98,8 @@ impl PgStore {
             {
                 *slot = row.try_get(1)?;
             }
+            out.listed += row.try_get::<_, i64>(2)?;
         }
-        let (limit, offset) = (i64::from(q.limit), i64::from(q.offset));
-        let mut args: Vec<&(dyn ToSql + Sync)> = scope.to_vec();
-        args.extend([
-            &q.state as &(dyn ToSql + Sync),
-            &q.status,
-            &q.check,
-            &q.severity,
-        ]);
-        out.listed = tx.query_one(&count, &args).await?.try_get(0)?;
         args.extend([&limit as &(dyn ToSql + Sync), &offset]);
         out.nodes = tx
             .query(&page, &args)

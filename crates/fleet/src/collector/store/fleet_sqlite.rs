@@ -18,9 +18,9 @@ const SCOPE: &str = "FROM principals p LEFT JOIN node_latest l ON l.node = p.nam
             WHERE t.run_id = l.run_id AND t.target = ?4))";
 
 /// The list's filters: `?5` state, `?6` status, `?7` check, `?8` severity.
-fn listed() -> String {
+fn filters() -> String {
     format!(
-        "{SCOPE} AND (?5 IS NULL OR {RANK} = ?5) AND (?6 IS NULL OR r.status = ?6) \
+        "(?5 IS NULL OR {RANK} = ?5) AND (?6 IS NULL OR r.status = ?6) \
          AND (?7 IS NULL OR instr(',' || r.failing || ',', ',' || ?7 || ',') > 0) \
          AND (?8 IS NULL OR EXISTS (SELECT 1 FROM findings s WHERE s.run_id = l.run_id \
               AND s.severity = ?8 AND s.status IN ('fail', 'error')))"
@@ -35,30 +35,37 @@ impl SqliteStore {
             // One read transaction: the counts and the list see one snapshot.
             let tx = c.transaction()?;
             let mut out = FleetSummary::default();
-            let scope = params![q.now_ms, q.stale_ms, q.layout, q.target];
+            let filter_args = params![
+                q.now_ms, q.stale_ms, q.layout, q.target, q.state, q.status, q.check, q.severity
+            ];
+            // One pass over the nodes in scope: by state, and how many the list shows.
             let mut st = tx.prepare_cached(&format!(
-                "SELECT {RANK} AS rank, count(*) {SCOPE} GROUP BY rank"
+                "SELECT {RANK} AS rank, count(*), SUM(CASE WHEN {} THEN 1 ELSE 0 END) {SCOPE} \
+                 GROUP BY rank",
+                filters()
             ))?;
-            for row in st.query_map(scope, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-                let (rank, n) = row?;
+            let rows = st.query_map(filter_args, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (rank, n, listed) = row?;
                 if let Some(slot) = usize::try_from(rank)
                     .ok()
                     .and_then(|i| out.states.get_mut(i))
                 {
                     *slot = n;
                 }
+                out.listed += listed;
             }
             drop(st);
-            let filters = params![
-                q.now_ms, q.stale_ms, q.layout, q.target, q.state, q.status, q.check, q.severity
-            ];
-            out.listed = tx
-                .prepare_cached(&format!("SELECT count(*) {}", listed()))?
-                .query_row(filters, |r| r.get(0))?;
             let mut st = tx.prepare_cached(&format!(
-                "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, {REPORT_COLS} {} \
-                 ORDER BY {RANK}, p.name LIMIT ?9 OFFSET ?10",
-                listed()
+                "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, {REPORT_COLS} {SCOPE} \
+                 AND {} ORDER BY {RANK}, p.name LIMIT ?9 OFFSET ?10",
+                filters()
             ))?;
             out.nodes = st
                 .query_map(

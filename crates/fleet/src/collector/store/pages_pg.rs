@@ -14,6 +14,13 @@ const FROM: &str = "FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
        AND ($3::TEXT IS NULL OR f.severity = $3) AND ($4::TEXT IS NULL OR l.node = $4) \
        AND ($5::TEXT IS NULL OR r.layout = $5) AND ($6::TEXT IS NULL OR f.target = $6)";
 
+/// [`FROM`] with a target: starts from the target's findings.
+const FROM_TARGET: &str = "FROM findings f JOIN node_latest l ON l.run_id = f.run_id \
+     JOIN reports r ON r.run_id = l.run_id \
+     WHERE f.target = $6::TEXT AND ($1::TEXT IS NULL OR f.check_id = $1) \
+       AND ($2::TEXT IS NULL OR f.status = $2) AND ($3::TEXT IS NULL OR f.severity = $3) \
+       AND ($4::TEXT IS NULL OR l.node = $4) AND ($5::TEXT IS NULL OR r.layout = $5)";
+
 const COLS: &str = "l.node, l.run_id, r.started_at, f.check_id, f.severity, \
      f.status, f.subject, f.title, f.message, f.seq, f.target";
 
@@ -23,25 +30,31 @@ const SUMMED: &str = "SELECT COALESCE(SUM(findings), 0)::BIGINT FROM latest_coun
        AND ($4::TEXT IS NULL OR layout = $4)";
 
 /// The statements: live count, then a page by offset, after and before a
-/// cursor (prepared statements are cached by `&'static str`).
-fn sql() -> &'static [String; 4] {
-    static SQL: OnceLock<[String; 4]> = OnceLock::new();
-    SQL.get_or_init(|| {
+/// cursor; without and with a target (prepared statements are cached by
+/// `&'static str`).
+fn sql(target: bool) -> &'static [String; 4] {
+    static SQL: OnceLock<[[String; 4]; 2]> = OnceLock::new();
+    let all = SQL.get_or_init(|| [statements(FROM), statements(FROM_TARGET)]);
+    &all[usize::from(target)]
+}
+
+fn statements(from: &str) -> [String; 4] {
+    {
         [
-            format!("SELECT count(*) {FROM}"),
-            format!("SELECT {COLS} {FROM} ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7 OFFSET $8"),
+            format!("SELECT count(*) {from}"),
+            format!("SELECT {COLS} {from} ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7 OFFSET $8"),
             format!(
-                "SELECT {COLS} {FROM} AND l.node COLLATE \"C\" >= $8 \
+                "SELECT {COLS} {from} AND l.node COLLATE \"C\" >= $8 \
                  AND (l.node COLLATE \"C\" > $8 OR f.seq > $9) \
                  ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7"
             ),
             format!(
-                "SELECT {COLS} {FROM} AND l.node COLLATE \"C\" <= $8 \
+                "SELECT {COLS} {from} AND l.node COLLATE \"C\" <= $8 \
                  AND (l.node COLLATE \"C\" < $8 OR f.seq < $9) \
                  ORDER BY l.node COLLATE \"C\" DESC, f.seq DESC LIMIT $7"
             ),
         ]
-    })
+    }
 }
 
 const BODY: &str = "SELECT b.body FROM report_bodies b JOIN reports r ON r.run_id = b.run_id \
@@ -54,7 +67,7 @@ impl PgStore {
         q: &FindingQuery,
         at: &PageAt,
     ) -> Result<(Vec<FleetFinding>, i64), StoreError> {
-        let [count_sql, by_offset, after, before] = sql();
+        let [count_sql, by_offset, after, before] = sql(q.target.is_some());
         let mut lease = self.pool.get().await?;
         let c = lease.conn()?;
         let filters: [&(dyn ToSql + Sync); 6] = [

@@ -12,6 +12,14 @@ pub(super) const FROM: &str = "FROM node_latest l JOIN reports r ON r.run_id = l
        AND (?3 IS NULL OR f.severity = ?3) AND (?4 IS NULL OR l.node = ?4) \
        AND (?5 IS NULL OR r.layout = ?5) AND (?6 IS NULL OR f.target = ?6)";
 
+/// [`FROM`] with a target: starts from the target's findings
+/// (`findings_target`, then `node_latest_run`), not from every node.
+const FROM_TARGET: &str = "FROM findings f JOIN node_latest l ON l.run_id = f.run_id \
+     JOIN reports r ON r.run_id = l.run_id \
+     WHERE f.target = ?6 AND (?1 IS NULL OR f.check_id = ?1) AND (?2 IS NULL OR f.status = ?2) \
+       AND (?3 IS NULL OR f.severity = ?3) AND (?4 IS NULL OR l.node = ?4) \
+       AND (?5 IS NULL OR r.layout = ?5)";
+
 /// The columns [`super::fleet_finding`] reads.
 pub(super) const COLS: &str = "l.node, l.run_id, r.started_at, f.check_id, f.severity, \
      f.status, f.subject, f.title, f.message, f.seq, f.target";
@@ -32,13 +40,18 @@ impl SqliteStore {
         let q = q.clone();
         let at = at.clone();
         self.read(move |c| {
+            let from = if q.target.is_some() {
+                FROM_TARGET
+            } else {
+                FROM
+            };
             let total: i64 = if counted(&q) {
                 c.prepare_cached(SUMMED)?
                     .query_row(params![q.check, q.status, q.severity, q.layout], |r| {
                         r.get(0)
                     })?
             } else {
-                c.prepare_cached(&format!("SELECT count(*) {FROM}"))?
+                c.prepare_cached(&format!("SELECT count(*) {from}"))?
                     .query_row(
                         params![q.check, q.status, q.severity, q.node, q.layout, q.target],
                         |r| r.get(0),
@@ -66,7 +79,7 @@ impl SqliteStore {
             args.push(&limit);
             args.extend(cursor.iter().map(|b| b.as_ref()));
             let rows = c
-                .prepare_cached(&format!("SELECT {COLS} {FROM} {tail}"))?
+                .prepare_cached(&format!("SELECT {COLS} {from} {tail}"))?
                 .query_map(
                     args.as_slice(),
                     crate::collector::store::sqlite::fleet_finding,

@@ -1223,7 +1223,7 @@ async fn sqlite_version_2_backfills_from_bodies() {
     // Back to version 1 as an older collector left it.
     let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
     c.execute_batch(
-        "DROP INDEX findings_target; ALTER TABLE findings DROP COLUMN target; \
+        "DROP INDEX findings_target; DROP INDEX node_latest_run; ALTER TABLE findings DROP COLUMN target; \
          ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
          DELETE FROM schema_migrations WHERE version = 2;",
     )
