@@ -1256,3 +1256,60 @@ async fn sqlite_version_2_backfills_from_bodies() {
         .unwrap();
     assert_eq!((rows.len(), total), (1, 1), "target read from the body");
 }
+
+/// The same on PostgreSQL (the backfill there runs in the migration's
+/// transaction under the migration lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_version_2_backfills_from_bodies() {
+    let Some(db) = PgDb::create().await else {
+        return;
+    };
+    let s = Store::open(&db.url).await.unwrap();
+    s.enroll("a", Role::Node).await.unwrap();
+    let target = &[("/etc/barbican/barbican.conf", "kolla:barbican_api")][..];
+    s.ingest("a", &report_in(&uuid(), 1_000, "kolla", A, target))
+        .await
+        .unwrap();
+    drop(s);
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            "DROP INDEX findings_target; DROP INDEX node_latest_run; \
+             DROP INDEX node_latest_node_c; ALTER TABLE findings DROP COLUMN target; \
+             ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
+             DELETE FROM schema_migrations WHERE version = 2;",
+        )
+        .await
+        .unwrap();
+    let s = Store::open(&db.url).await.unwrap();
+    let sum = s
+        .fleet(&super::FleetQuery {
+            layout: Some("kolla".into()),
+            now_ms: super::now_ms(),
+            stale_ms: i64::MAX,
+            limit: 10,
+            ..super::FleetQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sum.states[1] + sum.states[2],
+        1,
+        "layout read from the body"
+    );
+    assert_eq!(sum.failing.get("BAR-002"), Some(&1));
+    let fq = FindingQuery {
+        target: Some("kolla:barbican_api".into()),
+        ..FindingQuery::default()
+    };
+    let (rows, total) = s
+        .findings_page(&fq, &super::PageAt::Offset(0))
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+    drop((s, client));
+    db.drop_db().await;
+}
