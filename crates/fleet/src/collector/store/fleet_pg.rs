@@ -9,29 +9,26 @@ use super::{report_row, NodeRow, PgStore, StoreError};
 
 /// As the SQLite engine's, with typed parameters.
 const RANK: &str = "CASE WHEN p.revoked_at IS NOT NULL THEN 3 WHEN l.run_id IS NULL THEN 0 \
-     WHEN $1::BIGINT - LEAST(r.started_at, r.received_at) > $2::BIGINT THEN 1 ELSE 2 END";
+     WHEN $1::BIGINT - LEAST(l.started_at, l.received_at) > $2::BIGINT THEN 1 ELSE 2 END";
 
 const SCOPE: &str = "FROM principals p LEFT JOIN node_latest l ON l.node = p.name \
-     LEFT JOIN reports r ON r.run_id = l.run_id \
-     WHERE p.role = 'node' AND ($3::TEXT IS NULL OR r.layout = $3) \
+     WHERE p.role = 'node' AND ($3::TEXT IS NULL OR l.layout = $3) \
        AND ($4::TEXT IS NULL OR EXISTS (SELECT 1 FROM findings t \
             WHERE t.run_id = l.run_id AND t.target = $4))";
 
 const TARGET_FAILING: &str = "SELECT f.check_id, count(DISTINCT l.node) FROM principals p \
-     JOIN node_latest l ON l.node = p.name JOIN reports r ON r.run_id = l.run_id \
-     JOIN findings f ON f.run_id = l.run_id \
+     JOIN node_latest l ON l.node = p.name JOIN findings f ON f.run_id = l.run_id \
      WHERE p.role = 'node' AND p.revoked_at IS NULL \
        AND f.status IN ('fail', 'error') AND f.target = $2::TEXT \
-       AND ($1::TEXT IS NULL OR r.layout = $1) GROUP BY f.check_id";
+       AND ($1::TEXT IS NULL OR l.layout = $1) GROUP BY f.check_id";
 
 const SUMMED_FAILING: &str = "SELECT check_id, SUM(nodes)::BIGINT FROM latest_counts \
      WHERE status = 'failing' AND ($1::TEXT IS NULL OR layout = $1) GROUP BY check_id";
 
 const REVOKED_FAILING: &str = "SELECT f.check_id, count(DISTINCT l.node) FROM principals p \
-     JOIN node_latest l ON l.node = p.name JOIN reports r ON r.run_id = l.run_id \
-     JOIN findings f ON f.run_id = l.run_id \
+     JOIN node_latest l ON l.node = p.name JOIN findings f ON f.run_id = l.run_id \
      WHERE p.revoked_at IS NOT NULL AND f.status IN ('fail', 'error') \
-       AND ($1::TEXT IS NULL OR r.layout = $1) GROUP BY f.check_id";
+       AND ($1::TEXT IS NULL OR l.layout = $1) GROUP BY f.check_id";
 
 /// States with the list's count (one pass), list page.
 fn sql() -> &'static [String; 2] {
@@ -39,8 +36,8 @@ fn sql() -> &'static [String; 2] {
     SQL.get_or_init(|| {
         let filters = format!(
             "($5::INTEGER IS NULL OR {RANK} = $5) \
-             AND ($6::TEXT IS NULL OR r.status = $6) \
-             AND ($7::TEXT IS NULL OR strpos(',' || r.failing || ',', ',' || $7 || ',') > 0) \
+             AND ($6::TEXT IS NULL OR l.status = $6) \
+             AND ($7::TEXT IS NULL OR strpos(',' || l.failing || ',', ',' || $7 || ',') > 0) \
              AND ($8::TEXT IS NULL OR EXISTS (SELECT 1 FROM findings s \
                   WHERE s.run_id = l.run_id AND s.severity = $8 \
                     AND s.status IN ('fail', 'error')))"
@@ -51,8 +48,12 @@ fn sql() -> &'static [String; 2] {
                  count(*) FILTER (WHERE {filters}) {SCOPE} GROUP BY rank"
             ),
             format!(
-                "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, {} {SCOPE} \
-                 AND {filters} ORDER BY {RANK}, p.name COLLATE \"C\" LIMIT $9 OFFSET $10",
+                "SELECT n.name, n.enrolled_at, n.revoked, {} FROM ( \
+                    SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL AS revoked, \
+                       l.run_id AS run_id, {RANK} AS rank {SCOPE} AND {filters} \
+                    ORDER BY rank, p.name COLLATE \"C\" LIMIT $9 OFFSET $10) n \
+                 LEFT JOIN reports r ON r.run_id = n.run_id \
+                 ORDER BY n.rank, n.name COLLATE \"C\"",
                 report_cols!()
             ),
         ]

@@ -8,20 +8,19 @@ use super::{report_row, NodeRow, SqliteStore, StoreError, REPORT_COLS};
 
 /// Never (0), stale (1), fresh (2), revoked (3); `?1` now, `?2` stale after.
 const RANK: &str = "CASE WHEN p.revoked_at IS NOT NULL THEN 3 WHEN l.run_id IS NULL THEN 0 \
-     WHEN ?1 - min(r.started_at, r.received_at) > ?2 THEN 1 ELSE 2 END";
+     WHEN ?1 - min(l.started_at, l.received_at) > ?2 THEN 1 ELSE 2 END";
 
 /// Nodes in scope: `?3` layout, `?4` target.
 const SCOPE: &str = "FROM principals p LEFT JOIN node_latest l ON l.node = p.name \
-     LEFT JOIN reports r ON r.run_id = l.run_id \
-     WHERE p.role = 'node' AND (?3 IS NULL OR r.layout = ?3) \
+     WHERE p.role = 'node' AND (?3 IS NULL OR l.layout = ?3) \
        AND (?4 IS NULL OR EXISTS (SELECT 1 FROM findings t \
             WHERE t.run_id = l.run_id AND t.target = ?4))";
 
 /// The list's filters: `?5` state, `?6` status, `?7` check, `?8` severity.
 fn filters() -> String {
     format!(
-        "(?5 IS NULL OR {RANK} = ?5) AND (?6 IS NULL OR r.status = ?6) \
-         AND (?7 IS NULL OR instr(',' || r.failing || ',', ',' || ?7 || ',') > 0) \
+        "(?5 IS NULL OR {RANK} = ?5) AND (?6 IS NULL OR l.status = ?6) \
+         AND (?7 IS NULL OR instr(',' || l.failing || ',', ',' || ?7 || ',') > 0) \
          AND (?8 IS NULL OR EXISTS (SELECT 1 FROM findings s WHERE s.run_id = l.run_id \
               AND s.severity = ?8 AND s.status IN ('fail', 'error')))"
     )
@@ -63,8 +62,12 @@ impl SqliteStore {
             }
             drop(st);
             let mut st = tx.prepare_cached(&format!(
-                "SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL, {REPORT_COLS} {SCOPE} \
-                 AND {} ORDER BY {RANK}, p.name LIMIT ?9 OFFSET ?10",
+                // The page first (node_latest only), then its 50 reports.
+                "SELECT n.name, n.enrolled_at, n.revoked, {REPORT_COLS} FROM ( \
+                    SELECT p.name, p.enrolled_at, p.revoked_at IS NOT NULL AS revoked, \
+                       l.run_id AS run_id, {RANK} AS rank {SCOPE} AND {} \
+                    ORDER BY rank, p.name LIMIT ?9 OFFSET ?10) n \
+                 LEFT JOIN reports r ON r.run_id = n.run_id ORDER BY n.rank, n.name",
                 filters()
             ))?;
             out.nodes = st
@@ -107,11 +110,10 @@ impl SqliteStore {
                 // The summary has no target: count that target's findings.
                 Some(t) => per_check(
                     "SELECT f.check_id, count(DISTINCT l.node) FROM principals p \
-                     JOIN node_latest l ON l.node = p.name JOIN reports r ON r.run_id = l.run_id \
-                     JOIN findings f ON f.run_id = l.run_id \
+                     JOIN node_latest l ON l.node = p.name JOIN findings f ON f.run_id = l.run_id \
                      WHERE p.role = 'node' AND p.revoked_at IS NULL \
                        AND f.status IN ('fail', 'error') AND f.target = ?2 \
-                       AND (?1 IS NULL OR r.layout = ?1) GROUP BY f.check_id",
+                       AND (?1 IS NULL OR l.layout = ?1) GROUP BY f.check_id",
                     &[&q.layout, t],
                 )?
                 .into_iter()
@@ -128,10 +130,9 @@ impl SqliteStore {
                     per_check(
                         "SELECT f.check_id, count(DISTINCT l.node) FROM principals p \
                          JOIN node_latest l ON l.node = p.name \
-                         JOIN reports r ON r.run_id = l.run_id \
                          JOIN findings f ON f.run_id = l.run_id \
                          WHERE p.revoked_at IS NOT NULL AND f.status IN ('fail', 'error') \
-                           AND (?1 IS NULL OR r.layout = ?1) GROUP BY f.check_id",
+                           AND (?1 IS NULL OR l.layout = ?1) GROUP BY f.check_id",
                         &[&q.layout],
                     )?,
                 ),

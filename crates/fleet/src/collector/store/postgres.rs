@@ -194,10 +194,12 @@ const INSERT_FINDINGS: &str = "INSERT INTO findings \
 
 // The latest pointer moves forward in started_at, a start in the future counting as
 // received_at + MAX_CLOCK_AHEAD_MS ($5): see the SQLite engine.
-const UPSERT_LATEST: &str = "INSERT INTO node_latest (node, run_id, started_at, received_at) \
-     VALUES ($1, $2, $3, $4) \
+const UPSERT_LATEST: &str = "INSERT INTO node_latest \
+        (node, run_id, started_at, received_at, layout, status, failing) \
+     VALUES ($1, $2, $3, $4, $6, $7, $8) \
      ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
-        started_at = excluded.started_at, received_at = excluded.received_at \
+        started_at = excluded.started_at, received_at = excluded.received_at, \
+        layout = excluded.layout, status = excluded.status, failing = excluded.failing \
      WHERE LEAST(excluded.started_at, excluded.received_at + $5) \
           > LEAST(node_latest.started_at, node_latest.received_at + $5) \
         OR (LEAST(excluded.started_at, excluded.received_at + $5) \
@@ -454,6 +456,9 @@ impl PgStore {
                     &r.started_at_ms,
                     &now_ms,
                     &super::MAX_CLOCK_AHEAD_MS,
+                    &r.layout,
+                    &r.status,
+                    &failing,
                 ],
             )
             .await?;
@@ -730,6 +735,11 @@ async fn backfill_v2(tx: &tokio_postgres::Transaction<'_>) -> Result<(), StoreEr
         tx.execute(
             "UPDATE reports SET layout = $2 WHERE run_id = $1",
             &[&run_id, &layout],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE node_latest SET layout = $2 WHERE node = $1",
+            &[&node, &layout],
         )
         .await?;
         for (seq, t) in targets.iter().enumerate() {

@@ -654,10 +654,12 @@ fn ingest_tx(
     // answers a row only when the pointer moved: then latest_counts moves too.
     let moved = c
         .prepare_cached(
-            "INSERT INTO node_latest (node, run_id, started_at, received_at) \
-         VALUES (?1, ?2, ?3, ?4) \
+            "INSERT INTO node_latest \
+            (node, run_id, started_at, received_at, layout, status, failing) \
+         VALUES (?1, ?2, ?3, ?4, ?6, ?7, ?8) \
          ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
-            started_at = excluded.started_at, received_at = excluded.received_at \
+            started_at = excluded.started_at, received_at = excluded.received_at, \
+            layout = excluded.layout, status = excluded.status, failing = excluded.failing \
          WHERE min(excluded.started_at, excluded.received_at + ?5) \
               > min(node_latest.started_at, node_latest.received_at + ?5) \
             OR (min(excluded.started_at, excluded.received_at + ?5) \
@@ -671,7 +673,10 @@ fn ingest_tx(
                 r.run_id,
                 r.started_at_ms,
                 now,
-                super::MAX_CLOCK_AHEAD_MS
+                super::MAX_CLOCK_AHEAD_MS,
+                r.layout,
+                r.status,
+                schema::join_failing(&r.failing)
             ],
             |_| Ok(()),
         )
@@ -773,6 +778,10 @@ fn backfill_v2(c: &Connection) -> Result<(), StoreError> {
         c.execute(
             "UPDATE reports SET layout = ?2 WHERE run_id = ?1",
             params![run_id, layout],
+        )?;
+        c.execute(
+            "UPDATE node_latest SET layout = ?2 WHERE node = ?1",
+            params![node, layout],
         )?;
         for (seq, t) in targets.iter().enumerate() {
             if let Some(t) = t {

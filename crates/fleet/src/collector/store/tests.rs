@@ -1225,6 +1225,8 @@ async fn sqlite_version_2_backfills_from_bodies() {
     c.execute_batch(
         "DROP INDEX findings_target; DROP INDEX node_latest_run; ALTER TABLE findings DROP COLUMN target; \
          ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
+         ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
+         ALTER TABLE node_latest DROP COLUMN failing; \
          DELETE FROM schema_migrations WHERE version = 2;",
     )
     .unwrap();
@@ -1280,6 +1282,8 @@ async fn postgres_version_2_backfills_from_bodies() {
             "DROP INDEX findings_target; DROP INDEX node_latest_run; \
              DROP INDEX node_latest_node_c; ALTER TABLE findings DROP COLUMN target; \
              ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
+             ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
+             ALTER TABLE node_latest DROP COLUMN failing; \
              DELETE FROM schema_migrations WHERE version = 2;",
         )
         .await
