@@ -71,14 +71,8 @@ impl PgStore {
         let target_failing = c.stmt(TARGET_FAILING).await?;
         let summed = c.stmt(SUMMED_FAILING).await?;
         let revoked = c.stmt(REVOKED_FAILING).await?;
-        // REPEATABLE READ: the counts and the list see one snapshot.
-        let tx = c
-            .client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        // One snapshot for the counts and the list, planned per request.
+        let tx = super::pages::custom_plans(&mut c.client).await?;
         let mut out = FleetSummary::default();
         let (limit, offset) = (i64::from(q.limit), i64::from(q.offset));
         let mut args: Vec<&(dyn ToSql + Sync)> = vec![

@@ -57,6 +57,25 @@ fn statements(from: &str) -> [String; 4] {
     }
 }
 
+/// A read-only snapshot whose statements are planned for their parameters
+/// at each run. PostgreSQL would otherwise switch a prepared statement to
+/// a generic plan after five runs, and for these lists (any filter may be
+/// NULL) that plan reads every latest finding and sorts them: measured
+/// 367 ms against 0.3 ms at 10,000 nodes (EXPLAIN ANALYZE).
+pub(super) async fn custom_plans(
+    client: &mut tokio_postgres::Client,
+) -> Result<tokio_postgres::Transaction<'_>, StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    Ok(tx)
+}
+
 const BODY: &str = "SELECT b.body FROM report_bodies b JOIN reports r ON r.run_id = b.run_id \
      WHERE r.node = $1 AND r.run_id = $2";
 
@@ -70,6 +89,16 @@ impl PgStore {
         let [count_sql, by_offset, after, before] = sql(q.target.is_some());
         let mut lease = self.pool.get().await?;
         let c = lease.conn()?;
+        let summed = c.stmt(SUMMED).await?;
+        let count = c.stmt(count_sql.as_str()).await?;
+        let st = c
+            .stmt(match at {
+                PageAt::Offset(_) => by_offset,
+                PageAt::After(..) => after,
+                PageAt::Before(..) => before,
+            })
+            .await?;
+        let tx = custom_plans(&mut c.client).await?;
         let filters: [&(dyn ToSql + Sync); 6] = [
             &q.check,
             &q.status,
@@ -79,14 +108,11 @@ impl PgStore {
             &q.target,
         ];
         let total: i64 = if counted(q) {
-            let st = c.stmt(SUMMED).await?;
-            c.client
-                .query_one(&st, &[&q.check, &q.status, &q.severity, &q.layout])
+            tx.query_one(&summed, &[&q.check, &q.status, &q.severity, &q.layout])
                 .await?
                 .try_get(0)?
         } else {
-            let st = c.stmt(count_sql.as_str()).await?;
-            c.client.query_one(&st, &filters).await?.try_get(0)?
+            tx.query_one(&count, &filters).await?.try_get(0)?
         };
         let limit = schema::limit(q.limit);
         let mut args: Vec<&(dyn ToSql + Sync)> = filters.to_vec();
@@ -97,24 +123,15 @@ impl PgStore {
                 (0, i32::try_from(*s).unwrap_or(i32::MAX))
             }
         };
-        let sql: &'static str = match at {
-            PageAt::Offset(_) => {
-                args.push(&offset);
-                by_offset
-            }
-            PageAt::After(node, _) => {
+        match at {
+            PageAt::Offset(_) => args.push(&offset),
+            PageAt::After(node, _) | PageAt::Before(node, _) => {
                 args.push(node);
                 args.push(&seq);
-                after
             }
-            PageAt::Before(node, _) => {
-                args.push(node);
-                args.push(&seq);
-                before
-            }
-        };
-        let st = c.stmt(sql).await?;
-        let rows = c.client.query(&st, &args).await?;
+        }
+        let rows = tx.query(&st, &args).await?;
+        tx.commit().await?;
         let list = rows
             .iter()
             .map(crate::collector::store::postgres::fleet_finding)
