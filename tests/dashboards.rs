@@ -183,6 +183,56 @@ fn pages_answer_html_json_and_csv() {
         assert_eq!(p["findings"].as_array().unwrap().len(), 5);
         assert_eq!(p["pager"]["page"], 2);
         assert!(p["pager"]["total"].as_u64().unwrap() > 10);
+        // Its "next" link carries a cursor and gives what page 3 gives.
+        let next = p["pager"]["next"].as_str().unwrap();
+        assert!(next.contains("&after="), "{next}");
+        let by_cursor = get_with(
+            b,
+            &next.replacen("/findings", "/findings.json", 1),
+            v,
+            "*/*",
+        );
+        let by_number = get_with(b, "/findings.json?status=fail&per_page=5&page=3", v, "*/*");
+        assert_eq!(by_cursor.0, 200, "{}", by_cursor.2);
+        let rows = |s: &str| serde_json::from_str::<Value>(s).unwrap()["findings"].clone();
+        assert_eq!(rows(&by_cursor.2), rows(&by_number.2));
+        // Layout and target filters: every layout's nodes add up to the
+        // fleet; a hostile target is data (escaped, echoed only as such).
+        let all: Value = serde_json::from_str(&get_with(b, "/fleet.json", v, "*/*").2).unwrap();
+        let mut reporting = 0;
+        for l in all["layout_names"].as_array().unwrap() {
+            let l = l.as_str().unwrap();
+            let (code, _, page) = get_with(b, &format!("/fleet.json?layout={l}"), v, "*/*");
+            assert_eq!(code, 200, "{page}");
+            reporting += serde_json::from_str::<Value>(&page).unwrap()["reporting"]
+                .as_u64()
+                .unwrap();
+        }
+        assert_eq!(reporting, all["reporting"].as_u64().unwrap());
+        let hostile = "%3Cscript%3Ex%3C%2Fscript%3E%22%27%26";
+        let (code, _, html) = get_with(b, &format!("/?target={hostile}"), v, "text/html");
+        assert_eq!(code, 200);
+        assert!(!html.contains("<script>x"), "{html}");
+        assert!(
+            html.contains("value=\"&lt;script&gt;x&lt;/script&gt;&quot;&#39;&amp;\""),
+            "{html}"
+        );
+        let j: Value = serde_json::from_str(
+            &get_with(b, &format!("/fleet.json?target={hostile}"), v, "*/*").2,
+        )
+        .unwrap();
+        assert_eq!(j["filters"]["target"], "<script>x</script>\"'&");
+        assert_eq!(j["total_nodes"], 0, "no node has that target");
+        let (code, _, csv) = get_with(b, &format!("/findings.csv?target={hostile}"), v, "*/*");
+        assert_eq!((code, csv.matches("\r\n").count()), (200, 1), "{csv}");
+        let (code, _, html) = get_with(b, &format!("/findings?target={hostile}"), v, "text/html");
+        assert_eq!(code, 200);
+        assert!(
+            !html.contains("<script>x") && html.contains("&lt;script&gt;x"),
+            "{html}"
+        );
+        assert_eq!(get_with(b, "/?layout=%3Cx%3E", v, "*/*").0, 400);
+        assert_eq!(get_with(b, "/findings?after=nocursor", v, "*/*").0, 400);
         // Node and check pages.
         let (code, _, node) = get_with(b, "/nodes/ctl-000.json", v, "*/*");
         assert_eq!(code, 200, "{node}");

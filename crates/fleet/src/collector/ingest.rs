@@ -45,6 +45,9 @@ pub struct FindingRow {
     pub title: String,
     /// One-line message.
     pub message: String,
+    /// `finding.target`: the deployment (container, chroot) the finding is
+    /// about; `None` for the audited root itself.
+    pub target: Option<String>,
 }
 
 /// A validated report, ready for [`crate::collector::store::Store::ingest`].
@@ -64,6 +67,8 @@ pub struct NewReport {
     pub barbican_version: Option<String>,
     /// `tool.version`.
     pub tool_version: String,
+    /// `host.layout` as its name (`unknown` when none was recognised).
+    pub layout: String,
     /// `catalog.sha256`.
     pub catalog_sha256: String,
     /// Checks by status.
@@ -152,6 +157,7 @@ pub fn decode(body: &[u8]) -> Result<NewReport, Rejection> {
         hostname: report.host.hostname.clone(),
         barbican_version: report.host.barbican_version.clone(),
         tool_version: report.tool.version.clone(),
+        layout: report.host.layout.as_str().to_string(),
         catalog_sha256: report.catalog.sha256.clone(),
         summary: report.summary.clone(),
         status: status.into(),
@@ -166,6 +172,7 @@ pub fn decode(body: &[u8]) -> Result<NewReport, Rejection> {
                 subject: f.subject.clone(),
                 title: f.title.clone(),
                 message: f.message.clone(),
+                target: f.target.clone(),
             })
             .collect(),
     })

@@ -574,6 +574,7 @@ async fn get_findings(
         severity: q.get("severity").cloned(),
         node: q.get("node").cloned(),
         limit,
+        ..FindingQuery::default()
     };
     match app.store.findings(&query).await {
         Ok(rows) => {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::server::{error, require, store_failed, App};
 use super::super::store::{now_ms, FindingQuery, Role};
-use super::{BadParam, PageReq, HISTORY, MAX_CSV_ROWS, MAX_PER_PAGE};
+use super::{BadParam, ListReq, PageReq, HISTORY, MAX_CSV_ROWS, MAX_PER_PAGE};
 
 /// How to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,14 +128,19 @@ async fn fleet(app: &App, headers: &HeaderMap, q: &HashMap<String, String>, f: F
     if let Err(r) = require(app, headers, Role::Viewer, true).await {
         return r;
     }
-    let nodes = match app.store.nodes().await {
-        Ok(n) => n,
-        Err(e) => return store_failed(&e),
-    };
     let q = csv_defaults(q, f);
-    match super::fleet_page(&nodes, &q, now_ms(), app.settings.stale_after, max_rows(f)) {
-        Ok(p) => answer(f, "fleet.html", &p, super::fleet_csv, "fleet.csv"),
-        Err(e) => bad(e),
+    let now = now_ms();
+    let stale = app.settings.stale_after;
+    let (fq, req, filters) = match super::fleet_query(&q, now, stale, max_rows(f)) {
+        Ok(x) => x,
+        Err(e) => return bad(e),
+    };
+    match app.store.fleet(&fq).await {
+        Ok(sum) => {
+            let p = super::fleet_page(&sum, filters, req, now, stale);
+            answer(f, "fleet.html", &p, super::fleet_csv, "fleet.csv")
+        }
+        Err(e) => store_failed(&e),
     }
 }
 
@@ -180,9 +185,9 @@ async fn findings(
         Ok(x) => x,
         Err(e) => return bad(e),
     };
-    match app.store.findings_page(&fq, req.offset()).await {
+    match app.store.findings_page(&fq, &req.at).await {
         Ok((rows, total)) => {
-            let p = super::findings_page(&fq, req, &rows, total);
+            let p = super::findings_page(&fq, req.page, &rows, total);
             answer(f, "findings.html", &p, super::findings_csv, "findings.csv")
         }
         Err(e) => store_failed(&e),
@@ -233,7 +238,9 @@ pub async fn check_page(
         return r;
     }
     let (id, f) = split_suffix(&id, &headers);
-    let req = match only_paging(&q) {
+    let req = match super::only(&q, &["page", "per_page", "after", "before"])
+        .and_then(|()| ListReq::parse(&q, MAX_PER_PAGE))
+    {
         Ok(r) => r,
         Err(e) => return bad(e),
     };
@@ -243,11 +250,11 @@ pub async fn check_page(
     let fq = FindingQuery {
         check: Some(id.clone()),
         status: Some("fail".into()),
-        limit: req.per_page,
+        limit: req.page.per_page,
         ..FindingQuery::default()
     };
-    match app.store.findings_page(&fq, req.offset()).await {
-        Ok((rows, total)) => match super::check_page(&id, req, &rows, total) {
+    match app.store.findings_page(&fq, &req.at).await {
+        Ok((rows, total)) => match super::check_page(&id, req.page, &rows, total) {
             Some(p) => answer(f, "check.html", &p, |_| String::new(), ""),
             None => error(StatusCode::NOT_FOUND, "no such check in the catalog"),
         },

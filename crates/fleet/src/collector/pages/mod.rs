@@ -20,10 +20,13 @@ use serde::Serialize;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use super::store::{FindingQuery, FleetFinding, NodeRow, ReportRow};
+use super::store::{
+    FindingQuery, FleetFinding, FleetQuery, FleetSummary, NodeRow, PageAt, ReportRow,
+};
 use super::views::{self, html_escape, NodeState};
 use crate::report::{Severity, Status};
 use barbican_audit_core::catalog::{explain, Catalog, LAYOUTS};
+use barbican_audit_core::layout::Layout;
 
 mod csv;
 pub mod handlers;
@@ -179,6 +182,47 @@ pub struct PageReq {
     pub per_page: u32,
 }
 
+/// A findings list request: its page, and the cursor of a "next"
+/// (`after`) or "previous" (`before`) link, `node:seq` of the row it
+/// continues from. Without a cursor the page number counts rows off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListReq {
+    /// Page number and size.
+    pub page: PageReq,
+    /// Where the store starts reading.
+    pub at: PageAt,
+}
+
+impl ListReq {
+    /// From `page`, `per_page`, `after` and `before`.
+    pub fn parse(q: &HashMap<String, String>, max: u32) -> Result<ListReq, BadParam> {
+        let page = PageReq::parse(q, max)?;
+        let cursor = |k: &str| -> Result<Option<(String, i64)>, BadParam> {
+            let Some(v) = param(q, k) else {
+                return Ok(None);
+            };
+            v.rsplit_once(':')
+                .and_then(|(n, s)| Some((n.to_string(), s.parse::<u32>().ok()?)))
+                .filter(|(n, _)| !n.is_empty())
+                .map(|(n, s)| Some((n, i64::from(s))))
+                .ok_or_else(|| {
+                    BadParam(format!(
+                        "{k} must be NODE:NUMBER, as the page links give it"
+                    ))
+                })
+        };
+        let at = match (cursor("after")?, cursor("before")?) {
+            (Some(_), Some(_)) => {
+                return Err(BadParam("give after or before, not both".into()));
+            }
+            (Some((n, s)), None) => PageAt::After(n, s),
+            (None, Some((n, s))) => PageAt::Before(n, s),
+            (None, None) => PageAt::Offset(page.offset()),
+        };
+        Ok(ListReq { page, at })
+    }
+}
+
 impl PageReq {
     /// From `page` and `per_page`; `max` caps `per_page`.
     pub fn parse(q: &HashMap<String, String>, max: u32) -> Result<PageReq, BadParam> {
@@ -242,6 +286,35 @@ impl Pager {
     }
 }
 
+impl Pager {
+    /// A findings list's pager: as [`Pager::new`], and the neighbours'
+    /// links carry the cursor of this page's last row (next) or first row
+    /// (previous), so the store seeks instead of skipping rows.
+    fn keyset(
+        req: PageReq,
+        total: u64,
+        path: &str,
+        pairs: &[(&str, Option<&str>)],
+        rows: &[FleetFinding],
+    ) -> Pager {
+        let cursor = |f: &FleetFinding| format!("{}:{}", f.node, f.seq);
+        let mut p = Pager::new(req, total, path, pairs);
+        let with = |link: Option<String>, k: &str, f: Option<&FleetFinding>| match (link, f) {
+            (Some(l), Some(f)) => {
+                let sep = if l.contains('?') { '&' } else { '?' };
+                Some(format!("{l}{sep}{k}={}", url_encode(&cursor(f))))
+            }
+            (l, _) => l,
+        };
+        p.next = with(p.next.take(), "after", rows.last());
+        // Page 1 is the top of the list: no cursor needed.
+        if req.page > 2 {
+            p.prev = with(p.prev.take(), "before", rows.first());
+        }
+        p
+    }
+}
+
 /// The catalog compiled in (check titles, severities, explanations, fixes).
 pub fn catalog() -> Option<&'static Catalog> {
     static CATALOG: OnceLock<Option<Catalog>> = OnceLock::new();
@@ -298,6 +371,8 @@ pub struct FleetFilters {
     severity: Option<String>,
     status: Option<String>,
     state: Option<String>,
+    layout: Option<String>,
+    target: Option<String>,
 }
 
 /// A count of nodes in one state, linking to the nodes in it.
@@ -345,32 +420,36 @@ pub struct FleetPage {
     states: Vec<StateCount>,
     filters: FleetFilters,
     severity_names: [&'static str; 5],
+    layout_names: Vec<&'static str>,
     checks: Vec<CheckRow>,
     nodes: Vec<NodeItem>,
     pager: Pager,
     links: BTreeMap<&'static str, String>,
 }
 
-fn state_rank(s: NodeState) -> u8 {
+/// The layout filter: a layout name the reports use.
+fn check_layout(s: Option<&str>) -> Result<(), BadParam> {
     match s {
-        NodeState::Never => 0,
-        NodeState::Stale => 1,
-        NodeState::Fresh => 2,
-        NodeState::Revoked => 3,
+        Some(l) if Layout::parse(l).is_none() => Err(BadParam(format!(
+            "layout must be one of {}",
+            Layout::ALL.map(Layout::as_str).join(", ")
+        ))),
+        _ => Ok(()),
     }
 }
 
-/// Builds the fleet page from every node (one query) and the catalog.
-pub fn fleet_page(
-    nodes: &[NodeRow],
+/// The store query, page request and filters of a fleet page request.
+pub fn fleet_query(
     q: &HashMap<String, String>,
     now_ms: i64,
     stale_after: Duration,
     max_per_page: u32,
-) -> Result<FleetPage, BadParam> {
+) -> Result<(FleetQuery, PageReq, FleetFilters), BadParam> {
     only(
         q,
-        &["check", "severity", "status", "state", "page", "per_page"],
+        &[
+            "check", "severity", "status", "state", "layout", "target", "page", "per_page",
+        ],
     )?;
     let req = PageReq::parse(q, max_per_page)?;
     let f = FleetFilters {
@@ -378,61 +457,49 @@ pub fn fleet_page(
         severity: param(q, "severity").map(str::to_string),
         status: param(q, "status").map(str::to_string),
         state: param(q, "state").map(str::to_string),
+        layout: param(q, "layout").map(str::to_string),
+        target: param(q, "target").map(str::to_string),
     };
     check_severity(f.severity.as_deref())?;
     check_status(f.status.as_deref(), &["pass", "fail", "error"])?;
-    if let Some(s) = &f.state {
-        if !["fresh", "stale", "never", "revoked"].contains(&s.as_str()) {
+    check_layout(f.layout.as_deref())?;
+    let state = match f.state.as_deref() {
+        None => None,
+        Some("never") => Some(0),
+        Some("stale") => Some(1),
+        Some("fresh") => Some(2),
+        Some("revoked") => Some(3),
+        Some(_) => {
             return Err(BadParam(
                 "state must be fresh, stale, never or revoked".into(),
-            ));
+            ))
         }
-    }
-    let cat = catalog();
-    let severity_of = |id: &str| -> String {
-        cat.and_then(|c| c.get(id))
-            .map_or("unknown", |c| c.severity.as_str())
-            .to_string()
     };
+    let fq = FleetQuery {
+        check: f.check.clone(),
+        severity: f.severity.clone(),
+        status: f.status.clone(),
+        state,
+        layout: f.layout.clone(),
+        target: f.target.clone(),
+        now_ms,
+        stale_ms: i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX),
+        limit: req.per_page,
+        offset: req.offset(),
+    };
+    Ok((fq, req, f))
+}
 
-    // Compliance per check over every reporting, unrevoked node.
-    let mut failing: HashMap<&str, usize> = HashMap::new();
-    let mut states: BTreeMap<u8, (NodeState, usize)> = BTreeMap::new();
-    let mut reporting = 0usize;
-    let mut listed: Vec<(NodeState, &NodeRow)> = Vec::new();
-    for n in nodes {
-        let st = views::state(n, now_ms, stale_after);
-        states.entry(state_rank(st)).or_insert((st, 0)).1 += 1;
-        if st != NodeState::Revoked {
-            if let Some(r) = &n.latest {
-                reporting += 1;
-                for id in &r.failing {
-                    *failing.entry(id.as_str()).or_default() += 1;
-                }
-            }
-        }
-        // The node list's filters.
-        if f.state.as_deref().is_some_and(|s| s != st.as_str()) {
-            continue;
-        }
-        let r = n.latest.as_ref();
-        if let Some(s) = &f.status {
-            if r.map(|r| r.status.as_str()) != Some(s.as_str()) {
-                continue;
-            }
-        }
-        if let Some(c) = &f.check {
-            if !r.is_some_and(|r| r.failing.iter().any(|x| x == c)) {
-                continue;
-            }
-        }
-        if let Some(sev) = &f.severity {
-            if !r.is_some_and(|r| r.failing.iter().any(|x| severity_of(x) == *sev)) {
-                continue;
-            }
-        }
-        listed.push((st, n));
-    }
+/// Builds the fleet page from the store's summary and the catalog.
+pub fn fleet_page(
+    sum: &FleetSummary,
+    f: FleetFilters,
+    req: PageReq,
+    now_ms: i64,
+    stale_after: Duration,
+) -> FleetPage {
+    let cat = catalog();
+    let reporting = usize::try_from(sum.states[1] + sum.states[2]).unwrap_or(0);
     let mut ids: Vec<(String, String, String)> = cat
         .map(|c| {
             c.checks
@@ -448,18 +515,26 @@ pub fn fleet_page(
         })
         .unwrap_or_default();
     let known: HashSet<String> = ids.iter().map(|x| x.0.clone()).collect();
-    for id in failing.keys() {
-        if !known.contains(*id) {
-            ids.push((id.to_string(), String::new(), "unknown".into()));
+    for id in sum.failing.keys() {
+        if !known.contains(id) {
+            ids.push((id.clone(), String::new(), "unknown".into()));
         }
     }
+    let scope = [
+        ("layout", f.layout.as_deref()),
+        ("target", f.target.as_deref()),
+    ];
     let mut checks: Vec<CheckRow> = ids
         .into_iter()
         .filter(|(id, _, sev)| {
             f.check.as_ref().is_none_or(|c| c == id) && f.severity.as_ref().is_none_or(|s| s == sev)
         })
         .map(|(id, title, severity)| CheckRow {
-            failing: failing.get(id.as_str()).copied().unwrap_or(0),
+            failing: sum
+                .failing
+                .get(&id)
+                .and_then(|n| usize::try_from(*n).ok())
+                .unwrap_or(0),
             total: reporting,
             href: format!("/checks/{}", url_encode(&id)),
             failing_href: format!("/checks/{}", url_encode(&id)),
@@ -480,44 +555,50 @@ pub fn fleet_page(
                 &b.id,
             ))
     });
-
-    // Nodes: never reported, then stale, then fresh, then revoked; by name within.
-    listed.sort_by(|a, b| (state_rank(a.0), &a.1.name).cmp(&(state_rank(b.0), &b.1.name)));
     let own: Vec<(&str, Option<&str>)> = vec![
         ("check", f.check.as_deref()),
         ("severity", f.severity.as_deref()),
         ("status", f.status.as_deref()),
         ("state", f.state.as_deref()),
+        ("layout", f.layout.as_deref()),
+        ("target", f.target.as_deref()),
     ];
-    let pager = Pager::new(req, listed.len() as u64, "/", &own);
-    let page = listed
+    let pager = Pager::new(req, u64::try_from(sum.listed).unwrap_or(0), "/", &own);
+    let page = sum
+        .nodes
         .iter()
-        .skip(req.offset() as usize)
-        .take(req.per_page as usize)
-        .map(|(st, n)| node_item(n, *st, now_ms))
+        .map(|n| node_item(n, views::state(n, now_ms, stale_after), now_ms))
         .collect();
     let mut links = BTreeMap::new();
     links.insert("json", href("/fleet.json", &own));
     links.insert("csv", href("/fleet.csv", &own));
-    Ok(FleetPage {
-        total_nodes: nodes.len(),
+    let names = ["never", "stale", "fresh", "revoked"];
+    FleetPage {
+        total_nodes: usize::try_from(sum.states.iter().sum::<i64>()).unwrap_or(0),
         reporting,
         stale_after: humantime::format_duration(stale_after).to_string(),
-        states: states
-            .into_values()
-            .map(|(st, count)| StateCount {
-                state: st.as_str(),
-                count,
-                href: href("/", &[("state", Some(st.as_str()))]),
+        states: names
+            .iter()
+            .zip(sum.states)
+            .filter(|(_, n)| *n > 0)
+            .map(|(st, n)| {
+                let mut pairs = vec![("state", Some(*st))];
+                pairs.extend(scope);
+                StateCount {
+                    state: st,
+                    count: usize::try_from(n).unwrap_or(0),
+                    href: href("/", &pairs),
+                }
             })
             .collect(),
         filters: f,
         severity_names: SEVERITIES,
+        layout_names: Layout::ALL.map(Layout::as_str).to_vec(),
         checks,
         nodes: page,
         pager,
         links,
-    })
+    }
 }
 
 fn node_item(n: &NodeRow, st: NodeState, now_ms: i64) -> NodeItem {
@@ -556,6 +637,7 @@ pub struct FindingItem {
     subject: String,
     title: String,
     message: String,
+    target: String,
 }
 
 fn finding_item(f: &FleetFinding) -> FindingItem {
@@ -571,6 +653,7 @@ fn finding_item(f: &FleetFinding) -> FindingItem {
         subject: f.finding.subject.clone(),
         title: f.finding.title.clone(),
         message: f.finding.message.clone(),
+        target: f.finding.target.clone().unwrap_or_default(),
     }
 }
 
@@ -587,12 +670,16 @@ pub struct FindingsPage {
 pub fn findings_query(
     q: &HashMap<String, String>,
     max_per_page: u32,
-) -> Result<(FindingQuery, PageReq), BadParam> {
+) -> Result<(FindingQuery, ListReq), BadParam> {
     only(
         q,
-        &["check", "status", "severity", "node", "page", "per_page"],
+        &[
+            "check", "status", "severity", "node", "layout", "target", "page", "per_page", "after",
+            "before",
+        ],
     )?;
-    let req = PageReq::parse(q, max_per_page)?;
+    let req = ListReq::parse(q, max_per_page)?;
+    check_layout(param(q, "layout"))?;
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     check_status(param(q, "status"), &statuses)?;
     check_severity(param(q, "severity"))?;
@@ -602,7 +689,9 @@ pub fn findings_query(
             status: param(q, "status").map(str::to_string),
             severity: param(q, "severity").map(str::to_string),
             node: param(q, "node").map(str::to_string),
-            limit: req.per_page,
+            layout: param(q, "layout").map(str::to_string),
+            target: param(q, "target").map(str::to_string),
+            limit: req.page.per_page,
         },
         req,
     ))
@@ -620,6 +709,8 @@ pub fn findings_page(
         ("status", fq.status.as_deref()),
         ("severity", fq.severity.as_deref()),
         ("node", fq.node.as_deref()),
+        ("layout", fq.layout.as_deref()),
+        ("target", fq.target.as_deref()),
     ];
     let mut links = BTreeMap::new();
     links.insert("json", href("/findings.json", &own));
@@ -630,7 +721,13 @@ pub fn findings_page(
             .map(|(k, v)| (*k, v.map(str::to_string)))
             .collect(),
         findings: rows.iter().map(finding_item).collect(),
-        pager: Pager::new(req, u64::try_from(total).unwrap_or(0), "/findings", &own),
+        pager: Pager::keyset(
+            req,
+            u64::try_from(total).unwrap_or(0),
+            "/findings",
+            &own,
+            rows,
+        ),
         links,
     }
 }
@@ -680,11 +777,12 @@ pub fn check_page(id: &str, req: PageReq, rows: &[FleetFinding], total: i64) -> 
             .collect(),
         explain: explain::render(c),
         failing: rows.iter().map(finding_item).collect(),
-        pager: Pager::new(
+        pager: Pager::keyset(
             req,
             u64::try_from(total).unwrap_or(0),
             &format!("/checks/{}", url_encode(id)),
             &[],
+            rows,
         ),
         links,
     })
@@ -959,6 +1057,7 @@ pub fn findings_csv(p: &FindingsPage) -> String {
         "subject",
         "title",
         "message",
+        "target",
     ]);
     for f in &p.findings {
         out.push_str(&csv::row(&[
@@ -971,6 +1070,7 @@ pub fn findings_csv(p: &FindingsPage) -> String {
             &f.subject,
             &f.title,
             &f.message,
+            &f.target,
         ]));
     }
     out

@@ -64,6 +64,40 @@ fn body(findings: &[(&str, &str, &str, &str)]) -> String {
 
 const NOW: i64 = 1_800_000_000_000;
 
+/// The fleet page of `nodes` as if the store matched all of them (its
+/// filtering and counting are tested against both engines in store/tests.rs).
+fn fleet(
+    nodes: &[NodeRow],
+    q: &HashMap<String, String>,
+    stale: Duration,
+    max: u32,
+) -> Result<FleetPage, BadParam> {
+    let (fq, req, f) = fleet_query(q, NOW, stale, max)?;
+    let mut sum = FleetSummary {
+        listed: nodes.len() as i64,
+        ..FleetSummary::default()
+    };
+    for n in nodes {
+        let i = match views::state(n, NOW, stale) {
+            NodeState::Never => 0,
+            NodeState::Stale => 1,
+            NodeState::Fresh => 2,
+            NodeState::Revoked => 3,
+        };
+        sum.states[i] += 1;
+        for id in n.latest.iter().flat_map(|r| &r.failing) {
+            *sum.failing.entry(id.clone()).or_default() += 1;
+        }
+    }
+    sum.nodes = nodes
+        .iter()
+        .skip(fq.offset as usize)
+        .take(fq.limit as usize)
+        .cloned()
+        .collect();
+    Ok(fleet_page(&sum, f, req, NOW, stale))
+}
+
 #[test]
 fn every_page_escapes_hostile_node_data() {
     let stale = Duration::from_secs(3600);
@@ -71,13 +105,18 @@ fn every_page_escapes_hostile_node_data() {
         node("ctl-1", Some(report("r2", "fail", &["BAR-001"], NOW))),
         node("ctl-2", None),
     ];
-    let fleet = fleet_page(&nodes, &HashMap::new(), NOW, stale, MAX_PER_PAGE).unwrap();
-    assert_inert(&render("fleet.html", &fleet).unwrap());
+    let q: HashMap<String, String> = [("target".to_string(), HOSTILE.to_string())].into();
+    let page = fleet(&nodes, &q, stale, MAX_PER_PAGE).unwrap();
+    let html = render("fleet.html", &page).unwrap();
+    assert_inert(&html);
+    // The hostile target filter is kept in the links percent-encoded.
+    assert!(page.links["json"].starts_with("/fleet.json?target=%3Cscript%3E"));
 
     let row = FleetFinding {
         node: "ctl-1".into(),
         run_id: "r2".into(),
         started_at_ms: NOW,
+        seq: 3,
         finding: FindingRow {
             check_id: "BAR-001".into(),
             severity: "high".into(),
@@ -85,15 +124,28 @@ fn every_page_escapes_hostile_node_data() {
             subject: HOSTILE.into(),
             title: HOSTILE.into(),
             message: HOSTILE.into(),
+            target: Some(HOSTILE.into()),
         },
     };
     let req = PageReq {
         page: 1,
         per_page: 50,
     };
-    let (fq, _) = findings_query(&HashMap::new(), MAX_PER_PAGE).unwrap();
+    let q: HashMap<String, String> = [
+        ("target".to_string(), HOSTILE.to_string()),
+        ("layout".to_string(), "kolla".to_string()),
+    ]
+    .into();
+    let (fq, _) = findings_query(&q, MAX_PER_PAGE).unwrap();
     let page = findings_page(&fq, req, std::slice::from_ref(&row), 1);
-    assert_inert(&render("findings.html", &page).unwrap());
+    let html = render("findings.html", &page).unwrap();
+    assert_inert(&html);
+    assert!(
+        html.contains("<td class=\"target\">&lt;script&gt;"),
+        "{html}"
+    );
+    assert!(page.links["csv"].contains("layout=kolla&target=%3Cscript%3E"));
+    assert!(findings_csv(&page).contains("\"<script>alert(\"\"x\"\")"));
     let check = check_page("BAR-001", req, std::slice::from_ref(&row), 1).unwrap();
     let html = render("check.html", &check).unwrap();
     assert_inert(&html);
@@ -120,10 +172,9 @@ fn every_page_escapes_hostile_node_data() {
 #[test]
 fn csv_keeps_hostile_fields_in_their_cell() {
     let nodes = vec![node("ctl-1", Some(report("r", "fail", &["BAR-001"], NOW)))];
-    let p = fleet_page(
+    let p = fleet(
         &nodes,
         &HashMap::new(),
-        NOW,
         Duration::from_secs(3600),
         MAX_CSV_ROWS,
     )
@@ -137,20 +188,18 @@ fn csv_keeps_hostile_fields_in_their_cell() {
 }
 
 #[test]
-fn fleet_lists_never_and_stale_first_and_counts_per_check() {
+fn fleet_counts_per_check_and_refuses_bad_filters() {
     let stale = Duration::from_secs(3600);
     let nodes = vec![
         node(
-            "a-fresh",
+            "a",
             Some(report("r1", "fail", &["BAR-001", "BAR-002"], NOW)),
         ),
-        node("b-fresh", Some(report("r2", "fail", &["BAR-001"], NOW))),
-        node("c-stale", Some(report("r3", "pass", &[], NOW - 7_200_000))),
-        node("d-never", None),
+        node("b", Some(report("r2", "fail", &["BAR-001"], NOW))),
+        node("c", Some(report("r3", "pass", &[], NOW - 7_200_000))),
+        node("d", None),
     ];
-    let p = fleet_page(&nodes, &HashMap::new(), NOW, stale, MAX_PER_PAGE).unwrap();
-    let order: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
-    assert_eq!(order, ["d-never", "c-stale", "a-fresh", "b-fresh"]);
+    let p = fleet(&nodes, &HashMap::new(), stale, MAX_PER_PAGE).unwrap();
     let bar1 = p.checks.iter().find(|c| c.id == "BAR-001").unwrap();
     assert_eq!((bar1.failing, bar1.total), (2, 3));
     assert_eq!(
@@ -158,20 +207,95 @@ fn fleet_lists_never_and_stale_first_and_counts_per_check() {
         catalog().unwrap().checks.len(),
         "every catalog check has a row"
     );
-    // Filters.
     let q: HashMap<String, String> = [("check".to_string(), "BAR-002".to_string())].into();
-    let p = fleet_page(&nodes, &q, NOW, stale, MAX_PER_PAGE).unwrap();
-    assert_eq!(p.nodes.len(), 1);
-    assert_eq!(p.checks.len(), 1);
+    assert_eq!(
+        fleet(&nodes, &q, stale, MAX_PER_PAGE).unwrap().checks.len(),
+        1
+    );
     let q: HashMap<String, String> = [("state".to_string(), "stale".to_string())].into();
-    let p = fleet_page(&nodes, &q, NOW, stale, MAX_PER_PAGE).unwrap();
-    assert_eq!(p.nodes[0].name, "c-stale");
-    assert_eq!(p.nodes.len(), 1);
+    assert_eq!(
+        fleet_query(&q, NOW, stale, MAX_PER_PAGE).unwrap().0.state,
+        Some(1)
+    );
     // Bad parameters are 400s, not ignored.
-    let q: HashMap<String, String> = [("colour".to_string(), "red".to_string())].into();
-    assert!(fleet_page(&nodes, &q, NOW, stale, MAX_PER_PAGE).is_err());
-    let q: HashMap<String, String> = [("severity".to_string(), "urgent".to_string())].into();
-    assert!(fleet_page(&nodes, &q, NOW, stale, MAX_PER_PAGE).is_err());
+    for (k, v) in [
+        ("colour", "red"),
+        ("severity", "urgent"),
+        ("layout", "<x>"),
+        ("state", "old"),
+    ] {
+        let q: HashMap<String, String> = [(k.to_string(), v.to_string())].into();
+        assert!(fleet(&nodes, &q, stale, MAX_PER_PAGE).is_err(), "{k}={v}");
+    }
+    let q: HashMap<String, String> = [("layout".to_string(), "kolla".to_string())].into();
+    let p = fleet(&nodes, &q, stale, MAX_PER_PAGE).unwrap();
+    let html = render("fleet.html", &p).unwrap();
+    assert!(html.contains("<option selected>kolla</option>"), "{html}");
+}
+
+#[test]
+fn findings_cursors_parse_and_link() {
+    let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let r = ListReq::parse(&q(&[("page", "3"), ("after", "node-1:12")]), MAX_PER_PAGE).unwrap();
+    assert_eq!(r.at, PageAt::After("node-1".into(), 12));
+    let r = ListReq::parse(&q(&[("page", "3")]), MAX_PER_PAGE).unwrap();
+    assert_eq!(r.at, PageAt::Offset(100));
+    for bad in [
+        vec![("after", "node-1")],
+        vec![("after", ":3")],
+        vec![("before", "n:-1")],
+        vec![("after", "a:1"), ("before", "b:2")],
+    ] {
+        assert!(ListReq::parse(&q(&bad), MAX_PER_PAGE).is_err(), "{bad:?}");
+    }
+    let row = |node: &str, seq: i64| FleetFinding {
+        node: node.into(),
+        run_id: "r".into(),
+        started_at_ms: NOW,
+        seq,
+        finding: FindingRow {
+            check_id: "BAR-001".into(),
+            severity: "high".into(),
+            status: "fail".into(),
+            subject: "s".into(),
+            title: "t".into(),
+            message: "m".into(),
+            target: None,
+        },
+    };
+    let (fq, _) = findings_query(&q(&[("status", "fail")]), MAX_PER_PAGE).unwrap();
+    let req = PageReq {
+        page: 3,
+        per_page: 2,
+    };
+    let p = findings_page(&fq, req, &[row("n-1", 4), row("n-2", 0)], 10);
+    assert_eq!(
+        p.pager.next.as_deref(),
+        Some("/findings?status=fail&page=4&per_page=2&after=n-2%3A0")
+    );
+    assert_eq!(
+        p.pager.prev.as_deref(),
+        Some("/findings?status=fail&page=2&per_page=2&before=n-1%3A4")
+    );
+    // The previous page of page 2 is the top: a plain page link.
+    let p = findings_page(
+        &fq,
+        PageReq {
+            page: 2,
+            per_page: 2,
+        },
+        &[row("n-1", 4)],
+        10,
+    );
+    assert_eq!(
+        p.pager.prev.as_deref(),
+        Some("/findings?status=fail&page=1&per_page=2")
+    );
 }
 
 #[test]
@@ -184,7 +308,7 @@ fn pages_link_to_their_neighbours() {
         ("status".to_string(), "pass".to_string()),
     ]
     .into();
-    let p = fleet_page(&nodes, &q, NOW, Duration::from_secs(3600), MAX_PER_PAGE).unwrap();
+    let p = fleet(&nodes, &q, Duration::from_secs(3600), MAX_PER_PAGE).unwrap();
     assert_eq!(p.nodes.len(), 50);
     assert_eq!(p.nodes[0].name, "n050");
     assert_eq!((p.pager.pages, p.pager.total), (3, 120));

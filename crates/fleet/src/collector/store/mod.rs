@@ -7,7 +7,11 @@
 //! found by `<id>` and the hash compared in constant time.
 use crate::collector::ingest::NewReport;
 
+mod counts;
+mod fleet;
 mod pages;
+pub use fleet::{FleetQuery, FleetSummary};
+pub use pages::PageAt;
 pub mod pg_tls;
 pub mod postgres;
 mod schema;
@@ -110,6 +114,10 @@ pub struct FindingQuery {
     pub severity: Option<String>,
     /// Node name, exact.
     pub node: Option<String>,
+    /// Layout of the report (`host.layout`), exact.
+    pub layout: Option<String>,
+    /// Target of the finding (`finding.target`), exact.
+    pub target: Option<String>,
     /// At most this many rows.
     pub limit: u32,
 }
@@ -123,6 +131,8 @@ pub struct FleetFinding {
     pub run_id: String,
     /// `run.started_at`, ms.
     pub started_at_ms: i64,
+    /// Its place in the report (with `node`, the list's order and cursor).
+    pub seq: i64,
     /// The finding.
     pub finding: crate::collector::ingest::FindingRow,
 }

@@ -5,18 +5,38 @@
 //! engine so they use its connection pool.
 use super::{FindingQuery, FleetFinding, Store, StoreError};
 
+/// Where a page of findings starts. The list's order is (node, place in
+/// the report), and a report lists its findings by check then subject, so
+/// that is the order operators read; a cursor is the last (or first) row
+/// shown, and the query seeks to it through the primary keys instead of
+/// counting rows off from the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageAt {
+    /// Skip this many rows (a page number typed or bookmarked).
+    Offset(u32),
+    /// The rows after this `(node, seq)` (a "next" link).
+    After(String, i64),
+    /// The rows before this `(node, seq)`, still returned in list order (a "previous" link).
+    Before(String, i64),
+}
+
 impl Store {
     /// Findings of each node's latest report matching `q` (its `limit` is
-    /// the page size), skipping `offset`, and how many match in all.
+    /// the page size), starting `at`, and how many match in all.
     pub async fn findings_page(
         &self,
         q: &FindingQuery,
-        offset: u32,
+        at: &PageAt,
     ) -> Result<(Vec<FleetFinding>, i64), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.findings_page(q, offset).await,
-            Store::Postgres(s) => s.findings_page(q, offset).await,
+        let (mut rows, total) = match self {
+            Store::Sqlite(s) => s.findings_page(q, at).await?,
+            Store::Postgres(s) => s.findings_page(q, at).await?,
+        };
+        if matches!(at, PageAt::Before(..)) {
+            // Fetched backwards from the cursor.
+            rows.reverse();
         }
+        Ok((rows, total))
     }
 
     /// The report `run_id` of `node` as the node sent it; `None` when there is none.
@@ -32,8 +52,8 @@ impl Store {
     }
 }
 
-/// The SQLite WHERE clause (`#` becomes `?`); PostgreSQL spells its own with typed NULLs.
-pub(super) const FILTER: &str = "WHERE (#1 IS NULL OR f.check_id = #1) \
-       AND (#2 IS NULL OR f.status = #2) \
-       AND (#3 IS NULL OR f.severity = #3) \
-       AND (#4 IS NULL OR l.node = #4)";
+/// Whether the total of `q` can be read from `latest_counts` (no node and
+/// no target filter: the table has neither) instead of counting rows.
+pub(super) fn counted(q: &FindingQuery) -> bool {
+    q.node.is_none() && q.target.is_none()
+}

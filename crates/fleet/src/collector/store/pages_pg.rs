@@ -1,67 +1,137 @@
 //! PostgreSQL half of [`super::super::pages`] (a child of the engine, for its pool).
 use std::sync::OnceLock;
 
+use tokio_postgres::types::ToSql;
+
+use super::super::pages::{counted, PageAt};
 use super::{schema, FindingQuery, FleetFinding, PgStore, StoreError};
 
-const PG_FILTER: &str = "WHERE ($1::TEXT IS NULL OR f.check_id = $1) \
-       AND ($2::TEXT IS NULL OR f.status = $2) \
-       AND ($3::TEXT IS NULL OR f.severity = $3) \
-       AND ($4::TEXT IS NULL OR l.node = $4)";
+/// As the SQLite engine's, with typed NULLs; node order is byte order
+/// (`COLLATE "C"`, the collation of the `node_latest_node_c` index).
+const FROM: &str = "FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
+     JOIN findings f ON f.run_id = l.run_id \
+     WHERE ($1::TEXT IS NULL OR f.check_id = $1) AND ($2::TEXT IS NULL OR f.status = $2) \
+       AND ($3::TEXT IS NULL OR f.severity = $3) AND ($4::TEXT IS NULL OR l.node = $4) \
+       AND ($5::TEXT IS NULL OR r.layout = $5) AND ($6::TEXT IS NULL OR f.target = $6)";
 
-/// The statements, built once from [`PG_FILTER`] (prepared statements are cached by `&'static str`).
-fn sql() -> &'static (String, String) {
-    static SQL: OnceLock<(String, String)> = OnceLock::new();
-    SQL.get_or_init(|| {
-        (
+/// [`FROM`] with a target: starts from the target's findings.
+const FROM_TARGET: &str = "FROM findings f JOIN node_latest l ON l.run_id = f.run_id \
+     JOIN reports r ON r.run_id = l.run_id \
+     WHERE f.target = $6::TEXT AND ($1::TEXT IS NULL OR f.check_id = $1) \
+       AND ($2::TEXT IS NULL OR f.status = $2) AND ($3::TEXT IS NULL OR f.severity = $3) \
+       AND ($4::TEXT IS NULL OR l.node = $4) AND ($5::TEXT IS NULL OR r.layout = $5)";
+
+const COLS: &str = "l.node, l.run_id, r.started_at, f.check_id, f.severity, \
+     f.status, f.subject, f.title, f.message, f.seq, f.target";
+
+const SUMMED: &str = "SELECT COALESCE(SUM(findings), 0)::BIGINT FROM latest_counts \
+     WHERE status NOT IN ('', 'failing') AND ($1::TEXT IS NULL OR check_id = $1) \
+       AND ($2::TEXT IS NULL OR status = $2) AND ($3::TEXT IS NULL OR severity = $3) \
+       AND ($4::TEXT IS NULL OR layout = $4)";
+
+/// The statements: live count, then a page by offset, after and before a
+/// cursor; without and with a target (prepared statements are cached by
+/// `&'static str`).
+fn sql(target: bool) -> &'static [String; 4] {
+    static SQL: OnceLock<[[String; 4]; 2]> = OnceLock::new();
+    let all = SQL.get_or_init(|| [statements(FROM), statements(FROM_TARGET)]);
+    &all[usize::from(target)]
+}
+
+fn statements(from: &str) -> [String; 4] {
+    {
+        [
+            format!("SELECT count(*) {from}"),
+            format!("SELECT {COLS} {from} ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7 OFFSET $8"),
             format!(
-                "SELECT count(*) FROM node_latest l JOIN findings f ON f.run_id = l.run_id {PG_FILTER}"
+                "SELECT {COLS} {from} AND l.node COLLATE \"C\" >= $8 \
+                 AND (l.node COLLATE \"C\" > $8 OR f.seq > $9) \
+                 ORDER BY l.node COLLATE \"C\", f.seq LIMIT $7"
             ),
             format!(
-                "SELECT l.node, l.run_id, r.started_at, \
-                        f.check_id, f.severity, f.status, f.subject, f.title, f.message \
-                 FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
-                 JOIN findings f ON f.run_id = l.run_id {PG_FILTER} \
-                 ORDER BY l.node COLLATE \"C\", f.check_id COLLATE \"C\", \
-                          f.subject COLLATE \"C\", f.seq LIMIT $5 OFFSET $6"
+                "SELECT {COLS} {from} AND l.node COLLATE \"C\" <= $8 \
+                 AND (l.node COLLATE \"C\" < $8 OR f.seq < $9) \
+                 ORDER BY l.node COLLATE \"C\" DESC, f.seq DESC LIMIT $7"
             ),
-        )
-    })
+        ]
+    }
+}
+
+/// A read-only snapshot whose statements are planned for their parameters
+/// at each run. PostgreSQL would otherwise switch a prepared statement to
+/// a generic plan after five runs, and for these lists (any filter may be
+/// NULL) that plan reads every latest finding and sorts them: measured
+/// 367 ms against 0.3 ms at 10,000 nodes (EXPLAIN ANALYZE).
+pub(super) async fn custom_plans(
+    client: &mut tokio_postgres::Client,
+) -> Result<tokio_postgres::Transaction<'_>, StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    Ok(tx)
 }
 
 const BODY: &str = "SELECT b.body FROM report_bodies b JOIN reports r ON r.run_id = b.run_id \
      WHERE r.node = $1 AND r.run_id = $2";
 
 impl PgStore {
-    /// See [`super::super::Store::findings_page`].
+    /// See [`super::super::Store::findings_page`] (rows of `Before` come last first).
     pub async fn findings_page(
         &self,
         q: &FindingQuery,
-        offset: u32,
+        at: &PageAt,
     ) -> Result<(Vec<FleetFinding>, i64), StoreError> {
-        let (count_sql, page_sql) = sql();
+        let [count_sql, by_offset, after, before] = sql(q.target.is_some());
         let mut lease = self.pool.get().await?;
         let c = lease.conn()?;
-        let st = c.stmt(count_sql.as_str()).await?;
-        let total: i64 = c
-            .client
-            .query_one(&st, &[&q.check, &q.status, &q.severity, &q.node])
-            .await?
-            .try_get(0)?;
-        let st = c.stmt(page_sql.as_str()).await?;
-        let rows = c
-            .client
-            .query(
-                &st,
-                &[
-                    &q.check,
-                    &q.status,
-                    &q.severity,
-                    &q.node,
-                    &schema::limit(q.limit),
-                    &i64::from(offset),
-                ],
-            )
+        let summed = c.stmt(SUMMED).await?;
+        let count = c.stmt(count_sql.as_str()).await?;
+        let st = c
+            .stmt(match at {
+                PageAt::Offset(_) => by_offset,
+                PageAt::After(..) => after,
+                PageAt::Before(..) => before,
+            })
             .await?;
+        let tx = custom_plans(&mut c.client).await?;
+        let filters: [&(dyn ToSql + Sync); 6] = [
+            &q.check,
+            &q.status,
+            &q.severity,
+            &q.node,
+            &q.layout,
+            &q.target,
+        ];
+        let total: i64 = if counted(q) {
+            tx.query_one(&summed, &[&q.check, &q.status, &q.severity, &q.layout])
+                .await?
+                .try_get(0)?
+        } else {
+            tx.query_one(&count, &filters).await?.try_get(0)?
+        };
+        let limit = schema::limit(q.limit);
+        let mut args: Vec<&(dyn ToSql + Sync)> = filters.to_vec();
+        args.push(&limit);
+        let (offset, seq) = match at {
+            PageAt::Offset(n) => (i64::from(*n), 0),
+            PageAt::After(_, s) | PageAt::Before(_, s) => {
+                (0, i32::try_from(*s).unwrap_or(i32::MAX))
+            }
+        };
+        match at {
+            PageAt::Offset(_) => args.push(&offset),
+            PageAt::After(node, _) | PageAt::Before(node, _) => {
+                args.push(node);
+                args.push(&seq);
+            }
+        }
+        let rows = tx.query(&st, &args).await?;
+        tx.commit().await?;
         let list = rows
             .iter()
             .map(crate::collector::store::postgres::fleet_finding)

@@ -20,6 +20,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, Row, Statement};
 
+use super::counts;
 use super::pg_tls::{self, MakeRustls};
 use super::schema::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::{
@@ -177,8 +178,8 @@ const REVOKE: &str = "UPDATE principals SET revoked_at = COALESCE(revoked_at, $2
 
 const INSERT_REPORT: &str = "INSERT INTO reports (run_id, node, started_at, received_at, \
         body_sha256, hostname, barbican_version, tool_version, catalog_sha256, \
-        pass, fail, error, na, waived, status, failing) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+        pass, fail, error, na, waived, status, failing, layout) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
      ON CONFLICT (run_id) DO NOTHING RETURNING run_id";
 
 const INSERT_BODY: &str = "INSERT INTO report_bodies (run_id, body) VALUES ($1, $2)";
@@ -186,22 +187,48 @@ const INSERT_BODY: &str = "INSERT INTO report_bodies (run_id, body) VALUES ($1, 
 const STORED_REPORT: &str = "SELECT node, body_sha256 FROM reports WHERE run_id = $1";
 
 const INSERT_FINDINGS: &str = "INSERT INTO findings \
-        (run_id, seq, check_id, severity, status, subject, title, message) \
-     SELECT $1, s, c, sv, st, sb, t, m \
+        (run_id, seq, check_id, severity, status, subject, title, message, target) \
+     SELECT $1, s, c, sv, st, sb, t, m, tg \
      FROM UNNEST($2::INTEGER[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], \
-                 $7::TEXT[], $8::TEXT[]) AS u (s, c, sv, st, sb, t, m)";
+                 $7::TEXT[], $8::TEXT[], $9::TEXT[]) AS u (s, c, sv, st, sb, t, m, tg)";
 
 // The latest pointer moves forward in started_at, a start in the future counting as
 // received_at + MAX_CLOCK_AHEAD_MS ($5): see the SQLite engine.
-const UPSERT_LATEST: &str = "INSERT INTO node_latest (node, run_id, started_at, received_at) \
-     VALUES ($1, $2, $3, $4) \
+const UPSERT_LATEST: &str = "INSERT INTO node_latest \
+        (node, run_id, started_at, received_at, layout, status, failing) \
+     VALUES ($1, $2, $3, $4, $6, $7, $8) \
      ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
-        started_at = excluded.started_at, received_at = excluded.received_at \
+        started_at = excluded.started_at, received_at = excluded.received_at, \
+        layout = excluded.layout, status = excluded.status, failing = excluded.failing \
      WHERE LEAST(excluded.started_at, excluded.received_at + $5) \
           > LEAST(node_latest.started_at, node_latest.received_at + $5) \
         OR (LEAST(excluded.started_at, excluded.received_at + $5) \
             = LEAST(node_latest.started_at, node_latest.received_at + $5) \
-          AND excluded.run_id > node_latest.run_id)";
+          AND excluded.run_id > node_latest.run_id) \
+     RETURNING run_id";
+
+/// Serialises the transactions that move one node's latest pointer (two
+/// replicas storing two reports of the node at once), so each reads the
+/// pointer it replaces and `latest_counts` moves by exactly that. Held to
+/// commit; other nodes are not held up (a hash collision only queues two
+/// nodes behind each other).
+const LOCK_NODE: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))";
+
+/// The node's current latest report's layout and findings (no row: none yet).
+const LATEST_FINDINGS: &str =
+    "SELECT COALESCE(r.layout, 'unknown'), f.check_id, f.severity, f.status \
+     FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
+     LEFT JOIN findings f ON f.run_id = l.run_id WHERE l.node = $1";
+
+/// Adds a delta to `latest_counts` (rows in key order: see `counts::delta`).
+const ADD_COUNTS: &str = "INSERT INTO latest_counts \
+        (check_id, severity, status, layout, shard, findings, nodes) \
+     SELECT c, sv, st, lay, $5::INTEGER, f, n \
+     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $6::BIGINT[], $7::BIGINT[]) \
+        WITH ORDINALITY AS u (c, sv, st, lay, f, n, i) ORDER BY i \
+     ON CONFLICT (check_id, severity, status, layout, shard) DO UPDATE SET \
+        findings = latest_counts.findings + excluded.findings, \
+        nodes = latest_counts.nodes + excluded.nodes";
 
 // COLLATE "C": byte order, the same order SQLite gives, whatever the
 // database's default collation.
@@ -224,7 +251,7 @@ const NODE_REPORTS: &str = concat!(
 );
 
 const FINDINGS: &str = "SELECT l.node, l.run_id, r.started_at, \
-        f.check_id, f.severity, f.status, f.subject, f.title, f.message \
+        f.check_id, f.severity, f.status, f.subject, f.title, f.message, f.seq, f.target \
      FROM node_latest l \
      JOIN reports r ON r.run_id = l.run_id \
      JOIN findings f ON f.run_id = l.run_id \
@@ -232,7 +259,9 @@ const FINDINGS: &str = "SELECT l.node, l.run_id, r.started_at, \
        AND ($2::TEXT IS NULL OR f.status = $2) \
        AND ($3::TEXT IS NULL OR f.severity = $3) \
        AND ($4::TEXT IS NULL OR l.node = $4) \
-     ORDER BY l.node COLLATE \"C\", f.check_id COLLATE \"C\", f.subject COLLATE \"C\", f.seq \
+       AND ($6::TEXT IS NULL OR r.layout = $6) \
+       AND ($7::TEXT IS NULL OR f.target = $7) \
+     ORDER BY l.node COLLATE \"C\", f.seq \
      LIMIT $5";
 
 impl PgStore {
@@ -355,8 +384,12 @@ impl PgStore {
         let stored = c.stmt(STORED_REPORT).await?;
         let fins = c.stmt(INSERT_FINDINGS).await?;
         let latest = c.stmt(UPSERT_LATEST).await?;
+        let body = c.stmt(INSERT_BODY).await?;
+        let lock_node = c.stmt(LOCK_NODE).await?;
+        let old_latest = c.stmt(LATEST_FINDINGS).await?;
+        let add = c.stmt(ADD_COUNTS).await?;
         let tx = c.client.transaction().await?;
-        let params: [&(dyn ToSql + Sync); 16] = [
+        let params: [&(dyn ToSql + Sync); 17] = [
             &r.run_id,
             &node,
             &r.started_at_ms,
@@ -373,6 +406,7 @@ impl PgStore {
             &counts[4],
             &r.status,
             &failing,
+            &r.layout,
         ];
         // A concurrent insert of the same run ID makes this wait for the
         // other transaction; if that one commits, DO NOTHING returns no row
@@ -390,7 +424,7 @@ impl PgStore {
                 IngestOutcome::Conflict
             });
         }
-        tx.execute(INSERT_BODY, &[&r.run_id, &r.body]).await?;
+        tx.execute(&body, &[&r.run_id, &r.body]).await?;
         let n = r.findings.len();
         let seq: Vec<i32> = (0..n)
             .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
@@ -402,25 +436,40 @@ impl PgStore {
         let subject: Vec<&str> = fs.iter().map(|f| f.subject.as_str()).collect();
         let title: Vec<&str> = fs.iter().map(|f| f.title.as_str()).collect();
         let message: Vec<&str> = fs.iter().map(|f| f.message.as_str()).collect();
+        let target: Vec<Option<&str>> = fs.iter().map(|f| f.target.as_deref()).collect();
         // All findings in one statement: one round trip, not one per finding.
         tx.execute(
             &fins,
             &[
-                &r.run_id, &seq, &check, &severity, &status, &subject, &title, &message,
+                &r.run_id, &seq, &check, &severity, &status, &subject, &title, &message, &target,
             ],
         )
         .await?;
-        tx.execute(
-            &latest,
-            &[
-                &node,
-                &r.run_id,
-                &r.started_at_ms,
-                &now_ms,
-                &super::MAX_CLOCK_AHEAD_MS,
-            ],
-        )
-        .await?;
+        tx.execute(&lock_node, &[&node]).await?;
+        let old = old_counts(&tx.query(&old_latest, &[&node]).await?)?;
+        let moved = tx
+            .query_opt(
+                &latest,
+                &[
+                    &node,
+                    &r.run_id,
+                    &r.started_at_ms,
+                    &now_ms,
+                    &super::MAX_CLOCK_AHEAD_MS,
+                    &r.layout,
+                    &r.status,
+                    &failing,
+                ],
+            )
+            .await?;
+        if moved.is_some() {
+            let new = counts::contributions(
+                &r.layout,
+                fs.iter()
+                    .map(|f| (f.check_id.as_str(), f.severity.as_str(), f.status.as_str())),
+            );
+            add_counts(&tx, &add, counts::shard(node), &counts::delta(old, new)).await?;
+        }
         tx.commit().await?;
         Ok(IngestOutcome::Created)
     }
@@ -491,6 +540,8 @@ impl PgStore {
                     &q.severity,
                     &q.node,
                     &schema::limit(q.limit),
+                    &q.layout,
+                    &q.target,
                 ],
             )
             .await?;
@@ -576,6 +627,14 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     }
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql).await?;
+        if *version == 2 {
+            // The findings lists seek node_latest by node in byte order
+            // (COLLATE "C", as SQLite orders): an index in that collation,
+            // whatever the database's default.
+            tx.batch_execute("CREATE INDEX node_latest_node_c ON node_latest (node COLLATE \"C\")")
+                .await?;
+            backfill_v2(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
             &[version, &super::now_ms()],
@@ -597,6 +656,7 @@ pub(crate) fn fleet_finding(row: &tokio_postgres::Row) -> Result<FleetFinding, S
         node: row.try_get(0)?,
         run_id: row.try_get(1)?,
         started_at_ms: row.try_get(2)?,
+        seq: i64::from(row.try_get::<_, i32>(9)?),
         finding: FindingRow {
             check_id: row.try_get(3)?,
             severity: row.try_get(4)?,
@@ -604,6 +664,102 @@ pub(crate) fn fleet_finding(row: &tokio_postgres::Row) -> Result<FleetFinding, S
             subject: row.try_get(6)?,
             title: row.try_get(7)?,
             message: row.try_get(8)?,
+            target: row.try_get(10)?,
         },
     })
 }
+
+/// The counts of the latest report [`LATEST_FINDINGS`] read (`None`: no rows).
+fn old_counts(rows: &[Row]) -> Result<Option<counts::Counts>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let layout: String = first.try_get(0)?;
+    let mut findings = Vec::with_capacity(rows.len());
+    for r in rows {
+        let f: (Option<String>, Option<String>, Option<String>) =
+            (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        if let (Some(c), Some(sev), Some(st)) = f {
+            findings.push((c, sev, st));
+        }
+    }
+    Ok(Some(counts::contributions(
+        &layout,
+        findings
+            .iter()
+            .map(|(c, sev, st)| (c.as_str(), sev.as_str(), st.as_str())),
+    )))
+}
+
+/// Adds `delta` to `latest_counts` in `shard`, in one statement.
+async fn add_counts(
+    tx: &tokio_postgres::Transaction<'_>,
+    st: &Statement,
+    shard: i32,
+    delta: &[(counts::Key, i64, i64)],
+) -> Result<(), StoreError> {
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let col = |i: usize| -> Vec<&str> {
+        delta
+            .iter()
+            .map(|((c, sev, st, lay), _, _)| match i {
+                0 => c.as_str(),
+                1 => sev.as_str(),
+                2 => st.as_str(),
+                _ => lay.as_str(),
+            })
+            .collect()
+    };
+    let f: Vec<i64> = delta.iter().map(|d| d.1).collect();
+    let n: Vec<i64> = delta.iter().map(|d| d.2).collect();
+    tx.execute(st, &[&col(0), &col(1), &col(2), &col(3), &shard, &f, &n])
+        .await?;
+    Ok(())
+}
+
+/// Version 2 on a database with reports: see the SQLite engine's `backfill_v2`.
+async fn backfill_v2(tx: &tokio_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let latest = tx
+        .query(
+            "SELECT l.node, l.run_id, b.body FROM node_latest l \
+             JOIN report_bodies b ON b.run_id = l.run_id",
+            &[],
+        )
+        .await?;
+    for row in &latest {
+        let (node, run_id, body): (&str, &str, &str) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (layout, targets) = counts::body_layout_targets(body);
+        tx.execute(
+            "UPDATE reports SET layout = $2 WHERE run_id = $1",
+            &[&run_id, &layout],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE node_latest SET layout = $2 WHERE node = $1",
+            &[&node, &layout],
+        )
+        .await?;
+        for (seq, t) in targets.iter().enumerate() {
+            if let Some(t) = t {
+                let seq = i32::try_from(seq).unwrap_or(i32::MAX);
+                tx.execute(
+                    "UPDATE findings SET target = $3 WHERE run_id = $1 AND seq = $2",
+                    &[&run_id, &seq, t],
+                )
+                .await?;
+            }
+        }
+        if let Some(sum) = old_counts(&tx.query(LATEST_FINDINGS, &[&node]).await?)? {
+            let st = tx.prepare(ADD_COUNTS).await?;
+            add_counts(tx, &st, counts::shard(node), &counts::delta(None, sum)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The fleet page's query (a child module: it uses the pool).
+#[path = "fleet_pg.rs"]
+mod fleet;

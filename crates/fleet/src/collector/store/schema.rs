@@ -9,7 +9,7 @@
 /// `(version, SQL)` in ascending version order; each step runs in the same
 /// transaction as its `schema_migrations` row, so a crash mid-migration
 /// leaves the previous version intact.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 /// The newest schema version this build knows.
 pub(super) fn latest() -> i64 {
@@ -78,6 +78,56 @@ CREATE TABLE node_latest (
     run_id TEXT NOT NULL,
     started_at BIGINT NOT NULL,
     received_at BIGINT NOT NULL
+);
+";
+
+/// Version 2: what the dashboard pages need at 10,000 nodes.
+///
+/// - `reports.layout` (`host.layout`) and `findings.target`
+///   (`finding.target`) for the layout and target filters. Reports stored
+///   before this version have them NULL, except each node's latest, which
+///   the engine's backfill (same transaction) reads from the stored body.
+/// - `latest_counts`: the findings of every node's latest report counted
+///   by (check, severity, status, layout), and the nodes having such a
+///   finding, so the fleet page and the findings totals never aggregate the
+///   findings table. Ingest adds the new latest report's counts and takes
+///   off the old one's in the transaction that moves `node_latest`, so the
+///   table cannot drift from it. Rows are spread over `shard` (by node) so
+///   concurrent ingests on PostgreSQL do not all wait for one row lock; a
+///   reader sums the shards. Two kinds of row are not findings: status
+///   `failing` (nodes where the check fails or errors, whatever the
+///   subjects; `findings` 0) and check `''` (nodes reporting, per layout).
+/// - `node_latest` carries its report's layout, status and failing checks
+///   (set by the same upsert that moves it): the fleet page orders,
+///   filters and counts 10,000 nodes without a lookup into `reports` each
+///   (measured: that lookup was most of the page's time).
+/// - Indexes: the findings lists seek `node_latest` by node and each
+///   latest report's findings by `(run_id, seq)` (the primary keys); a
+///   target filter starts from `findings_target` and keeps the latest
+///   reports' through `node_latest_run`. No index on findings' status or
+///   check: those match the findings of every report ever stored (six per
+///   node in the load bench), of which the lists want only the latest, in
+///   node order; walking `node_latest` in order finds a page sooner.
+const V2: &str = "
+ALTER TABLE reports ADD COLUMN layout TEXT;
+ALTER TABLE findings ADD COLUMN target TEXT;
+CREATE INDEX findings_target ON findings (target, run_id);
+CREATE INDEX node_latest_run ON node_latest (run_id);
+ALTER TABLE node_latest ADD COLUMN layout TEXT;
+ALTER TABLE node_latest ADD COLUMN status TEXT;
+ALTER TABLE node_latest ADD COLUMN failing TEXT;
+UPDATE node_latest SET
+    status = (SELECT r.status FROM reports r WHERE r.run_id = node_latest.run_id),
+    failing = (SELECT r.failing FROM reports r WHERE r.run_id = node_latest.run_id);
+CREATE TABLE latest_counts (
+    check_id TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    findings BIGINT NOT NULL,
+    nodes BIGINT NOT NULL,
+    PRIMARY KEY (check_id, severity, status, layout, shard)
 );
 ";
 

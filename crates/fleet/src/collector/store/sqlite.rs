@@ -16,6 +16,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::counts;
 use super::schema::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::{
     FindingQuery, FleetFinding, IngestOutcome, NodeRow, ReportRow, Role, StoreError, TokenRow,
@@ -206,25 +207,19 @@ impl SqliteStore {
     pub async fn findings(&self, q: &FindingQuery) -> Result<Vec<FleetFinding>, StoreError> {
         let q = q.clone();
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT l.node, l.run_id, r.started_at, \
-                        f.check_id, f.severity, f.status, f.subject, f.title, f.message \
-                 FROM node_latest l \
-                 JOIN reports r ON r.run_id = l.run_id \
-                 JOIN findings f ON f.run_id = l.run_id \
-                 WHERE (?1 IS NULL OR f.check_id = ?1) \
-                   AND (?2 IS NULL OR f.status = ?2) \
-                   AND (?3 IS NULL OR f.severity = ?3) \
-                   AND (?4 IS NULL OR l.node = ?4) \
-                 ORDER BY l.node, f.check_id, f.subject, f.seq \
-                 LIMIT ?5",
-            )?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {} {} ORDER BY l.node, f.seq LIMIT ?7",
+                pages::COLS,
+                pages::FROM
+            ))?;
             let rows = st.query_map(
                 params![
                     q.check,
                     q.status,
                     q.severity,
                     q.node,
+                    q.layout,
+                    q.target,
                     schema::limit(q.limit)
                 ],
                 fleet_finding,
@@ -459,6 +454,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         }
         for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
             conn.execute_batch(sql)?;
+            if *version == 2 {
+                backfill_v2(conn)?;
+            }
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, super::now_ms()],
@@ -595,8 +593,8 @@ fn ingest_tx(
         .prepare_cached(
             "INSERT INTO reports (run_id, node, started_at, received_at, body_sha256, \
                 hostname, barbican_version, tool_version, catalog_sha256, \
-                pass, fail, error, na, waived, status, failing) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                pass, fail, error, na, waived, status, failing, layout) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
              ON CONFLICT (run_id) DO NOTHING",
         )?
         .execute(params![
@@ -616,6 +614,7 @@ fn ingest_tx(
             schema::count(s.waived),
             r.status,
             schema::join_failing(&r.failing),
+            r.layout,
         ])?;
     if inserted == 0 {
         let (stored_node, stored_sha): (String, String) = c
@@ -630,8 +629,9 @@ fn ingest_tx(
     c.prepare_cached("INSERT INTO report_bodies (run_id, body) VALUES (?1, ?2)")?
         .execute(params![r.run_id, r.body])?;
     let mut st = c.prepare_cached(
-        "INSERT INTO findings (run_id, seq, check_id, severity, status, subject, title, message) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO findings \
+            (run_id, seq, check_id, severity, status, subject, title, message, target) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for (seq, f) in r.findings.iter().enumerate() {
         st.execute(params![
@@ -642,31 +642,54 @@ fn ingest_tx(
             f.status,
             f.subject,
             f.title,
-            f.message
+            f.message,
+            f.target
         ])?;
     }
+    let old = latest_counts(c, node)?;
     // Reports arrive out of order (an agent drains its spool newest-last or
     // not at all in order): the pointer moves only forward in started_at, a
     // start in the future counting as received_at + MAX_CLOCK_AHEAD_MS (else one
-    // report from a clock once wrong would stay latest forever).
-    c.prepare_cached(
-        "INSERT INTO node_latest (node, run_id, started_at, received_at) \
-         VALUES (?1, ?2, ?3, ?4) \
+    // report from a clock once wrong would stay latest forever). RETURNING
+    // answers a row only when the pointer moved: then latest_counts moves too.
+    let moved = c
+        .prepare_cached(
+            "INSERT INTO node_latest \
+            (node, run_id, started_at, received_at, layout, status, failing) \
+         VALUES (?1, ?2, ?3, ?4, ?6, ?7, ?8) \
          ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
-            started_at = excluded.started_at, received_at = excluded.received_at \
+            started_at = excluded.started_at, received_at = excluded.received_at, \
+            layout = excluded.layout, status = excluded.status, failing = excluded.failing \
          WHERE min(excluded.started_at, excluded.received_at + ?5) \
               > min(node_latest.started_at, node_latest.received_at + ?5) \
             OR (min(excluded.started_at, excluded.received_at + ?5) \
                 = min(node_latest.started_at, node_latest.received_at + ?5) \
-              AND excluded.run_id > node_latest.run_id)",
-    )?
-    .execute(params![
-        node,
-        r.run_id,
-        r.started_at_ms,
-        now,
-        super::MAX_CLOCK_AHEAD_MS
-    ])?;
+              AND excluded.run_id > node_latest.run_id) \
+         RETURNING run_id",
+        )?
+        .query_row(
+            params![
+                node,
+                r.run_id,
+                r.started_at_ms,
+                now,
+                super::MAX_CLOCK_AHEAD_MS,
+                r.layout,
+                r.status,
+                schema::join_failing(&r.failing)
+            ],
+            |_| Ok(()),
+        )
+        .optional()?;
+    if moved.is_some() {
+        let new = counts::contributions(
+            &r.layout,
+            r.findings
+                .iter()
+                .map(|f| (f.check_id.as_str(), f.severity.as_str(), f.status.as_str())),
+        );
+        add_counts(c, counts::shard(node), &counts::delta(old, new))?;
+    }
     Ok(IngestOutcome::Created)
 }
 
@@ -681,6 +704,7 @@ pub(crate) fn fleet_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<FleetFi
         node: row.get(0)?,
         run_id: row.get(1)?,
         started_at_ms: row.get(2)?,
+        seq: row.get(9)?,
         finding: FindingRow {
             check_id: row.get(3)?,
             severity: row.get(4)?,
@@ -688,6 +712,92 @@ pub(crate) fn fleet_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<FleetFi
             subject: row.get(6)?,
             title: row.get(7)?,
             message: row.get(8)?,
+            target: row.get(10)?,
         },
     })
 }
+
+/// What the node's current latest report contributes to `latest_counts`
+/// (`None` before its first report).
+fn latest_counts(c: &Connection, node: &str) -> Result<Option<counts::Counts>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT COALESCE(r.layout, 'unknown'), f.check_id, f.severity, f.status \
+         FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
+         LEFT JOIN findings f ON f.run_id = l.run_id WHERE l.node = ?1",
+    )?;
+    let rows = st
+        .query_map([node], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let findings = rows
+        .iter()
+        .filter_map(|(_, c, sev, st)| Some((c.as_deref()?, sev.as_deref()?, st.as_deref()?)));
+    Ok(Some(counts::contributions(&first.0, findings)))
+}
+
+/// Adds `delta` to `latest_counts` in `shard`.
+fn add_counts(
+    c: &Connection,
+    shard: i32,
+    delta: &[(counts::Key, i64, i64)],
+) -> Result<(), StoreError> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO latest_counts (check_id, severity, status, layout, shard, findings, nodes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (check_id, severity, status, layout, shard) DO UPDATE SET \
+            findings = findings + excluded.findings, nodes = nodes + excluded.nodes",
+    )?;
+    for ((check, sev, status, layout), f, n) in delta {
+        st.execute(params![check, sev, status, layout, shard, f, n])?;
+    }
+    Ok(())
+}
+
+/// Version 2 on a database with reports: each node's latest report gets
+/// its layout and targets from its stored body, and `latest_counts` the
+/// sum of every latest report (same transaction as the DDL).
+fn backfill_v2(c: &Connection) -> Result<(), StoreError> {
+    let latest: Vec<(String, String, String)> = c
+        .prepare(
+            "SELECT l.node, l.run_id, b.body FROM node_latest l \
+             JOIN report_bodies b ON b.run_id = l.run_id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (node, run_id, body) in &latest {
+        let (layout, targets) = counts::body_layout_targets(body);
+        c.execute(
+            "UPDATE reports SET layout = ?2 WHERE run_id = ?1",
+            params![run_id, layout],
+        )?;
+        c.execute(
+            "UPDATE node_latest SET layout = ?2 WHERE node = ?1",
+            params![node, layout],
+        )?;
+        for (seq, t) in targets.iter().enumerate() {
+            if let Some(t) = t {
+                c.execute(
+                    "UPDATE findings SET target = ?3 WHERE run_id = ?1 AND seq = ?2",
+                    params![run_id, schema::count(seq), t],
+                )?;
+            }
+        }
+        if let Some(sum) = latest_counts(c, node)? {
+            add_counts(c, counts::shard(node), &counts::delta(None, sum))?;
+        }
+    }
+    Ok(())
+}
+
+/// The fleet page's query (a child module: it uses the reader pool).
+#[path = "fleet_sqlite.rs"]
+mod fleet;

@@ -26,6 +26,39 @@ fn rank(status: &str) -> u8 {
 
 /// A valid schema_version 1 report, decoded as the server would.
 fn report(run_id: &str, started_ms: i64, hostname: &str, findings: &[F<'_>]) -> NewReport {
+    decode(
+        report_json(run_id, started_ms, hostname, findings)
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap()
+}
+
+/// [`report`] from a host of `layout`, the findings of the subjects in
+/// `targets` about that target.
+fn report_in(
+    run_id: &str,
+    started_ms: i64,
+    layout: &str,
+    findings: &[F<'_>],
+    targets: &[(&str, &str)],
+) -> NewReport {
+    let mut v = report_json(run_id, started_ms, "h", findings);
+    v["host"]["layout"] = layout.into();
+    for f in v["findings"].as_array_mut().unwrap() {
+        if let Some((_, t)) = targets.iter().find(|(sub, _)| f["subject"] == *sub) {
+            f["target"] = (*t).into();
+        }
+    }
+    decode(v.to_string().as_bytes()).unwrap()
+}
+
+fn report_json(
+    run_id: &str,
+    started_ms: i64,
+    hostname: &str,
+    findings: &[F<'_>],
+) -> serde_json::Value {
     let mut fs: Vec<F<'_>> = findings.to_vec();
     fs.sort_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
     // Summary counts checks by their worst status.
@@ -68,7 +101,7 @@ fn report(run_id: &str, started_ms: i64, hostname: &str, findings: &[F<'_>]) -> 
             "remediation": "",
         })).collect::<Vec<_>>(),
     });
-    decode(serde_json::to_string(&body).unwrap().as_bytes()).unwrap()
+    body
 }
 
 fn uuid() -> String {
@@ -164,6 +197,8 @@ on_both!(
     findings_filters,
     concurrent_ingest,
     retention_keeps_newest_and_recent,
+    fleet_summary_and_filters,
+    findings_pages_by_cursor,
 );
 
 // ------------------------------------------------------------------ cases
@@ -493,6 +528,7 @@ async fn findings_filters(s: Arc<Store>) {
         severity: severity.map(String::from),
         node: node.map(String::from),
         limit,
+        ..FindingQuery::default()
     };
     assert_eq!(key(q(Some("BAR-001"), None, None, None, 0)).await.len(), 3);
     assert_eq!(
@@ -742,7 +778,7 @@ async fn sqlite_reopen_and_migrate_once() {
     let versions: i64 = c
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 1, "each migration is recorded once");
+    assert_eq!(versions, 2, "each migration is recorded once");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -836,7 +872,7 @@ async fn postgres_concurrent_open_migrates_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
     let h: String = client
         .query_one("SELECT token_hash FROM principals", &[])
         .await
@@ -936,4 +972,348 @@ async fn load(s: Arc<Store>, engine: &str) {
         "{engine}: enroll {N}: {enroll:?}; ingest {N} (13 findings each, 64 concurrent): {ingest:?} = {:.0}/s; nodes() over {N}: {first:?} then {second:?}; findings(status=fail) {N} rows: {findings_t:?}",
         N as f64 / ingest.as_secs_f64()
     );
+}
+
+// ------------------------------------------------- fleet page and lists
+
+/// Findings of `a` (kolla): BAR-001 fails on a target, BAR-002 (critical) fails on the host.
+const A: &[F<'static>] = &[
+    ("BAR-001", "high", "fail", "/etc/barbican/barbican.conf"),
+    ("BAR-001", "high", "pass", "/etc/barbican/api-paste.ini"),
+    ("BAR-002", "critical", "fail", "kek"),
+];
+/// Findings of `b` (debian): BAR-001 fails three times, once as an error.
+const B: &[F<'static>] = &[
+    ("BAR-001", "high", "fail", "one"),
+    ("BAR-001", "high", "fail", "two"),
+    ("BAR-001", "high", "error", "three"),
+];
+
+async fn fleet_summary_and_filters(s: Arc<Store>) {
+    use super::FleetQuery;
+    for n in ["a", "b", "c", "d", "e"] {
+        s.enroll(n, Role::Node).await.unwrap();
+    }
+    let t = super::now_ms();
+    let target = &[("/etc/barbican/barbican.conf", "kolla:barbican_api")][..];
+    let ok = &[("BAR-001", "high", "pass", "x")][..];
+    s.ingest_at("a", &report_in(&uuid(), t, "kolla", A, target), t)
+        .await
+        .unwrap();
+    s.ingest_at("b", &report_in(&uuid(), t, "debian", B, &[]), t)
+        .await
+        .unwrap();
+    let old = t - 7_200_000;
+    s.ingest_at("c", &report_in(&uuid(), old, "debian", ok, &[]), old)
+        .await
+        .unwrap();
+    s.ingest_at("e", &report_in(&uuid(), t, "kolla", B, &[]), t)
+        .await
+        .unwrap();
+    assert!(s.revoke("e").await.unwrap());
+    let q = |f: &dyn Fn(&mut FleetQuery)| {
+        let mut q = FleetQuery {
+            now_ms: t + 1000,
+            stale_ms: 3_600_000,
+            limit: 50,
+            ..FleetQuery::default()
+        };
+        f(&mut q);
+        let s = Arc::clone(&s);
+        async move { s.fleet(&q).await.unwrap() }
+    };
+    let names = |sum: &super::FleetSummary| -> Vec<String> {
+        sum.nodes.iter().map(|n| n.name.clone()).collect()
+    };
+    let failing = |sum: &super::FleetSummary| -> Vec<(String, i64)> {
+        sum.failing.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    };
+    let f = |pairs: &[(&str, i64)]| -> Vec<(String, i64)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+
+    let all = q(&|_| {}).await;
+    assert_eq!(
+        all.states,
+        [1, 1, 2, 1],
+        "never d, stale c, fresh a b, revoked e"
+    );
+    // b fails BAR-001 three times but is one node; e is revoked.
+    assert_eq!(failing(&all), f(&[("BAR-001", 2), ("BAR-002", 1)]));
+    assert_eq!(all.listed, 5);
+    assert_eq!(names(&all), ["d", "c", "a", "b", "e"]);
+    let page = q(&|q| {
+        q.limit = 2;
+        q.offset = 1;
+    })
+    .await;
+    assert_eq!(
+        (names(&page), page.listed),
+        (vec!["c".into(), "a".into()], 5)
+    );
+
+    // The list's filters.
+    assert_eq!(
+        names(&q(&|q| q.check = Some("BAR-002".into())).await),
+        ["a"]
+    );
+    assert_eq!(
+        names(&q(&|q| q.check = Some("BAR-00".into())).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&q(&|q| q.severity = Some("critical".into())).await),
+        ["a"]
+    );
+    assert_eq!(names(&q(&|q| q.status = Some("pass".into())).await), ["c"]);
+    assert_eq!(names(&q(&|q| q.state = Some(1)).await), ["c"]);
+    assert_eq!(
+        q(&|q| q.state = Some(1)).await.states,
+        [1, 1, 2, 1],
+        "states stay whole"
+    );
+
+    // Layout and target scope the whole page.
+    let kolla = q(&|q| q.layout = Some("kolla".into())).await;
+    assert_eq!(kolla.states, [0, 0, 1, 1]);
+    assert_eq!(failing(&kolla), f(&[("BAR-001", 1), ("BAR-002", 1)]));
+    assert_eq!(names(&kolla), ["a", "e"]);
+    let api = q(&|q| q.target = Some("kolla:barbican_api".into())).await;
+    assert_eq!(api.states, [0, 0, 1, 0]);
+    assert_eq!(
+        failing(&api),
+        f(&[("BAR-001", 1)]),
+        "BAR-002 is not about the target"
+    );
+    let hostile = q(&|q| q.target = Some("x' OR '1'='1".into())).await;
+    assert_eq!((hostile.states, hostile.listed), ([0; 4], 0));
+
+    // The summary follows each move of a latest report, and only those.
+    s.ingest_at("a", &report_in(&uuid(), t - 1, "kolla", ok, &[]), t)
+        .await
+        .unwrap();
+    assert_eq!(
+        failing(&q(&|_| {}).await),
+        failing(&all),
+        "an older report changes nothing"
+    );
+    s.ingest_at("a", &report_in(&uuid(), t + 1, "kolla", ok, &[]), t)
+        .await
+        .unwrap();
+    assert_eq!(failing(&q(&|_| {}).await), f(&[("BAR-001", 1)]));
+    assert_eq!(
+        q(&|q| q.layout = Some("kolla".into())).await.states,
+        [0, 0, 1, 1]
+    );
+    // A node moving to another layout moves its counts.
+    s.ingest_at("b", &report_in(&uuid(), t + 1, "kolla", B, &[]), t)
+        .await
+        .unwrap();
+    let kolla = q(&|q| q.layout = Some("kolla".into())).await;
+    assert_eq!(
+        (kolla.states, failing(&kolla)),
+        ([0, 0, 2, 1], f(&[("BAR-001", 1)]))
+    );
+    assert_eq!(
+        q(&|q| q.layout = Some("debian".into())).await.states,
+        [0, 1, 0, 0]
+    );
+
+    // The totals the summary gives equal counting the findings themselves.
+    for status in [None, Some("fail"), Some("error"), Some("pass")] {
+        let fq = FindingQuery {
+            status: status.map(String::from),
+            limit: 500,
+            ..FindingQuery::default()
+        };
+        let (rows, total) = s
+            .findings_page(&fq, &super::PageAt::Offset(0))
+            .await
+            .unwrap();
+        assert_eq!(rows.len() as i64, total, "{status:?}");
+        let fq = FindingQuery {
+            layout: Some("kolla".into()),
+            ..fq
+        };
+        let (rows, total) = s
+            .findings_page(&fq, &super::PageAt::Offset(0))
+            .await
+            .unwrap();
+        assert_eq!(rows.len() as i64, total, "kolla {status:?}");
+    }
+}
+
+async fn findings_pages_by_cursor(s: Arc<Store>) {
+    use super::PageAt;
+    let mut want = Vec::new();
+    for n in ["n1", "n2", "n3"] {
+        s.enroll(n, Role::Node).await.unwrap();
+        let target = &[("two", "kolla:barbican_worker")][..];
+        s.ingest(n, &report_in(&uuid(), 1_000, "kolla", B, target))
+            .await
+            .unwrap();
+        // A report lists findings by check, then subject.
+        let mut sorted = B.to_vec();
+        sorted.sort_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
+        for (i, f) in sorted.iter().enumerate() {
+            want.push((n.to_string(), i as i64, f.3.to_string()));
+        }
+    }
+    let fq = FindingQuery {
+        limit: 2,
+        ..FindingQuery::default()
+    };
+    let key = |rows: &[super::FleetFinding]| -> Vec<(String, i64, String)> {
+        rows.iter()
+            .map(|f| (f.node.clone(), f.seq, f.finding.subject.clone()))
+            .collect()
+    };
+    // Following "next" cursors walks the whole list once, in order.
+    let mut got = Vec::new();
+    let mut at = PageAt::Offset(0);
+    loop {
+        let (rows, total) = s.findings_page(&fq, &at).await.unwrap();
+        assert_eq!(total, 9);
+        let Some(last) = rows.last() else { break };
+        at = PageAt::After(last.node.clone(), last.seq);
+        got.extend(key(&rows));
+    }
+    assert_eq!(got, want);
+    // "Previous" from a cursor gives the rows before it, in list order,
+    // as the same page by number does.
+    let (rows, _) = s
+        .findings_page(&fq, &PageAt::Before("n2".into(), 1))
+        .await
+        .unwrap();
+    assert_eq!(key(&rows), want[2..4]);
+    let (rows, _) = s.findings_page(&fq, &PageAt::Offset(2)).await.unwrap();
+    assert_eq!(key(&rows), want[2..4]);
+    // A cursor naming no stored node still seeks by order.
+    let (rows, _) = s
+        .findings_page(&fq, &PageAt::After("n2~".into(), 0))
+        .await
+        .unwrap();
+    assert_eq!(key(&rows), want[6..8]);
+    // The target filter (counted live: the summary has no targets).
+    let fq = FindingQuery {
+        target: Some("kolla:barbican_worker".into()),
+        limit: 10,
+        ..FindingQuery::default()
+    };
+    let (rows, total) = s.findings_page(&fq, &PageAt::Offset(0)).await.unwrap();
+    assert_eq!(total, 3);
+    assert!(rows.iter().all(
+        |f| f.finding.target.as_deref() == Some("kolla:barbican_worker")
+            && f.finding.subject == "two"
+    ));
+}
+
+/// A version 1 database with reports gets layouts, targets and the
+/// summary from the stored bodies when a version 2 collector opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_version_2_backfills_from_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sqlite_store(dir.path()).await;
+    s.enroll("a", Role::Node).await.unwrap();
+    let target = &[("/etc/barbican/barbican.conf", "kolla:barbican_api")][..];
+    s.ingest("a", &report_in(&uuid(), 1_000, "kolla", A, target))
+        .await
+        .unwrap();
+    drop(s);
+    // Back to version 1 as an older collector left it.
+    let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
+    c.execute_batch(
+        "DROP INDEX findings_target; DROP INDEX node_latest_run; ALTER TABLE findings DROP COLUMN target; \
+         ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
+         ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
+         ALTER TABLE node_latest DROP COLUMN failing; \
+         DELETE FROM schema_migrations WHERE version = 2;",
+    )
+    .unwrap();
+    drop(c);
+    let s = sqlite_store(dir.path()).await;
+    let sum = s
+        .fleet(&super::FleetQuery {
+            layout: Some("kolla".into()),
+            now_ms: super::now_ms(),
+            stale_ms: i64::MAX,
+            limit: 10,
+            ..super::FleetQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sum.states[1] + sum.states[2],
+        1,
+        "layout read from the body"
+    );
+    assert_eq!(sum.failing.get("BAR-002"), Some(&1));
+    let fq = FindingQuery {
+        target: Some("kolla:barbican_api".into()),
+        ..FindingQuery::default()
+    };
+    let (rows, total) = s
+        .findings_page(&fq, &super::PageAt::Offset(0))
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+}
+
+/// The same on PostgreSQL (the backfill there runs in the migration's
+/// transaction under the migration lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_version_2_backfills_from_bodies() {
+    let Some(db) = PgDb::create().await else {
+        return;
+    };
+    let s = Store::open(&db.url).await.unwrap();
+    s.enroll("a", Role::Node).await.unwrap();
+    let target = &[("/etc/barbican/barbican.conf", "kolla:barbican_api")][..];
+    s.ingest("a", &report_in(&uuid(), 1_000, "kolla", A, target))
+        .await
+        .unwrap();
+    drop(s);
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            "DROP INDEX findings_target; DROP INDEX node_latest_run; \
+             DROP INDEX node_latest_node_c; ALTER TABLE findings DROP COLUMN target; \
+             ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
+             ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
+             ALTER TABLE node_latest DROP COLUMN failing; \
+             DELETE FROM schema_migrations WHERE version = 2;",
+        )
+        .await
+        .unwrap();
+    let s = Store::open(&db.url).await.unwrap();
+    let sum = s
+        .fleet(&super::FleetQuery {
+            layout: Some("kolla".into()),
+            now_ms: super::now_ms(),
+            stale_ms: i64::MAX,
+            limit: 10,
+            ..super::FleetQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sum.states[1] + sum.states[2],
+        1,
+        "layout read from the body"
+    );
+    assert_eq!(sum.failing.get("BAR-002"), Some(&1));
+    let fq = FindingQuery {
+        target: Some("kolla:barbican_api".into()),
+        ..FindingQuery::default()
+    };
+    let (rows, total) = s
+        .findings_page(&fq, &super::PageAt::Offset(0))
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+    drop((s, client));
+    db.drop_db().await;
 }
