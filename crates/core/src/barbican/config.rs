@@ -364,6 +364,27 @@ impl Config {
         out
     }
 
+    /// `[oslo_policy] policy_dirs` as oslo.policy walks them: each name with
+    /// where it is set, or its default `policy.d` when no file sets it.
+    pub fn policy_dirs(&self) -> Vec<(String, String)> {
+        let named = self.get_multi("oslo_policy", "policy_dirs");
+        if named.is_empty() {
+            return vec![(
+                "policy.d".to_string(),
+                "oslo.policy default policy_dirs".to_string(),
+            )];
+        }
+        named
+            .iter()
+            .map(|(v, f)| {
+                (
+                    v.value.trim().to_string(),
+                    format!("[oslo_policy] policy_dirs at {}:{}", f.display(), v.line),
+                )
+            })
+            .collect()
+    }
+
     /// The effective value of a single-valued option: environment first,
     /// then the last file value (a deprecated name counts where oslo.config
     /// would read it: newer files first, new name first within a file).

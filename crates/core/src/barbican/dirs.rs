@@ -87,20 +87,7 @@ fn policy_dirs(host: &Host, cfg: &Config, out: &mut LoadDirs) {
         dirs.push(d.to_path_buf());
     }
     dirs.extend(search_dirs(&service_home(host)));
-    let named = cfg.get_multi("oslo_policy", "policy_dirs");
-    let entries: Vec<(String, String)> = if named.is_empty() {
-        vec![("policy.d".into(), "oslo.policy default policy_dirs".into())]
-    } else {
-        named
-            .iter()
-            .map(|(v, f)| {
-                (
-                    v.value.trim().to_string(),
-                    format!("[oslo_policy] policy_dirs at {}:{}", f.display(), v.line),
-                )
-            })
-            .collect()
-    };
+    let entries = cfg.policy_dirs();
     for (name, why) in entries {
         let candidates: Vec<PathBuf> = if name.starts_with('/') {
             vec![PathBuf::from(&name)]

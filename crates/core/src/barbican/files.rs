@@ -339,23 +339,7 @@ impl EffectiveFiles {
                 }
             }
         }
-        let named_dirs = cfg.get_multi("oslo_policy", "policy_dirs");
-        let entries: Vec<(String, String)> = if named_dirs.is_empty() {
-            vec![(
-                "policy.d".to_string(),
-                "oslo.policy default policy_dirs".to_string(),
-            )]
-        } else {
-            named_dirs
-                .iter()
-                .map(|(v, f)| {
-                    (
-                        v.value.trim().to_string(),
-                        format!("[oslo_policy] policy_dirs at {}:{}", f.display(), v.line),
-                    )
-                })
-                .collect()
-        };
+        let entries = cfg.policy_dirs();
         for (name, why) in entries {
             let Some(dir) = find(&name, &mut problems).filter(|d| host.is_dir(d)) else {
                 continue;

@@ -323,20 +323,7 @@ impl Set {
                 "policy",
             );
         }
-        let named = cfg.get_multi("oslo_policy", "policy_dirs");
-        let dirs: Vec<(String, String)> = if named.is_empty() {
-            vec![("policy.d".into(), "oslo.policy default policy_dirs".into())]
-        } else {
-            named
-                .iter()
-                .map(|(v, f)| {
-                    (
-                        v.value.trim().to_string(),
-                        format!("[oslo_policy] policy_dirs at {}:{}", f.display(), v.line),
-                    )
-                })
-                .collect()
-        };
+        let dirs = cfg.policy_dirs();
         let etc = PathBuf::from(format!("/etc/{service}"));
         for (name, why) in dirs {
             let mut candidates = if name.starts_with('/') {
