@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use tokio_postgres::types::ToSql;
 
 use super::super::fleet::{less, FleetQuery, FleetSummary};
-use super::{report_row, NodeRow, PgStore, StoreError};
+use super::{node_row, PgStore, StoreError};
 
 /// As the SQLite engine's, with typed parameters.
 const RANK: &str = "CASE WHEN p.revoked_at IS NOT NULL THEN 3 WHEN l.run_id IS NULL THEN 0 \
@@ -100,18 +100,7 @@ impl PgStore {
             .query(&page, &args)
             .await?
             .iter()
-            .map(|row| {
-                let latest = match row.try_get::<_, Option<&str>>(3)? {
-                    Some(_) => Some(report_row(row, 3)?),
-                    None => None,
-                };
-                Ok(NodeRow {
-                    name: row.try_get(0)?,
-                    enrolled_ms: row.try_get(1)?,
-                    revoked: row.try_get(2)?,
-                    latest,
-                })
-            })
+            .map(node_row)
             .collect::<Result<Vec<_>, StoreError>>()?;
         let pairs = |rows: Vec<tokio_postgres::Row>| -> Result<Vec<(String, i64)>, StoreError> {
             rows.iter()

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 
 use super::super::fleet::{less, FleetQuery, FleetSummary};
-use super::{report_row, NodeRow, SqliteStore, StoreError, REPORT_COLS};
+use super::{node_row, SqliteStore, StoreError, REPORT_COLS};
 
 /// Never (0), stale (1), fresh (2), revoked (3); `?1` now, `?2` stale after.
 const RANK: &str = "CASE WHEN p.revoked_at IS NOT NULL THEN 3 WHEN l.run_id IS NULL THEN 0 \
@@ -84,18 +84,7 @@ impl SqliteStore {
                         i64::from(q.limit),
                         i64::from(q.offset)
                     ],
-                    |row| {
-                        let latest = match row.get::<_, Option<String>>(3)? {
-                            Some(_) => Some(report_row(row, 3)?),
-                            None => None,
-                        };
-                        Ok(NodeRow {
-                            name: row.get(0)?,
-                            enrolled_ms: row.get(1)?,
-                            revoked: row.get(2)?,
-                            latest,
-                        })
-                    },
+                    node_row,
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
             drop(st);

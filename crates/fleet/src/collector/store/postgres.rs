@@ -480,20 +480,7 @@ impl PgStore {
         let c = lease.conn()?;
         let st = c.stmt(NODES).await?;
         let rows = c.client.query(&st, &[]).await?;
-        rows.iter()
-            .map(|row| {
-                let latest = match row.try_get::<_, Option<&str>>(3)? {
-                    Some(_) => Some(report_row(row, 3)?),
-                    None => None,
-                };
-                Ok(NodeRow {
-                    name: row.try_get(0)?,
-                    enrolled_ms: row.try_get(1)?,
-                    revoked: row.try_get(2)?,
-                    latest,
-                })
-            })
-            .collect()
+        rows.iter().map(node_row).collect()
     }
 
     /// A node's reports, newest first; `None` when no node has this name.
@@ -589,6 +576,21 @@ impl PgStore {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+/// A node with its latest report (columns: name, enrolled, revoked, then
+/// the report's from column 3, null when it never reported).
+pub(super) fn node_row(row: &Row) -> Result<NodeRow, StoreError> {
+    let latest = match row.try_get::<_, Option<&str>>(3)? {
+        Some(_) => Some(report_row(row, 3)?),
+        None => None,
+    };
+    Ok(NodeRow {
+        name: row.try_get(0)?,
+        enrolled_ms: row.try_get(1)?,
+        revoked: row.try_get(2)?,
+        latest,
+    })
 }
 
 fn report_row(row: &Row, at: usize) -> Result<ReportRow, StoreError> {

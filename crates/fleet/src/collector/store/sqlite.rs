@@ -156,18 +156,7 @@ impl SqliteStore {
                  LEFT JOIN reports r ON r.run_id = l.run_id \
                  WHERE p.role = 'node' ORDER BY p.name"
             ))?;
-            let rows = st.query_map([], |row| {
-                let latest = match row.get::<_, Option<String>>(3)? {
-                    Some(_) => Some(report_row(row, 3)?),
-                    None => None,
-                };
-                Ok(NodeRow {
-                    name: row.get(0)?,
-                    enrolled_ms: row.get(1)?,
-                    revoked: row.get(2)?,
-                    latest,
-                })
-            })?;
+            let rows = st.query_map([], node_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -321,6 +310,21 @@ impl SqliteStore {
 const REPORT_COLS: &str = "r.run_id, r.node, r.started_at, r.received_at, r.hostname, \
      r.barbican_version, r.tool_version, r.status, r.pass, r.fail, r.error, r.na, r.waived, \
      r.failing";
+
+/// A node with its latest report (columns: name, enrolled, revoked, then
+/// the report's from column 3, null when it never reported).
+pub(super) fn node_row(row: &Row<'_>) -> rusqlite::Result<NodeRow> {
+    let latest = match row.get::<_, Option<String>>(3)? {
+        Some(_) => Some(report_row(row, 3)?),
+        None => None,
+    };
+    Ok(NodeRow {
+        name: row.get(0)?,
+        enrolled_ms: row.get(1)?,
+        revoked: row.get(2)?,
+        latest,
+    })
+}
 
 fn report_row(row: &Row<'_>, at: usize) -> rusqlite::Result<ReportRow> {
     Ok(ReportRow {
