@@ -414,23 +414,25 @@ fn bool_readers(group: &str, key: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// The oslo.config option a unit's `OS_<GROUP>__<KEY>` assignment sets,
+/// if it names one.
+pub(crate) fn env_override(a: &crate::barbican::systemd::Assignment) -> Option<EnvOverride> {
+    let (group, key) = crate::barbican::systemd::oslo_env_option(&a.name)?;
+    Some(EnvOverride {
+        group,
+        key,
+        value: a.value.clone(),
+        var: a.name.clone(),
+        file: a.file.clone(),
+        line: a.line,
+    })
+}
+
 /// Every `OS_<GROUP>__<OPT>` variable of the barbican units, as oslo.config
 /// reads it from the process environment.
 fn env_overrides(units: &[Unit]) -> Vec<EnvOverride> {
-    let mut out = Vec::new();
-    for u in units {
-        for a in &u.env {
-            if let Some((group, key)) = crate::barbican::systemd::oslo_env_option(&a.name) {
-                out.push(EnvOverride {
-                    group,
-                    key,
-                    value: a.value.clone(),
-                    var: a.name.clone(),
-                    file: a.file.clone(),
-                    line: a.line,
-                });
-            }
-        }
-    }
-    out
+    units
+        .iter()
+        .flat_map(|u| u.env.iter().filter_map(env_override))
+        .collect::<Vec<_>>()
 }

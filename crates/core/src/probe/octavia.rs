@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 
 use super::key_manager::judge_backend;
 use super::{Decl, Facts, FixStyle, Gate, Input, Observation, Observed, Params, Probe, Reads, Var};
-use crate::barbican::config::{Config, Effective, EnvOverride, Source};
+use crate::barbican::config::{Config, Effective, Source};
 use crate::barbican::oslo::parse_bool;
-use crate::barbican::systemd::{oslo_env_option, Assignment, Unit, Via};
+use crate::barbican::systemd::{Assignment, Unit, Via};
 use crate::consumers::{ProgramConfig, OCTAVIA};
 use crate::host::Host;
 use crate::report::Status;
@@ -72,17 +72,7 @@ impl<'a> OctaviaProgram<'a> {
         let mut config: Config = p.config.clone();
         config.env = unit_env
             .iter()
-            .filter_map(|a| {
-                let (group, key) = oslo_env_option(&a.name)?;
-                Some(EnvOverride {
-                    group,
-                    key,
-                    value: a.value.clone(),
-                    var: a.name.clone(),
-                    file: a.file.clone(),
-                    line: a.line,
-                })
-            })
+            .filter_map(super::facts::env_override)
             .collect();
         let mut problems: Vec<(PathBuf, String)> = config.problems.clone();
         for f in &config.files {
