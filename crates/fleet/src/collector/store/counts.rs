@@ -17,8 +17,10 @@ pub(super) type Key = (String, String, String, String);
 /// `(findings, nodes)` per key.
 pub(super) type Counts = BTreeMap<Key, (i64, i64)>;
 
-/// The shard a node's changes go to: any fixed choice is right (readers
-/// sum the shards); this one spreads nodes evenly.
+/// A shard for a node's changes where no better one is known (the
+/// backfills, SQLite's single writer): any choice is right, since readers
+/// sum the shards; this one spreads nodes evenly. PostgreSQL's ingest uses
+/// its client's own shard instead (`postgres::Conn::shard`).
 pub(super) fn shard(node: &str) -> i32 {
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
     let mut h: u32 = 0x811c_9dc5;
@@ -37,6 +39,18 @@ pub(super) fn contributions<'a>(
     layout: &str,
     findings: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
 ) -> Counts {
+    weighted(
+        layout,
+        findings.into_iter().map(|(c, sev, st)| (c, sev, st, 1)),
+    )
+}
+
+/// [`contributions`] from a report's [`tally`]: `(check_id, severity,
+/// status, findings)`.
+pub(super) fn weighted<'a>(
+    layout: &str,
+    findings: impl IntoIterator<Item = (&'a str, &'a str, &'a str, i64)>,
+) -> Counts {
     let mut out = Counts::new();
     let key = |c: &str, sev: &str, st: &str| {
         (
@@ -46,14 +60,83 @@ pub(super) fn contributions<'a>(
             layout.to_string(),
         )
     };
-    for (c, sev, st) in findings {
-        out.entry(key(c, sev, st)).or_insert((0, 1)).0 += 1;
+    for (c, sev, st, n) in findings {
+        out.entry(key(c, sev, st)).or_insert((0, 1)).0 += n;
         if st == "fail" || st == "error" {
             out.entry(key(c, "", FAILING)).or_insert((0, 1));
         }
     }
     out.insert(key("", "", ""), (0, 1));
     out
+}
+
+/// A report's findings counted by (check, severity, status), as
+/// `node_tally` keeps each node's latest: a line `check TAB severity TAB
+/// status TAB count` per kind, in key order. Ingest reads the old latest
+/// report's contribution from it instead of from that report's findings,
+/// and a typed page number is turned into a place in the list with it
+/// (see [`locate`]). Check IDs, severities and statuses hold no tab or
+/// newline (ingest validates them).
+pub(super) fn tally<'a>(findings: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> String {
+    let mut by: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
+    for k in findings {
+        *by.entry(k).or_insert(0) += 1;
+    }
+    let mut out = String::new();
+    for ((c, sev, st), n) in by {
+        out.push_str(&format!("{c}\t{sev}\t{st}\t{n}\n"));
+    }
+    out
+}
+
+/// The entries of a [`tally`]; `None` when it is not one (then the caller
+/// reads the findings themselves).
+pub(super) fn parse_tally(s: &str) -> Option<Vec<(&str, &str, &str, i64)>> {
+    s.lines()
+        .map(|l| {
+            let mut p = l.split('\t');
+            let e = (p.next()?, p.next()?, p.next()?, p.next()?.parse().ok()?);
+            p.next().is_none().then_some(e)
+        })
+        .collect()
+}
+
+/// How many of a node's latest findings `tally` says match the filters
+/// (`None`: any); `None` when the tally is unreadable.
+pub(super) fn matching(
+    tally: &str,
+    check: Option<&str>,
+    severity: Option<&str>,
+    status: Option<&str>,
+) -> Option<i64> {
+    let ok = |want: Option<&str>, v: &str| want.is_none_or(|w| w == v);
+    Some(
+        parse_tally(tally)?
+            .into_iter()
+            .filter(|(c, sev, st, _)| ok(check, c) && ok(severity, sev) && ok(status, st))
+            .map(|e| e.3)
+            .sum(),
+    )
+}
+
+/// Where row `offset` of a findings list is: the node it falls in, and how
+/// many of that node's matching findings come before it. `nodes` are the
+/// listed nodes in list order with their matching counts (`None`: not
+/// known, then `None`: count rows instead). `Some(None)`: the list is
+/// shorter than `offset`.
+pub(super) fn locate<S>(
+    nodes: impl IntoIterator<Item = (S, Option<i64>)>,
+    offset: i64,
+) -> Option<Option<(S, i64)>> {
+    let mut before = 0i64;
+    for (node, n) in nodes {
+        let n = n?;
+        if before + n > offset {
+            return Some(Some((node, offset - before)));
+        }
+        before += n;
+    }
+    Some(None)
 }
 
 /// `new` minus `old`, without the keys that do not change.
@@ -70,6 +153,75 @@ pub(super) fn delta(old: Option<Counts>, new: Counts) -> Vec<(Key, i64, i64)> {
         .filter(|(_, (f, n))| *f != 0 || *n != 0)
         .map(|(k, (f, n))| (k, f, n))
         .collect()
+}
+
+/// A latest report's layout and its findings' `(check_id, severity,
+/// status)`, as both engines read them back from the findings table.
+pub(super) struct Kinds {
+    layout: String,
+    findings: Vec<(String, String, String)>,
+}
+
+/// [`Kinds`] from the rows of a `node_latest` join that left-joins the
+/// findings: `(layout, check_id, severity, status)`, the last three NULL
+/// for a report without findings. `None`: no rows (no latest report).
+pub(super) fn kinds(
+    rows: impl IntoIterator<Item = (String, Option<String>, Option<String>, Option<String>)>,
+) -> Option<Kinds> {
+    let mut layout = None;
+    let mut findings = Vec::new();
+    for (l, c, sev, st) in rows {
+        layout.get_or_insert(l);
+        if let (Some(c), Some(sev), Some(st)) = (c, sev, st) {
+            findings.push((c, sev, st));
+        }
+    }
+    Some(Kinds {
+        layout: layout?,
+        findings,
+    })
+}
+
+impl Kinds {
+    fn each(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.findings
+            .iter()
+            .map(|(c, sev, st)| (c.as_str(), sev.as_str(), st.as_str()))
+    }
+
+    /// What the report adds to `latest_counts`.
+    pub fn contributions(&self) -> Counts {
+        contributions(&self.layout, self.each())
+    }
+
+    /// The report's [`tally`].
+    pub fn tally(&self) -> String {
+        tally(self.each())
+    }
+}
+
+/// A delta as one array per column, as both engines bind it.
+pub(super) struct Columns<'a> {
+    pub check: Vec<&'a str>,
+    pub severity: Vec<&'a str>,
+    pub status: Vec<&'a str>,
+    pub layout: Vec<&'a str>,
+    pub findings: Vec<i64>,
+    pub nodes: Vec<i64>,
+}
+
+impl<'a> Columns<'a> {
+    pub fn of(delta: &'a [(Key, i64, i64)]) -> Self {
+        let col = |pick: fn(&Key) -> &String| delta.iter().map(|d| pick(&d.0).as_str()).collect();
+        Columns {
+            check: col(|k| &k.0),
+            severity: col(|k| &k.1),
+            status: col(|k| &k.2),
+            layout: col(|k| &k.3),
+            findings: delta.iter().map(|d| d.1).collect(),
+            nodes: delta.iter().map(|d| d.2).collect(),
+        }
+    }
 }
 
 /// The layout of a stored body (`host.layout`), and each finding's target
@@ -152,6 +304,58 @@ mod tests {
         );
         // A first report adds everything.
         assert_eq!(delta(None, contributions("x", [])).len(), 1);
+    }
+
+    #[test]
+    fn a_tally_counts_each_kind_and_reads_back() {
+        let t = tally([
+            ("BAR-002", "low", "pass"),
+            ("BAR-001", "high", "fail"),
+            ("BAR-001", "high", "fail"),
+        ]);
+        assert_eq!(t, "BAR-001\thigh\tfail\t2\nBAR-002\tlow\tpass\t1\n");
+        assert_eq!(
+            parse_tally(&t),
+            Some(vec![
+                ("BAR-001", "high", "fail", 2),
+                ("BAR-002", "low", "pass", 1)
+            ])
+        );
+        // The counts it gives are those of the findings themselves.
+        let from_findings = contributions(
+            "x",
+            [
+                ("BAR-002", "low", "pass"),
+                ("BAR-001", "high", "fail"),
+                ("BAR-001", "high", "fail"),
+            ],
+        );
+        assert_eq!(weighted("x", parse_tally(&t).unwrap()), from_findings);
+        assert_eq!(matching(&t, None, None, Some("fail")), Some(2));
+        assert_eq!(matching(&t, Some("BAR-002"), None, None), Some(1));
+        assert_eq!(matching(&t, None, Some("low"), Some("fail")), Some(0));
+        assert_eq!(matching("", None, None, None), Some(0));
+        for bad in ["BAR-001\thigh\tfail\n", "a\tb\tc\tx\n", "a\tb\tc\t1\te\n"] {
+            assert_eq!(parse_tally(bad), None, "{bad:?}");
+            assert_eq!(matching(bad, None, None, None), None);
+        }
+    }
+
+    #[test]
+    fn a_row_number_is_located_in_its_node() {
+        let nodes = || vec![("a", Some(3)), ("b", Some(0)), ("c", Some(2))];
+        assert_eq!(locate(nodes(), 0), Some(Some(("a", 0))));
+        assert_eq!(locate(nodes(), 2), Some(Some(("a", 2))));
+        // "b" has none: row 3 is c's first.
+        assert_eq!(locate(nodes(), 3), Some(Some(("c", 0))));
+        assert_eq!(locate(nodes(), 4), Some(Some(("c", 1))));
+        assert_eq!(locate(nodes(), 5), Some(None));
+        // Unknown before the place: count instead; after it: irrelevant.
+        assert_eq!(locate(vec![("a", None), ("b", Some(1))], 0), None);
+        assert_eq!(
+            locate(vec![("a", Some(1)), ("b", None)], 0),
+            Some(Some(("a", 0)))
+        );
     }
 
     #[test]

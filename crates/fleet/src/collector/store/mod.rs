@@ -254,6 +254,15 @@ impl Store {
         self.ingest_at(node, report, now_ms()).await
     }
 
+    /// Runs `sql` as it is, on the writer (tests that age a database).
+    #[cfg(test)]
+    pub(crate) async fn raw_execute(&self, sql: &'static str) {
+        match self {
+            Store::Sqlite(s) => s.raw_execute(sql).await,
+            Store::Postgres(s) => s.raw_execute(sql).await,
+        }
+    }
+
     /// [`Store::ingest`] as if received at `now` (ms since the epoch).
     pub(crate) async fn ingest_at(
         &self,

@@ -57,3 +57,31 @@ impl Store {
 pub(super) fn counted(q: &FindingQuery) -> bool {
     q.node.is_none() && q.target.is_none()
 }
+
+/// From this many rows on, a typed page number is not read by skipping
+/// rows (each skipped row is a finding read and joined: 175 ms for row
+/// 25,000 at 10,000 nodes on PostgreSQL) but located through the nodes'
+/// tallies (`node_tally`, one narrow row per node), then read from that
+/// node on. Unit tests locate every page after the first, so both ways
+/// are tested (the offset way by the page tests through the server).
+pub(super) const LOCATE_FROM: u32 = if cfg!(test) { 1 } else { 500 };
+
+/// The offset of `at` when it is located through the tallies: a typed
+/// page deep enough, and no target filter (a tally has no targets).
+pub(super) fn located(q: &FindingQuery, at: &PageAt) -> Option<i64> {
+    match at {
+        PageAt::Offset(n) if *n >= LOCATE_FROM && q.target.is_none() => Some(i64::from(*n)),
+        _ => None,
+    }
+}
+
+/// How many findings of a node's tally `q` matches (`None`: no tally, or
+/// not one).
+pub(super) fn matching(q: &FindingQuery, tally: Option<&str>) -> Option<i64> {
+    super::counts::matching(
+        tally?,
+        q.check.as_deref(),
+        q.severity.as_deref(),
+        q.status.as_deref(),
+    )
+}

@@ -1,7 +1,8 @@
 //! SQLite half of [`super::super::pages`] (a child of the engine, for its reader pool).
 use rusqlite::{params, OptionalExtension};
 
-use super::super::pages::{counted, PageAt};
+use super::super::pages::{counted, located, matching, PageAt};
+use super::counts;
 use super::{schema, FindingQuery, FleetFinding, SqliteStore, StoreError};
 
 /// The findings of the latest reports, filtered: `?1` check, `?2` status,
@@ -24,6 +25,11 @@ const FROM_TARGET: &str = "FROM findings f JOIN node_latest l ON l.run_id = f.ru
 pub(super) const COLS: &str = "l.node, l.run_id, r.started_at, f.check_id, f.severity, \
      f.status, f.subject, f.title, f.message, f.seq, f.target";
 
+/// Each listed node's tally in list order (`?1` layout, `?2` node).
+const TALLIES: &str = "SELECT l.node, t.tally FROM node_latest l \
+     LEFT JOIN node_tally t ON t.node = l.node \
+     WHERE (?1 IS NULL OR l.layout = ?1) AND (?2 IS NULL OR l.node = ?2) ORDER BY l.node";
+
 /// The total from the summary table (see [`counted`]); `?4` is the layout.
 const SUMMED: &str = "SELECT COALESCE(SUM(findings), 0) FROM latest_counts \
      WHERE status NOT IN ('', 'failing') AND (?1 IS NULL OR check_id = ?1) \
@@ -40,6 +46,8 @@ impl SqliteStore {
         let q = q.clone();
         let at = at.clone();
         self.read(move |c| {
+            // One snapshot for the total, the tallies and the page.
+            let c = c.transaction()?;
             let from = if q.target.is_some() {
                 FROM_TARGET
             } else {
@@ -57,17 +65,45 @@ impl SqliteStore {
                         |r| r.get(0),
                     )?
             };
-            let (tail, cursor): (&str, Vec<Box<dyn rusqlite::ToSql>>) = match &at {
-                PageAt::Offset(n) => (
+            // A deep page number: the node its first row is in, and how
+            // many of that node's rows come before it.
+            let mut start = None;
+            if let Some(offset) = located(&q, &at) {
+                let mut st = c.prepare_cached(TALLIES)?;
+                let mut rows = st.query(params![q.layout, q.node])?;
+                let mut nodes = Vec::new();
+                // Read only up to the node the page starts in.
+                let mut seen = 0i64;
+                while let Some(r) = rows.next()? {
+                    let node: String = r.get(0)?;
+                    let n = matching(&q, r.get::<_, Option<String>>(1)?.as_deref());
+                    seen += n.unwrap_or(0);
+                    nodes.push((node, n));
+                    if n.is_none() || seen > offset {
+                        break;
+                    }
+                }
+                match counts::locate(nodes, offset) {
+                    Some(Some(at)) => start = Some(at),
+                    Some(None) => return Ok((Vec::new(), total)),
+                    None => {}
+                }
+            }
+            let (tail, cursor): (&str, Vec<Box<dyn rusqlite::ToSql>>) = match (&at, start) {
+                (PageAt::Offset(_), Some((node, skip))) => (
+                    "AND l.node >= ?8 ORDER BY l.node, f.seq LIMIT ?7 OFFSET ?9",
+                    vec![Box::new(node), Box::new(skip)],
+                ),
+                (PageAt::Offset(n), None) => (
                     "ORDER BY l.node, f.seq LIMIT ?7 OFFSET ?8",
                     vec![Box::new(i64::from(*n))],
                 ),
-                PageAt::After(node, seq) => (
+                (PageAt::After(node, seq), _) => (
                     "AND l.node >= ?8 AND (l.node > ?8 OR f.seq > ?9) \
                      ORDER BY l.node, f.seq LIMIT ?7",
                     vec![Box::new(node.clone()), Box::new(*seq)],
                 ),
-                PageAt::Before(node, seq) => (
+                (PageAt::Before(node, seq), _) => (
                     "AND l.node <= ?8 AND (l.node < ?8 OR f.seq < ?9) \
                      ORDER BY l.node DESC, f.seq DESC LIMIT ?7",
                     vec![Box::new(node.clone()), Box::new(*seq)],

@@ -13,6 +13,8 @@
 //! afresh: in between, the HTTP layer answers 503 and agents keep the
 //! report in their spool.
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -50,12 +52,20 @@ struct Pool {
     shown: String,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
+    /// The number of the next client connected (see [`Conn::shard`]).
+    next: AtomicU32,
 }
 
 /// A client and the statements it has prepared (they live per session).
 struct Conn {
     client: Client,
     stmts: HashMap<&'static str, Statement>,
+    /// The `latest_counts` shard this client's ingests add to. Each client
+    /// of a pool has its own (the pool's clients are numbered from a
+    /// random start, so two replicas' clients mostly differ too), so two
+    /// ingests of this process never wait for each other's summary rows;
+    /// any shard is right, since readers sum them.
+    shard: i32,
 }
 
 impl Conn {
@@ -107,7 +117,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn connect(config: &Config, tls: &MakeRustls, shown: &str) -> Result<Conn, StoreError> {
+async fn connect(
+    config: &Config,
+    tls: &MakeRustls,
+    shown: &str,
+    number: u32,
+) -> Result<Conn, StoreError> {
     // The URL (without user and password) in the message: a refused TLS handshake or
     // login must say which server and settings it was.
     let (client, connection) = config
@@ -122,6 +137,7 @@ async fn connect(config: &Config, tls: &MakeRustls, shown: &str) -> Result<Conn,
     Ok(Conn {
         client,
         stmts: HashMap::new(),
+        shard: i32::try_from(number % counts::SHARDS.unsigned_abs()).unwrap_or(0),
     })
 }
 
@@ -144,7 +160,10 @@ impl Pool {
         };
         let conn = match idle {
             Some(c) => c,
-            None => connect(&self.config, &self.tls, &self.shown).await?,
+            None => {
+                let number = self.next.fetch_add(1, Ordering::Relaxed);
+                connect(&self.config, &self.tls, &self.shown, number).await?
+            }
         };
         Ok(Lease {
             pool: Arc::clone(self),
@@ -176,25 +195,32 @@ const ENROLL: &str =
 const REVOKE: &str = "UPDATE principals SET revoked_at = COALESCE(revoked_at, $2), \
      token_id = NULL, token_hash = NULL WHERE name = $1";
 
-const INSERT_REPORT: &str = "INSERT INTO reports (run_id, node, started_at, received_at, \
-        body_sha256, hostname, barbican_version, tool_version, catalog_sha256, \
-        pass, fail, error, na, waived, status, failing, layout) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-     ON CONFLICT (run_id) DO NOTHING RETURNING run_id";
-
-const INSERT_BODY: &str = "INSERT INTO report_bodies (run_id, body) VALUES ($1, $2)";
+/// The report, its body and its findings, in one statement (one round
+/// trip); nothing when the run ID is stored already (`DO NOTHING` answers
+/// no row, and the body and findings select from that answer). The
+/// foreign keys of the body and findings are checked at the statement's
+/// end, when the report row is there.
+const INSERT_REPORT: &str = "WITH r AS ( \
+        INSERT INTO reports (run_id, node, started_at, received_at, \
+            body_sha256, hostname, barbican_version, tool_version, catalog_sha256, \
+            pass, fail, error, na, waived, status, failing, layout) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+        ON CONFLICT (run_id) DO NOTHING RETURNING run_id), \
+     b AS (INSERT INTO report_bodies (run_id, body) SELECT run_id, $18 FROM r), \
+     f AS (INSERT INTO findings \
+            (run_id, seq, check_id, severity, status, subject, title, message, target) \
+        SELECT r.run_id, s, c, sv, st, sb, t, m, tg \
+        FROM r, UNNEST($19::INTEGER[], $20::TEXT[], $21::TEXT[], $22::TEXT[], $23::TEXT[], \
+                 $24::TEXT[], $25::TEXT[], $26::TEXT[]) AS u (s, c, sv, st, sb, t, m, tg)) \
+     SELECT run_id FROM r";
 
 const STORED_REPORT: &str = "SELECT node, body_sha256 FROM reports WHERE run_id = $1";
 
-const INSERT_FINDINGS: &str = "INSERT INTO findings \
-        (run_id, seq, check_id, severity, status, subject, title, message, target) \
-     SELECT $1, s, c, sv, st, sb, t, m, tg \
-     FROM UNNEST($2::INTEGER[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], \
-                 $7::TEXT[], $8::TEXT[], $9::TEXT[]) AS u (s, c, sv, st, sb, t, m, tg)";
-
-// The latest pointer moves forward in started_at, a start in the future counting as
-// received_at + MAX_CLOCK_AHEAD_MS ($5): see the SQLite engine.
-const UPSERT_LATEST: &str = "INSERT INTO node_latest \
+/// Moves the node's latest pointer forward in started_at, a start in the
+/// future counting as received_at + MAX_CLOCK_AHEAD_MS ($5): see the
+/// SQLite engine. When it moved, the node's tally follows in the same statement (a row
+/// answered means the pointer moved).
+const MOVE_LATEST: &str = "WITH moved AS (INSERT INTO node_latest \
         (node, run_id, started_at, received_at, layout, status, failing) \
      VALUES ($1, $2, $3, $4, $6, $7, $8) \
      ON CONFLICT (node) DO UPDATE SET run_id = excluded.run_id, \
@@ -205,7 +231,9 @@ const UPSERT_LATEST: &str = "INSERT INTO node_latest \
         OR (LEAST(excluded.started_at, excluded.received_at + $5) \
             = LEAST(node_latest.started_at, node_latest.received_at + $5) \
           AND excluded.run_id > node_latest.run_id) \
-     RETURNING run_id";
+     RETURNING node) \
+     INSERT INTO node_tally (node, tally) SELECT node, $9 FROM moved \
+     ON CONFLICT (node) DO UPDATE SET tally = excluded.tally RETURNING node";
 
 /// Serialises the transactions that move one node's latest pointer (two
 /// replicas storing two reports of the node at once), so each reads the
@@ -214,18 +242,27 @@ const UPSERT_LATEST: &str = "INSERT INTO node_latest \
 /// nodes behind each other).
 const LOCK_NODE: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))";
 
+/// The node's current latest report's layout and tally (no row: none yet;
+/// a NULL tally: read [`LATEST_FINDINGS`]).
+const LATEST_TALLY: &str = "SELECT COALESCE(l.layout, 'unknown'), t.tally \
+     FROM node_latest l LEFT JOIN node_tally t ON t.node = l.node WHERE l.node = $1";
+
 /// The node's current latest report's layout and findings (no row: none yet).
 const LATEST_FINDINGS: &str =
     "SELECT COALESCE(r.layout, 'unknown'), f.check_id, f.severity, f.status \
      FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
      LEFT JOIN findings f ON f.run_id = l.run_id WHERE l.node = $1";
 
-/// Adds a delta to `latest_counts` (rows in key order: see `counts::delta`).
+/// Adds a delta to `latest_counts` (rows in key order: see `counts::delta`)
+/// if node `$8`'s latest report is now `$9`: the pointer moved (sent in
+/// the round trip of [`MOVE_LATEST`], which runs first).
 const ADD_COUNTS: &str = "INSERT INTO latest_counts \
         (check_id, severity, status, layout, shard, findings, nodes) \
      SELECT c, sv, st, lay, $5::INTEGER, f, n \
      FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $6::BIGINT[], $7::BIGINT[]) \
-        WITH ORDINALITY AS u (c, sv, st, lay, f, n, i) ORDER BY i \
+        WITH ORDINALITY AS u (c, sv, st, lay, f, n, i) \
+     WHERE EXISTS (SELECT 1 FROM node_latest WHERE node = $8::TEXT AND run_id = $9::TEXT) \
+     ORDER BY i \
      ON CONFLICT (check_id, severity, status, layout, shard) DO UPDATE SET \
         findings = latest_counts.findings + excluded.findings, \
         nodes = latest_counts.nodes + excluded.nodes";
@@ -268,7 +305,12 @@ impl PgStore {
     /// Connects, migrates (under an advisory lock) and keeps the client.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let target = pg_tls::parse(url)?;
-        let mut first = connect(&target.config, &target.tls, &target.shown).await?;
+        // A random first number: see Conn::shard.
+        let start = (std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+            & u64::from(u32::MAX)) as u32;
+        let mut first = connect(&target.config, &target.tls, &target.shown, start).await?;
         migrate(&mut first.client)
             .await
             .map_err(|e| StoreError::Connect(format!("{}: migrating: {e}", target.shown)))?;
@@ -279,6 +321,7 @@ impl PgStore {
                 shown: target.shown,
                 idle: Mutex::new(vec![first]),
                 permits: Arc::new(Semaphore::new(POOL)),
+                next: AtomicU32::new(start.wrapping_add(1)),
             }),
         })
     }
@@ -368,6 +411,11 @@ impl PgStore {
         }
     }
 
+    /// Three round trips besides BEGIN: the node's lock, the inserts and
+    /// the read of its current latest are sent together (the server runs
+    /// them in order), then the pointer's move with the summary's delta,
+    /// then COMMIT. Measured against one statement per step: see #18's
+    /// note (ingest reports/s, `benches/collector_load.rs`).
     async fn ingest_once(
         &self,
         node: &str,
@@ -382,14 +430,28 @@ impl PgStore {
         let c = lease.conn()?;
         let ins = c.stmt(INSERT_REPORT).await?;
         let stored = c.stmt(STORED_REPORT).await?;
-        let fins = c.stmt(INSERT_FINDINGS).await?;
-        let latest = c.stmt(UPSERT_LATEST).await?;
-        let body = c.stmt(INSERT_BODY).await?;
+        let latest = c.stmt(MOVE_LATEST).await?;
         let lock_node = c.stmt(LOCK_NODE).await?;
-        let old_latest = c.stmt(LATEST_FINDINGS).await?;
+        let old_tally = c.stmt(LATEST_TALLY).await?;
+        let old_findings = c.stmt(LATEST_FINDINGS).await?;
         let add = c.stmt(ADD_COUNTS).await?;
-        let tx = c.client.transaction().await?;
-        let params: [&(dyn ToSql + Sync); 17] = [
+        let fs = &r.findings;
+        let seq: Vec<i32> = (0..fs.len())
+            .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+            .collect();
+        let check: Vec<&str> = fs.iter().map(|f| f.check_id.as_str()).collect();
+        let severity: Vec<&str> = fs.iter().map(|f| f.severity.as_str()).collect();
+        let status: Vec<&str> = fs.iter().map(|f| f.status.as_str()).collect();
+        let subject: Vec<&str> = fs.iter().map(|f| f.subject.as_str()).collect();
+        let title: Vec<&str> = fs.iter().map(|f| f.title.as_str()).collect();
+        let message: Vec<&str> = fs.iter().map(|f| f.message.as_str()).collect();
+        let target: Vec<Option<&str>> = fs.iter().map(|f| f.target.as_deref()).collect();
+        let kinds = || {
+            fs.iter()
+                .map(|f| (f.check_id.as_str(), f.severity.as_str(), f.status.as_str()))
+        };
+        let tally = counts::tally(kinds());
+        let params: [&(dyn ToSql + Sync); 26] = [
             &r.run_id,
             &node,
             &r.started_at_ms,
@@ -407,11 +469,27 @@ impl PgStore {
             &r.status,
             &failing,
             &r.layout,
+            &r.body,
+            &seq,
+            &check,
+            &severity,
+            &status,
+            &subject,
+            &title,
+            &message,
+            &target,
         ];
-        // A concurrent insert of the same run ID makes this wait for the
-        // other transaction; if that one commits, DO NOTHING returns no row
-        // and the SELECT below sees its committed row.
-        if tx.query_opt(&ins, &params).await?.is_none() {
+        let tx = c.client.transaction().await?;
+        // A concurrent insert of the same run ID makes the insert wait for
+        // the other transaction; if that one commits, DO NOTHING returns no
+        // row and the SELECT below sees its committed row.
+        let by_node: [&(dyn ToSql + Sync); 1] = [&node];
+        let (_, inserted, old) = tokio::try_join!(
+            tx.execute(&lock_node, &by_node),
+            tx.query_opt(&ins, &params),
+            tx.query_opt(&old_tally, &by_node),
+        )?;
+        if inserted.is_none() {
             let row = tx.query_opt(&stored, &[&r.run_id]).await?.ok_or_else(|| {
                 StoreError::Other(format!("run {} conflicted but is not stored", r.run_id))
             })?;
@@ -424,54 +502,58 @@ impl PgStore {
                 IngestOutcome::Conflict
             });
         }
-        tx.execute(&body, &[&r.run_id, &r.body]).await?;
-        let n = r.findings.len();
-        let seq: Vec<i32> = (0..n)
-            .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
-            .collect();
-        let fs = &r.findings;
-        let check: Vec<&str> = fs.iter().map(|f| f.check_id.as_str()).collect();
-        let severity: Vec<&str> = fs.iter().map(|f| f.severity.as_str()).collect();
-        let status: Vec<&str> = fs.iter().map(|f| f.status.as_str()).collect();
-        let subject: Vec<&str> = fs.iter().map(|f| f.subject.as_str()).collect();
-        let title: Vec<&str> = fs.iter().map(|f| f.title.as_str()).collect();
-        let message: Vec<&str> = fs.iter().map(|f| f.message.as_str()).collect();
-        let target: Vec<Option<&str>> = fs.iter().map(|f| f.target.as_deref()).collect();
-        // All findings in one statement: one round trip, not one per finding.
-        tx.execute(
-            &fins,
-            &[
-                &r.run_id, &seq, &check, &severity, &status, &subject, &title, &message, &target,
-            ],
-        )
-        .await?;
-        tx.execute(&lock_node, &[&node]).await?;
-        let old = old_counts(&tx.query(&old_latest, &[&node]).await?)?;
-        let moved = tx
-            .query_opt(
-                &latest,
-                &[
-                    &node,
-                    &r.run_id,
-                    &r.started_at_ms,
-                    &now_ms,
-                    &super::MAX_CLOCK_AHEAD_MS,
-                    &r.layout,
-                    &r.status,
-                    &failing,
-                ],
-            )
-            .await?;
-        if moved.is_some() {
-            let new = counts::contributions(
-                &r.layout,
-                fs.iter()
-                    .map(|f| (f.check_id.as_str(), f.severity.as_str(), f.status.as_str())),
-            );
-            add_counts(&tx, &add, counts::shard(node), &counts::delta(old, new)).await?;
+        let old = match old {
+            None => None,
+            Some(row) => {
+                let layout: String = row.try_get(0)?;
+                let t: Option<String> = row.try_get(1)?;
+                match t.as_deref().and_then(counts::parse_tally) {
+                    Some(entries) => Some(counts::weighted(&layout, entries)),
+                    // No tally kept: count the findings themselves.
+                    None => latest_kinds(&tx.query(&old_findings, &[&node]).await?)?
+                        .map(|k| k.contributions()),
+                }
+            }
+        };
+        let delta = counts::delta(old, counts::contributions(&r.layout, kinds()));
+        let d = counts::Columns::of(&delta);
+        let shard = c.shard;
+        let moved = [
+            &node as &(dyn ToSql + Sync),
+            &r.run_id,
+            &r.started_at_ms,
+            &now_ms,
+            &super::MAX_CLOCK_AHEAD_MS,
+            &r.layout,
+            &r.status,
+            &failing,
+            &tally,
+        ];
+        let added = [
+            &d.check as &(dyn ToSql + Sync),
+            &d.severity,
+            &d.status,
+            &d.layout,
+            &shard,
+            &d.findings,
+            &d.nodes,
+            &node,
+            &r.run_id,
+        ];
+        if delta.is_empty() {
+            tx.query_opt(&latest, &moved).await?;
+        } else {
+            tokio::try_join!(tx.query_opt(&latest, &moved), tx.execute(&add, &added))?;
         }
         tx.commit().await?;
         Ok(IngestOutcome::Created)
+    }
+
+    #[cfg(test)]
+    pub(super) async fn raw_execute(&self, sql: &'static str) {
+        let mut lease = self.pool.get().await.expect("a connection");
+        let c = lease.conn().expect("a connection");
+        c.client.batch_execute(sql).await.expect("raw SQL runs");
     }
 
     /// Nodes with their latest report, in one query.
@@ -637,6 +719,9 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
                 .await?;
             backfill_v2(&tx).await?;
         }
+        if *version == 3 {
+            backfill_v3(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
             &[version, &super::now_ms()],
@@ -671,53 +756,40 @@ pub(crate) fn fleet_finding(row: &tokio_postgres::Row) -> Result<FleetFinding, S
     })
 }
 
-/// The counts of the latest report [`LATEST_FINDINGS`] read (`None`: no rows).
-fn old_counts(rows: &[Row]) -> Result<Option<counts::Counts>, StoreError> {
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let layout: String = first.try_get(0)?;
-    let mut findings = Vec::with_capacity(rows.len());
+/// The latest report [`LATEST_FINDINGS`] read (`None`: no rows).
+fn latest_kinds(rows: &[Row]) -> Result<Option<counts::Kinds>, StoreError> {
+    let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let f: (Option<String>, Option<String>, Option<String>) =
-            (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-        if let (Some(c), Some(sev), Some(st)) = f {
-            findings.push((c, sev, st));
-        }
+        out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
     }
-    Ok(Some(counts::contributions(
-        &layout,
-        findings
-            .iter()
-            .map(|(c, sev, st)| (c.as_str(), sev.as_str(), st.as_str())),
-    )))
+    Ok(counts::kinds(out))
 }
 
-/// Adds `delta` to `latest_counts` in `shard`, in one statement.
+/// Adds `delta` to `latest_counts` for `node`, whose latest report is
+/// `run_id` (the backfill).
 async fn add_counts(
     tx: &tokio_postgres::Transaction<'_>,
-    st: &Statement,
-    shard: i32,
+    node: &str,
+    run_id: &str,
     delta: &[(counts::Key, i64, i64)],
 ) -> Result<(), StoreError> {
-    if delta.is_empty() {
-        return Ok(());
-    }
-    let col = |i: usize| -> Vec<&str> {
-        delta
-            .iter()
-            .map(|((c, sev, st, lay), _, _)| match i {
-                0 => c.as_str(),
-                1 => sev.as_str(),
-                2 => st.as_str(),
-                _ => lay.as_str(),
-            })
-            .collect()
-    };
-    let f: Vec<i64> = delta.iter().map(|d| d.1).collect();
-    let n: Vec<i64> = delta.iter().map(|d| d.2).collect();
-    tx.execute(st, &[&col(0), &col(1), &col(2), &col(3), &shard, &f, &n])
-        .await?;
+    let d = counts::Columns::of(delta);
+    let shard = counts::shard(node);
+    tx.execute(
+        ADD_COUNTS,
+        &[
+            &d.check,
+            &d.severity,
+            &d.status,
+            &d.layout,
+            &shard,
+            &d.findings,
+            &d.nodes,
+            &node,
+            &run_id,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -754,9 +826,23 @@ async fn backfill_v2(tx: &tokio_postgres::Transaction<'_>) -> Result<(), StoreEr
                 .await?;
             }
         }
-        if let Some(sum) = old_counts(&tx.query(LATEST_FINDINGS, &[&node]).await?)? {
-            let st = tx.prepare(ADD_COUNTS).await?;
-            add_counts(tx, &st, counts::shard(node), &counts::delta(None, sum)).await?;
+        if let Some(k) = latest_kinds(&tx.query(LATEST_FINDINGS, &[&node]).await?)? {
+            add_counts(tx, node, run_id, &counts::delta(None, k.contributions())).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Version 3 on a database with reports: see the SQLite engine's `backfill_v3`.
+async fn backfill_v3(tx: &tokio_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    for row in tx.query("SELECT node FROM node_latest", &[]).await? {
+        let node: &str = row.try_get(0)?;
+        if let Some(k) = latest_kinds(&tx.query(LATEST_FINDINGS, &[&node]).await?)? {
+            tx.execute(
+                "INSERT INTO node_tally (node, tally) VALUES ($1, $2)",
+                &[&node, &k.tally()],
+            )
+            .await?;
         }
     }
     Ok(())

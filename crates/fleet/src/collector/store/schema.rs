@@ -9,7 +9,7 @@
 /// `(version, SQL)` in ascending version order; each step runs in the same
 /// transaction as its `schema_migrations` row, so a crash mid-migration
 /// leaves the previous version intact.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 /// The newest schema version this build knows.
 pub(super) fn latest() -> i64 {
@@ -92,9 +92,10 @@ CREATE TABLE node_latest (
 ///   finding, so the fleet page and the findings totals never aggregate the
 ///   findings table. Ingest adds the new latest report's counts and takes
 ///   off the old one's in the transaction that moves `node_latest`, so the
-///   table cannot drift from it. Rows are spread over `shard` (by node) so
-///   concurrent ingests on PostgreSQL do not all wait for one row lock; a
-///   reader sums the shards. Two kinds of row are not findings: status
+///   table cannot drift from it. Rows are spread over `shard` so
+///   concurrent ingests on PostgreSQL do not all wait for one row lock
+///   (each pooled client adds to its own shard); a reader sums the shards,
+///   so a node's share may lie in several. Two kinds of row are not findings: status
 ///   `failing` (nodes where the check fails or errors, whatever the
 ///   subjects; `findings` 0) and check `''` (nodes reporting, per layout).
 /// - `node_latest` carries its report's layout, status and failing checks
@@ -129,6 +130,28 @@ CREATE TABLE latest_counts (
     nodes BIGINT NOT NULL,
     PRIMARY KEY (check_id, severity, status, layout, shard)
 );
+";
+
+/// Version 3: ingest and deep pages at 10,000 nodes.
+///
+/// - `node_tally`: each node's latest report's findings counted by
+///   (check, severity, status) (`counts::tally`), written when the
+///   pointer moves. Ingest takes the old latest report's share of
+///   `latest_counts` from it (one row) instead of reading that report's
+///   findings, and a typed page number of a findings list is located from
+///   the tallies (one narrow row per node) instead of counting off rows.
+///   A table of its own, so the fleet page's scans of `node_latest` stay
+///   narrow. The engine's backfill fills it from the findings.
+/// - `findings_target` only over findings that have a target (most have
+///   none, and each of them cost an index entry at ingest); the target
+///   filter's `target = ?` implies it, so it still serves.
+const V3: &str = "
+CREATE TABLE node_tally (
+    node TEXT PRIMARY KEY,
+    tally TEXT NOT NULL
+);
+DROP INDEX findings_target;
+CREATE INDEX findings_target ON findings (target, run_id) WHERE target IS NOT NULL;
 ";
 
 /// Error for a database migrated by a newer collector than this one.

@@ -251,6 +251,13 @@ impl SqliteStore {
         .await
     }
 
+    #[cfg(test)]
+    pub(super) async fn raw_execute(&self, sql: &'static str) {
+        self.write(move |c| Ok(c.execute_batch(sql)?))
+            .await
+            .expect("raw SQL runs");
+    }
+
     /// Runs `f` in the writer thread's next group commit; answers once the
     /// batch is durable (or failed).
     async fn write<T: Send + 'static>(
@@ -460,6 +467,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             conn.execute_batch(sql)?;
             if *version == 2 {
                 backfill_v2(conn)?;
+            }
+            if *version == 3 {
+                backfill_v3(conn)?;
             }
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
@@ -686,12 +696,17 @@ fn ingest_tx(
         )
         .optional()?;
     if moved.is_some() {
-        let new = counts::contributions(
-            &r.layout,
+        let kinds = || {
             r.findings
                 .iter()
-                .map(|f| (f.check_id.as_str(), f.severity.as_str(), f.status.as_str())),
-        );
+                .map(|f| (f.check_id.as_str(), f.severity.as_str(), f.status.as_str()))
+        };
+        c.prepare_cached(
+            "INSERT INTO node_tally (node, tally) VALUES (?1, ?2) \
+             ON CONFLICT (node) DO UPDATE SET tally = excluded.tally",
+        )?
+        .execute(params![node, counts::tally(kinds())])?;
+        let new = counts::contributions(&r.layout, kinds());
         add_counts(c, counts::shard(node), &counts::delta(old, new))?;
     }
     Ok(IngestOutcome::Created)
@@ -721,9 +736,9 @@ pub(crate) fn fleet_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<FleetFi
     })
 }
 
-/// What the node's current latest report contributes to `latest_counts`
-/// (`None` before its first report).
-fn latest_counts(c: &Connection, node: &str) -> Result<Option<counts::Counts>, StoreError> {
+/// The node's current latest report's layout and its findings'
+/// `(check_id, severity, status)` (`None` before its first report).
+fn latest_kinds(c: &Connection, node: &str) -> Result<Option<counts::Kinds>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT COALESCE(r.layout, 'unknown'), f.check_id, f.severity, f.status \
          FROM node_latest l JOIN reports r ON r.run_id = l.run_id \
@@ -739,13 +754,27 @@ fn latest_counts(c: &Connection, node: &str) -> Result<Option<counts::Counts>, S
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let Some(first) = rows.first() else {
+    Ok(counts::kinds(rows))
+}
+
+/// What the node's current latest report contributes to `latest_counts`
+/// (`None` before its first report): from its tally, or (none kept) from
+/// its findings.
+fn latest_counts(c: &Connection, node: &str) -> Result<Option<counts::Counts>, StoreError> {
+    let row: Option<(String, Option<String>)> = c
+        .prepare_cached(
+            "SELECT COALESCE(l.layout, 'unknown'), t.tally \
+             FROM node_latest l LEFT JOIN node_tally t ON t.node = l.node WHERE l.node = ?1",
+        )?
+        .query_row([node], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((layout, tally)) = row else {
         return Ok(None);
     };
-    let findings = rows
-        .iter()
-        .filter_map(|(_, c, sev, st)| Some((c.as_deref()?, sev.as_deref()?, st.as_deref()?)));
-    Ok(Some(counts::contributions(&first.0, findings)))
+    if let Some(entries) = tally.as_deref().and_then(counts::parse_tally) {
+        return Ok(Some(counts::weighted(&layout, entries)));
+    }
+    Ok(latest_kinds(c, node)?.map(|k| k.contributions()))
 }
 
 /// Adds `delta` to `latest_counts` in `shard`.
@@ -795,8 +824,12 @@ fn backfill_v2(c: &Connection) -> Result<(), StoreError> {
                 )?;
             }
         }
-        if let Some(sum) = latest_counts(c, node)? {
-            add_counts(c, counts::shard(node), &counts::delta(None, sum))?;
+        if let Some(k) = latest_kinds(c, node)? {
+            add_counts(
+                c,
+                counts::shard(node),
+                &counts::delta(None, k.contributions()),
+            )?;
         }
     }
     Ok(())
@@ -805,3 +838,21 @@ fn backfill_v2(c: &Connection) -> Result<(), StoreError> {
 /// The fleet page's query (a child module: it uses the reader pool).
 #[path = "fleet_sqlite.rs"]
 mod fleet;
+
+/// Version 3 on a database with reports: each node's tally, from its latest
+/// report's findings (same transaction as the DDL).
+fn backfill_v3(c: &Connection) -> Result<(), StoreError> {
+    let nodes: Vec<String> = c
+        .prepare("SELECT node FROM node_latest")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for node in &nodes {
+        if let Some(k) = latest_kinds(c, node)? {
+            c.execute(
+                "INSERT INTO node_tally (node, tally) VALUES (?1, ?2)",
+                params![node, k.tally()],
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -199,6 +199,7 @@ on_both!(
     retention_keeps_newest_and_recent,
     fleet_summary_and_filters,
     findings_pages_by_cursor,
+    typed_pages_are_located,
 );
 
 // ------------------------------------------------------------------ cases
@@ -778,7 +779,11 @@ async fn sqlite_reopen_and_migrate_once() {
     let versions: i64 = c
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 2, "each migration is recorded once");
+    assert_eq!(
+        versions,
+        super::schema::latest(),
+        "each migration is recorded once"
+    );
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -872,7 +877,7 @@ async fn postgres_concurrent_open_migrates_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, super::schema::latest());
     let h: String = client
         .query_one("SELECT token_hash FROM principals", &[])
         .await
@@ -1208,6 +1213,105 @@ async fn findings_pages_by_cursor(s: Arc<Store>) {
     ));
 }
 
+/// A typed page number is located through the nodes' tallies (unit tests
+/// locate every page after the first: `pages::LOCATE_FROM`) and gives the
+/// rows of the whole list from that place, whatever the filter; nodes
+/// without a tally (a database from before version 3) are counted from
+/// their findings instead, and ingest over them keeps the summary right.
+async fn typed_pages_are_located(s: Arc<Store>) {
+    use super::PageAt;
+    let kinds: [&[F<'_>]; 4] = [
+        &[
+            ("BAR-001", "high", "fail", "a"),
+            ("BAR-001", "high", "fail", "b"),
+            ("BAR-002", "low", "pass", "c"),
+        ],
+        &[("BAR-002", "low", "pass", "c")],
+        &[("BAR-004", "low", "na", "x")],
+        &[
+            ("BAR-001", "high", "pass", "a"),
+            ("BAR-003", "medium", "error", "d"),
+            ("BAR-003", "medium", "fail", "e"),
+        ],
+    ];
+    for i in 0..12 {
+        let n = format!("n{i:02}");
+        s.enroll(&n, Role::Node).await.unwrap();
+        let layout = if i % 3 == 0 { "kolla" } else { "debian" };
+        s.ingest(&n, &report_in(&uuid(), 1_000, layout, kinds[i % 4], &[]))
+            .await
+            .unwrap();
+    }
+    let filters = [
+        FindingQuery::default(),
+        FindingQuery {
+            status: Some("fail".into()),
+            ..FindingQuery::default()
+        },
+        FindingQuery {
+            check: Some("BAR-001".into()),
+            status: Some("fail".into()),
+            ..FindingQuery::default()
+        },
+        FindingQuery {
+            severity: Some("medium".into()),
+            layout: Some("debian".into()),
+            ..FindingQuery::default()
+        },
+        FindingQuery {
+            node: Some("n03".into()),
+            ..FindingQuery::default()
+        },
+    ];
+    check_pages(&s, &filters).await;
+    // As a version 2 database left them: no tallies. Pages are still
+    // right (counted from the findings), and so is the summary after a
+    // node's latest report is replaced.
+    s.raw_execute("DELETE FROM node_tally").await;
+    check_pages(&s, &filters).await;
+    s.ingest("n00", &report_in(&uuid(), 2_000, "kolla", kinds[1], &[]))
+        .await
+        .unwrap();
+    let fq = FindingQuery {
+        status: Some("fail".into()),
+        limit: 1000,
+        ..FindingQuery::default()
+    };
+    let (rows, total) = s.findings_page(&fq, &PageAt::Offset(0)).await.unwrap();
+    assert_eq!(total, rows.len() as i64, "summary follows the live rows");
+    assert!(rows.iter().all(|f| f.node != "n00"));
+    check_pages(&s, &filters).await;
+}
+
+/// Every typed page of each filter against the whole list read at once.
+async fn check_pages(s: &Store, filters: &[FindingQuery]) {
+    use super::PageAt;
+    let key = |rows: &[super::FleetFinding]| -> Vec<(String, i64)> {
+        rows.iter().map(|f| (f.node.clone(), f.seq)).collect()
+    };
+    for fq in filters {
+        let all = FindingQuery {
+            limit: 1000,
+            ..fq.clone()
+        };
+        let (every, total) = s.findings_page(&all, &PageAt::Offset(0)).await.unwrap();
+        assert_eq!(every.len() as i64, total, "{fq:?}");
+        let fq = FindingQuery {
+            limit: 2,
+            ..fq.clone()
+        };
+        for off in 0..=every.len() + 1 {
+            let (rows, t) = s
+                .findings_page(&fq, &PageAt::Offset(off as u32))
+                .await
+                .unwrap();
+            assert_eq!(t, total);
+            let want = key(&every[off.min(every.len())..(off + 2).min(every.len())]);
+            assert_eq!(key(&rows), want, "{fq:?} from row {off}");
+        }
+    }
+}
+
 /// A version 1 database with reports gets layouts, targets and the
 /// summary from the stored bodies when a version 2 collector opens it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1223,11 +1327,12 @@ async fn sqlite_version_2_backfills_from_bodies() {
     // Back to version 1 as an older collector left it.
     let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
     c.execute_batch(
-        "DROP INDEX findings_target; DROP INDEX node_latest_run; ALTER TABLE findings DROP COLUMN target; \
+        "DROP TABLE node_tally; DROP INDEX findings_target; DROP INDEX node_latest_run; \
+         ALTER TABLE findings DROP COLUMN target; \
          ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
          ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
          ALTER TABLE node_latest DROP COLUMN failing; \
-         DELETE FROM schema_migrations WHERE version = 2;",
+         DELETE FROM schema_migrations WHERE version >= 2;",
     )
     .unwrap();
     drop(c);
@@ -1279,12 +1384,12 @@ async fn postgres_version_2_backfills_from_bodies() {
     tokio::spawn(conn);
     client
         .batch_execute(
-            "DROP INDEX findings_target; DROP INDEX node_latest_run; \
+            "DROP TABLE node_tally; DROP INDEX findings_target; DROP INDEX node_latest_run; \
              DROP INDEX node_latest_node_c; ALTER TABLE findings DROP COLUMN target; \
              ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
              ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
              ALTER TABLE node_latest DROP COLUMN failing; \
-             DELETE FROM schema_migrations WHERE version = 2;",
+             DELETE FROM schema_migrations WHERE version >= 2;",
         )
         .await
         .unwrap();
