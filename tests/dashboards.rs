@@ -273,6 +273,52 @@ fn pages_answer_html_json_and_csv() {
 
 /// A loopback proxy that adds the viewer's bearer token to each request
 /// (Chromium has no flag for a header) and closes after one answer.
+/// From row 500 on, a typed page number is located through the nodes'
+/// tallies (the store's unit tests locate every page; here the server's
+/// own threshold): the rows are those the next links reach.
+#[test]
+fn deep_typed_pages_give_the_rows_the_next_links_reach() {
+    for db in engines() {
+        let f = build_fleet(db, 16);
+        let (b, v) = (&f.c.base, &f.viewer);
+        let rows = |s: &str| serde_json::from_str::<Value>(s).unwrap()["findings"].clone();
+        // From row 500 on, a typed page is located through the nodes'
+        // tallies: the rows are those the next links reach.
+        let (_, _, first) = get_with(b, "/findings.json?per_page=500", v, "*/*");
+        let first: Value = serde_json::from_str(&first).unwrap();
+        let total = first["pager"]["total"].as_u64().unwrap();
+        assert!(
+            total > 505,
+            "enough findings to reach the located pages: {total}"
+        );
+        let next = first["pager"]["next"].as_str().unwrap();
+        let (_, _, walked) = get_with(
+            b,
+            &next.replacen("/findings", "/findings.json", 1),
+            v,
+            "*/*",
+        );
+        let walked = rows(&walked);
+        for k in [501, 502, total] {
+            let (code, _, typed) =
+                get_with(b, &format!("/findings.json?per_page=1&page={k}"), v, "*/*");
+            assert_eq!(code, 200, "{typed}");
+            assert_eq!(rows(&typed)[0], walked[(k - 501) as usize], "row {k}");
+        }
+        let past = get_with(
+            b,
+            &format!("/findings.json?per_page=1&page={}", total + 1),
+            v,
+            "*/*",
+        );
+        assert_eq!(
+            rows(&past.2),
+            serde_json::json!([]),
+            "past the end: no rows"
+        );
+    }
+}
+
 fn auth_proxy(upstream: String, token: String) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();

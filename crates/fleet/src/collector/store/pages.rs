@@ -75,13 +75,45 @@ pub(super) fn located(q: &FindingQuery, at: &PageAt) -> Option<i64> {
     }
 }
 
-/// How many findings of a node's tally `q` matches (`None`: no tally, or
-/// not one).
-pub(super) fn matching(q: &FindingQuery, tally: Option<&str>) -> Option<i64> {
-    super::counts::matching(
-        tally?,
-        q.check.as_deref(),
-        q.severity.as_deref(),
-        q.status.as_deref(),
-    )
+/// Reads the listed nodes' tallies in list order up to the node a typed
+/// page starts in (both engines feed it from their `TALLIES` query).
+pub(super) struct Locator<'q> {
+    q: &'q FindingQuery,
+    offset: i64,
+    seen: i64,
+    nodes: Vec<(String, Option<i64>)>,
+}
+
+impl<'q> Locator<'q> {
+    pub fn new(q: &'q FindingQuery, offset: i64) -> Self {
+        Locator {
+            q,
+            offset,
+            seen: 0,
+            nodes: Vec::new(),
+        }
+    }
+
+    /// Takes the next node and its tally (`None`: none kept); false once
+    /// no more are needed.
+    pub fn push(&mut self, node: String, tally: Option<&str>) -> bool {
+        let n = tally.and_then(|t| {
+            super::counts::matching(
+                t,
+                self.q.check.as_deref(),
+                self.q.severity.as_deref(),
+                self.q.status.as_deref(),
+            )
+        });
+        self.seen += n.unwrap_or(0);
+        self.nodes.push((node, n));
+        n.is_some() && self.seen <= self.offset
+    }
+
+    /// The node the page starts in and how many of its rows come before
+    /// the page; `Some(None)`: the list ends before it; `None`: a node on
+    /// the way has no tally (count rows instead).
+    pub fn found(self) -> Option<Option<(String, i64)>> {
+        super::counts::locate(self.nodes, self.offset)
+    }
 }

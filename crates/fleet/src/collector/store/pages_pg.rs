@@ -3,8 +3,7 @@ use std::sync::OnceLock;
 
 use tokio_postgres::types::ToSql;
 
-use super::super::pages::{counted, located, matching, PageAt};
-use super::counts;
+use super::super::pages::{counted, located, Locator, PageAt};
 use super::{schema, FindingQuery, FleetFinding, PgStore, StoreError};
 
 /// As the SQLite engine's, with typed NULLs; node order is byte order
@@ -146,26 +145,20 @@ impl PgStore {
         // of that node's rows come before it.
         let mut start = None;
         if let Some((offset, tallies, _)) = &locating {
-            let offset = *offset;
             let portal = tx.bind(tallies, &[&q.layout, &q.node]).await?;
-            let mut nodes = Vec::new();
-            let mut seen = 0i64;
+            let mut find = Locator::new(q, *offset);
             'read: loop {
                 let batch = tx.query_portal(&portal, TALLY_BATCH).await?;
                 if batch.is_empty() {
                     break;
                 }
                 for r in &batch {
-                    let node: String = r.try_get(0)?;
-                    let n = matching(q, r.try_get::<_, Option<&str>>(1)?);
-                    seen += n.unwrap_or(0);
-                    nodes.push((node, n));
-                    if n.is_none() || seen > offset {
+                    if !find.push(r.try_get(0)?, r.try_get(1)?) {
                         break 'read;
                     }
                 }
             }
-            match counts::locate(nodes, offset) {
+            match find.found() {
                 Some(Some(at)) => start = Some(at),
                 Some(None) => {
                     tx.commit().await?;

@@ -1,8 +1,7 @@
 //! SQLite half of [`super::super::pages`] (a child of the engine, for its reader pool).
 use rusqlite::{params, OptionalExtension};
 
-use super::super::pages::{counted, located, matching, PageAt};
-use super::counts;
+use super::super::pages::{counted, located, Locator, PageAt};
 use super::{schema, FindingQuery, FleetFinding, SqliteStore, StoreError};
 
 /// The findings of the latest reports, filtered: `?1` check, `?2` status,
@@ -71,19 +70,14 @@ impl SqliteStore {
             if let Some(offset) = located(&q, &at) {
                 let mut st = c.prepare_cached(TALLIES)?;
                 let mut rows = st.query(params![q.layout, q.node])?;
-                let mut nodes = Vec::new();
+                let mut find = Locator::new(&q, offset);
                 // Read only up to the node the page starts in.
-                let mut seen = 0i64;
                 while let Some(r) = rows.next()? {
-                    let node: String = r.get(0)?;
-                    let n = matching(&q, r.get::<_, Option<String>>(1)?.as_deref());
-                    seen += n.unwrap_or(0);
-                    nodes.push((node, n));
-                    if n.is_none() || seen > offset {
+                    if !find.push(r.get(0)?, r.get::<_, Option<String>>(1)?.as_deref()) {
                         break;
                     }
                 }
-                match counts::locate(nodes, offset) {
+                match find.found() {
                     Some(Some(at)) => start = Some(at),
                     Some(None) => return Ok((Vec::new(), total)),
                     None => {}
