@@ -109,14 +109,22 @@ pub(super) fn matching(
     severity: Option<&str>,
     status: Option<&str>,
 ) -> Option<i64> {
+    // As parse_tally, without collecting: this runs for every node before
+    // a deep page.
     let ok = |want: Option<&str>, v: &str| want.is_none_or(|w| w == v);
-    Some(
-        parse_tally(tally)?
-            .into_iter()
-            .filter(|(c, sev, st, _)| ok(check, c) && ok(severity, sev) && ok(status, st))
-            .map(|e| e.3)
-            .sum(),
-    )
+    let mut sum = 0;
+    for l in tally.lines() {
+        let mut p = l.split('\t');
+        let (c, sev, st, n) = (p.next()?, p.next()?, p.next()?, p.next()?);
+        let n: i64 = n.parse().ok()?;
+        if p.next().is_some() {
+            return None;
+        }
+        if ok(check, c) && ok(severity, sev) && ok(status, st) {
+            sum += n;
+        }
+    }
+    Some(sum)
 }
 
 /// Where row `offset` of a findings list is: the node it falls in, and how

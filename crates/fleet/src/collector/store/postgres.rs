@@ -720,6 +720,9 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
             backfill_v2(&tx).await?;
         }
         if *version == 3 {
+            // The typed-page locator merges node_latest_node_c with this.
+            tx.batch_execute("CREATE INDEX node_tally_node_c ON node_tally (node COLLATE \"C\")")
+                .await?;
             backfill_v3(&tx).await?;
         }
         tx.execute(
