@@ -529,17 +529,7 @@ impl PgStore {
             &failing,
             &tally,
         ];
-        let added = [
-            &d.check as &(dyn ToSql + Sync),
-            &d.severity,
-            &d.status,
-            &d.layout,
-            &shard,
-            &d.findings,
-            &d.nodes,
-            &node,
-            &r.run_id,
-        ];
+        let added = add_params(&d, &shard, &node, &r.run_id);
         if delta.is_empty() {
             tx.query_opt(&latest, &moved).await?;
         } else {
@@ -778,22 +768,29 @@ async fn add_counts(
 ) -> Result<(), StoreError> {
     let d = counts::Columns::of(delta);
     let shard = counts::shard(node);
-    tx.execute(
-        ADD_COUNTS,
-        &[
-            &d.check,
-            &d.severity,
-            &d.status,
-            &d.layout,
-            &shard,
-            &d.findings,
-            &d.nodes,
-            &node,
-            &run_id,
-        ],
-    )
-    .await?;
+    tx.execute(ADD_COUNTS, &add_params(&d, &shard, &node, &run_id))
+        .await?;
     Ok(())
+}
+
+/// The parameters of [`ADD_COUNTS`].
+fn add_params<'a>(
+    d: &'a counts::Columns<'a>,
+    shard: &'a i32,
+    node: &'a &str,
+    run_id: &'a (dyn ToSql + Sync),
+) -> [&'a (dyn ToSql + Sync); 9] {
+    [
+        &d.check,
+        &d.severity,
+        &d.status,
+        &d.layout,
+        shard,
+        &d.findings,
+        &d.nodes,
+        node,
+        run_id,
+    ]
 }
 
 /// Version 2 on a database with reports: see the SQLite engine's `backfill_v2`.
