@@ -495,5 +495,21 @@ fn agent_on_a_kolla_host_delivers_a_report_with_its_targets() {
             .parse()
             .unwrap();
         assert_eq!(rows, findings, "{}: every finding stored", db.engine);
+        // The API's layout and target filters.
+        let f = get_json(
+            &c.base,
+            "/api/v1/findings?layout=kolla&target=kolla:barbican_worker",
+            &viewer,
+        );
+        let shown = f["findings"].as_array().unwrap();
+        assert!(!shown.is_empty(), "{f}");
+        assert!(
+            shown.iter().all(|x| x["target"] == "kolla:barbican_worker"),
+            "{f}"
+        );
+        let f = get_json(&c.base, "/api/v1/findings?layout=debian", &viewer);
+        assert_eq!(f["findings"], serde_json::json!([]), "{f}");
+        let (code, body) = get(&c.base, "/api/v1/findings?layout=bogus", Some(&viewer));
+        assert_eq!(code, 400, "{body}");
     }
 }

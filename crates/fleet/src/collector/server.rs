@@ -537,13 +537,18 @@ async fn get_findings(
     for k in q.keys() {
         if !matches!(
             k.as_str(),
-            "check" | "status" | "severity" | "node" | "limit"
+            "check" | "status" | "severity" | "node" | "layout" | "target" | "limit"
         ) {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("unknown parameter {k:?} (check, status, severity, node, limit)"),
+                format!(
+                    "unknown parameter {k:?} (check, status, severity, node, layout, target, limit)"
+                ),
             );
         }
+    }
+    if let Err(e) = super::pages::check_layout(q.get("layout").map(String::as_str)) {
+        return error(StatusCode::BAD_REQUEST, e.0);
     }
     if let Some(s) = q.get("status") {
         if !crate::report::Status::ALL.iter().any(|x| x.as_str() == s) {
@@ -573,8 +578,9 @@ async fn get_findings(
         status: q.get("status").cloned(),
         severity: q.get("severity").cloned(),
         node: q.get("node").cloned(),
+        layout: q.get("layout").cloned(),
+        target: q.get("target").cloned(),
         limit,
-        ..FindingQuery::default()
     };
     match app.store.findings(&query).await {
         Ok(rows) => {

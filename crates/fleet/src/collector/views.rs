@@ -147,7 +147,7 @@ pub fn node_view(n: &NodeRow, now_ms: i64, stale_after: Duration) -> NodeView<'_
 
 /// A fleet finding as JSON.
 pub fn finding_json(f: &FleetFinding) -> Value {
-    json!({
+    let mut v = json!({
         "node": f.node,
         "run_id": f.run_id,
         "started_at": rfc3339(f.started_at_ms),
@@ -157,7 +157,12 @@ pub fn finding_json(f: &FleetFinding) -> Value {
         "subject": f.finding.subject,
         "title": f.finding.title,
         "message": f.finding.message,
-    })
+    });
+    // As in the report: only a finding about a target names one.
+    if let Some(t) = &f.finding.target {
+        v["target"] = json!(t);
+    }
+    v
 }
 
 /// `/metrics`: nodes by state, per-node failing checks and report times,

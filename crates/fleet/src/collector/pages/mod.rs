@@ -428,7 +428,7 @@ pub struct FleetPage {
 }
 
 /// The layout filter: a layout name the reports use.
-fn check_layout(s: Option<&str>) -> Result<(), BadParam> {
+pub(crate) fn check_layout(s: Option<&str>) -> Result<(), BadParam> {
     match s {
         Some(l) if Layout::parse(l).is_none() => Err(BadParam(format!(
             "layout must be one of {}",
