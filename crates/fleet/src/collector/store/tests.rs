@@ -987,6 +987,9 @@ const A: &[F<'static>] = &[
     ("BAR-001", "high", "pass", "/etc/barbican/api-paste.ini"),
     ("BAR-002", "critical", "fail", "kek"),
 ];
+/// The tally of a report of [`A`].
+const TALLY_A: &str =
+    "BAR-001\thigh\tfail\t1\nBAR-001\thigh\tpass\t1\nBAR-002\tcritical\tfail\t1\n";
 /// Findings of `b` (debian): BAR-001 fails three times, once as an error.
 const B: &[F<'static>] = &[
     ("BAR-001", "high", "fail", "one"),
@@ -1313,7 +1316,8 @@ async fn check_pages(s: &Store, filters: &[FindingQuery]) {
 }
 
 /// A version 1 database with reports gets layouts, targets and the
-/// summary from the stored bodies when a version 2 collector opens it.
+/// summary from the stored bodies when a newer collector opens it, and
+/// (version 3) each node its tally from the findings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_version_2_backfills_from_bodies() {
     let dir = tempfile::tempdir().unwrap();
@@ -1362,6 +1366,15 @@ async fn sqlite_version_2_backfills_from_bodies() {
         .await
         .unwrap();
     assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+    drop(s);
+    // Version 3's backfill: the node's tally, from its findings.
+    let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
+    let tally: String = c
+        .query_row("SELECT tally FROM node_tally WHERE node = 'a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(tally, TALLY_A);
 }
 
 /// The same on PostgreSQL (the backfill there runs in the migration's
@@ -1419,6 +1432,13 @@ async fn postgres_version_2_backfills_from_bodies() {
         .await
         .unwrap();
     assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+    // Version 3's backfill: the node's tally, from its findings.
+    let tally: String = client
+        .query_one("SELECT tally FROM node_tally WHERE node = 'a'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tally, TALLY_A);
     drop((s, client));
     db.drop_db().await;
 }
