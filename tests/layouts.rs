@@ -251,6 +251,22 @@ fn a_kolla_host_audits_each_container_from_its_config_json() {
         conf["evidence"]["set_by"],
         "set by kolla_set_configs from /etc/kolla/barbican-api/config.json:6"
     );
+    // A fix run inside a container names that target's container.
+    for t in KOLLA_TARGETS {
+        let container = t.trim_start_matches("kolla:");
+        let fails: Vec<&Value> = of(t, "BAR-001")
+            .into_iter()
+            .filter(|f| f["status"] == "fail")
+            .collect();
+        assert!(!fails.is_empty(), "{t}");
+        for f in fails {
+            let fix = f["remediation"].as_str().unwrap();
+            assert!(
+                fix.contains(&format!("docker exec -u root {container} chown")),
+                "{t}: {fix}"
+            );
+        }
+    }
     // The fixes point where kolla-ansible keeps the setting.
     let fix = |t: &str, id: &str| of(t, id)[0]["remediation"].as_str().unwrap().to_string();
     // group_vars/all/barbican.yml:8-9
@@ -704,7 +720,7 @@ fn per_layout_fixes_name_the_durable_place() {
         // openstack-helm values.yaml:350
         ("BAR-008", "openstack-helm", "conf.policy"),
         // kolla barbican-base Dockerfile.j2:27 (image dir): temporary fix in the container
-        ("BAR-003", "kolla", "docker exec -u root barbican_api"),
+        ("BAR-003", "kolla", "docker exec -u root {container}"),
         // openstack-helm values.yaml:110 pod.etcSources.barbican_api
         ("BAR-003", "openstack-helm", "pod.etcSources.barbican_api"),
         // kolla set_configs COPY_ALWAYS (common.yml:177): temporary fix on the host's source

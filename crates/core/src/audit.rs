@@ -221,9 +221,14 @@ fn host_scan_covers(catalog: &Catalog, r: &mut Report) {
 /// A target's root, or the view of its container (kolla).
 fn open_target(host: &Host, t: &crate::targets::Target) -> Result<Host, String> {
     if let crate::targets::How::View { .. } = t.how {
-        // kolla: the container as its config.json will set it up.
+        // kolla: the container as its config.json will set it up; its fixes
+        // run in that container (`kolla:barbican_worker`: barbican_worker).
         let view = crate::targets::kolla_view(host, t)?;
-        return Ok(Host::open_view(&host.real(&t.path), view));
+        let opened = Host::open_view(&host.real(&t.path), view);
+        return Ok(match t.name.split_once(':') {
+            Some(("kolla", name)) => opened.with_container(name),
+            _ => opened,
+        });
     }
     // Resolved inside the host root first: a symlinked /var/lib/lxc/<c>
     // must not lead out of the root. A running container's /proc/PID/root

@@ -187,11 +187,11 @@ pub struct Judged {
 /// `applies-if` conditions, then its probe.
 pub fn judge(check: &Check, facts: &Facts<'_>) -> Judged {
     let spec = &check.probe;
-    let layout = facts.layout();
+    let (layout, container) = (facts.layout(), facts.container());
     let findings = |observations: Vec<Observation>| -> Vec<Finding> {
         observations
             .into_iter()
-            .map(|o| finding(check, o, layout))
+            .map(|o| finding(check, o, layout, container))
             .collect()
     };
     // Fail closed: an input of this check that could not be read or parsed
@@ -321,8 +321,17 @@ fn judge_per_program(
 
 /// A finding from an observation; the fix is the one the check holds for
 /// the root's deployment layout, where the deployment tool keeps the
-/// setting (the generic one when the check has none for it).
-fn finding(check: &Check, o: Observation, layout: crate::layout::Layout) -> Finding {
+/// setting (the generic one when the check has none for it), with the
+/// host's variables (`catalog::HOST_VARS`) beside the probe's.
+fn finding(
+    check: &Check,
+    mut o: Observation,
+    layout: crate::layout::Layout,
+    container: &str,
+) -> Finding {
+    o.vars
+        .entry("container".to_string())
+        .or_insert_with(|| container.to_string());
     let template = match o.status {
         Status::Pass => check.message.pass.as_deref(),
         Status::Fail => check.message.fail.as_deref(),

@@ -414,7 +414,10 @@ fn validate_file(
             match placeholders(t.get_ref()) {
                 Ok(names) => {
                     for n in names {
-                        if !vars.contains(&n.as_str()) && !ENGINE_VARS.contains(&n.as_str()) {
+                        if !vars.contains(&n.as_str())
+                            && !ENGINE_VARS.contains(&n.as_str())
+                            && !HOST_VARS.contains(&n.as_str())
+                        {
                             problem(
                                 t.span(),
                                 format!(
@@ -469,6 +472,11 @@ fn validate_file(
 
 /// Placeholders every template may use whatever the probe.
 pub const ENGINE_VARS: &[&str] = &["subject", "detail"];
+
+/// Placeholders the engine fills from the audited root, not the probe:
+/// `container`, the container a target is (kolla's `barbican_worker`),
+/// else Barbican's API container, for fixes run inside it.
+pub const HOST_VARS: &[&str] = &["container"];
 
 /// The `{name}` placeholders of a template; `{{` and `}}` are literal braces.
 pub fn placeholders(t: &str) -> Result<Vec<String>, String> {

@@ -38,6 +38,10 @@ pub struct Host {
     /// it better than the root's own files show (a TripleO puppet-generated
     /// tree has none of TripleO's marks inside it).
     layout: Option<crate::layout::Layout>,
+    /// The container this root is, when the discovery that found it
+    /// names one (a kolla target: `barbican_worker`): the fixes then name
+    /// it (`{container}`).
+    container: Option<String>,
 }
 
 /// A path resolved inside the root: what was asked for and where it led.
@@ -73,6 +77,7 @@ impl Host {
             users: UserDb::default(),
             view: None,
             layout: None,
+            container: None,
         };
         host.users = UserDb::load(&host);
         Ok(host)
@@ -90,6 +95,7 @@ impl Host {
             users,
             view: Some(view),
             layout: None,
+            container: None,
         }
     }
 
@@ -97,6 +103,17 @@ impl Host {
     pub fn with_layout(mut self, layout: crate::layout::Layout) -> Host {
         self.layout = Some(layout);
         self
+    }
+
+    /// This root as the container `name`.
+    pub fn with_container(mut self, name: &str) -> Host {
+        self.container = Some(name.to_string());
+        self
+    }
+
+    /// The container the discovery of this root named ([`Host::with_container`]).
+    pub fn container(&self) -> Option<&str> {
+        self.container.as_deref()
     }
 
     /// The layout the discovery of this root set ([`Host::with_layout`]).

@@ -179,6 +179,12 @@ impl<'a> Facts<'a> {
             .get_or_init(|| crate::layout::recognise(self.host))
     }
 
+    /// The container a fix names (`{container}`): the one the target's
+    /// discovery named, else Barbican's API container.
+    pub fn container(&self) -> &str {
+        self.host.container().unwrap_or("barbican_api")
+    }
+
     /// The installed programs of nova, cinder and glance, each with the
     /// files it reads.
     pub fn consumers(&self) -> &[ProgramConfig] {
