@@ -89,42 +89,40 @@ pub(super) fn tally<'a>(findings: impl IntoIterator<Item = (&'a str, &'a str, &'
     out
 }
 
+/// The entries of a [`tally`] line by line, each `None` when the line is
+/// not one.
+fn entries(s: &str) -> impl Iterator<Item = Option<(&str, &str, &str, i64)>> {
+    s.lines().map(|l| {
+        let mut p = l.split('\t');
+        let e = (p.next()?, p.next()?, p.next()?, p.next()?.parse().ok()?);
+        p.next().is_none().then_some(e)
+    })
+}
+
 /// The entries of a [`tally`]; `None` when it is not one (then the caller
 /// reads the findings themselves).
 pub(super) fn parse_tally(s: &str) -> Option<Vec<(&str, &str, &str, i64)>> {
-    s.lines()
-        .map(|l| {
-            let mut p = l.split('\t');
-            let e = (p.next()?, p.next()?, p.next()?, p.next()?.parse().ok()?);
-            p.next().is_none().then_some(e)
-        })
-        .collect()
+    entries(s).collect()
 }
 
 /// How many of a node's latest findings `tally` says match the filters
-/// (`None`: any); `None` when the tally is unreadable.
+/// (`None`: any); `None` when the tally is unreadable. Without collecting
+/// the entries: this runs for every node before a deep page.
 pub(super) fn matching(
     tally: &str,
     check: Option<&str>,
     severity: Option<&str>,
     status: Option<&str>,
 ) -> Option<i64> {
-    // As parse_tally, without collecting: this runs for every node before
-    // a deep page.
     let ok = |want: Option<&str>, v: &str| want.is_none_or(|w| w == v);
-    let mut sum = 0;
-    for l in tally.lines() {
-        let mut p = l.split('\t');
-        let (c, sev, st, n) = (p.next()?, p.next()?, p.next()?, p.next()?);
-        let n: i64 = n.parse().ok()?;
-        if p.next().is_some() {
-            return None;
-        }
-        if ok(check, c) && ok(severity, sev) && ok(status, st) {
-            sum += n;
-        }
-    }
-    Some(sum)
+    entries(tally).try_fold(0, |sum, e| {
+        let (c, sev, st, n) = e?;
+        Some(if ok(check, c) && ok(severity, sev) && ok(status, st) {
+            sum + n
+        } else {
+            sum
+        })
+    })
 }
 
 /// Where row `offset` of a findings list is: the node it falls in, and how
