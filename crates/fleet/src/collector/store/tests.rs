@@ -1315,32 +1315,19 @@ async fn check_pages(s: &Store, filters: &[FindingQuery]) {
     }
 }
 
-/// A version 1 database with reports gets layouts, targets and the
-/// summary from the stored bodies when a newer collector opens it, and
-/// (version 3) each node its tally from the findings.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_version_2_backfills_from_bodies() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = sqlite_store(dir.path()).await;
+/// Node `a` on a kolla host, one report whose barbican.conf finding is
+/// about `kolla:barbican_api` (the version 1 migration tests' data).
+async fn kolla_node_a(s: &Store) {
     s.enroll("a", Role::Node).await.unwrap();
     let target = &[("/etc/barbican/barbican.conf", "kolla:barbican_api")][..];
     s.ingest("a", &report_in(&uuid(), 1_000, "kolla", A, target))
         .await
         .unwrap();
-    drop(s);
-    // Back to version 1 as an older collector left it.
-    let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
-    c.execute_batch(
-        "DROP TABLE node_tally; DROP INDEX findings_target; DROP INDEX node_latest_run; \
-         ALTER TABLE findings DROP COLUMN target; \
-         ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
-         ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
-         ALTER TABLE node_latest DROP COLUMN failing; \
-         DELETE FROM schema_migrations WHERE version >= 2;",
-    )
-    .unwrap();
-    drop(c);
-    let s = sqlite_store(dir.path()).await;
+}
+
+/// What versions 2 and 3 read back from [`kolla_node_a`]'s stored body:
+/// its layout, its summary and its finding's target.
+async fn backfilled_from_bodies(s: &Store) {
     let sum = s
         .fleet(&super::FleetQuery {
             layout: Some("kolla".into()),
@@ -1366,6 +1353,31 @@ async fn sqlite_version_2_backfills_from_bodies() {
         .await
         .unwrap();
     assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+}
+
+/// A version 1 database with reports gets layouts, targets and the
+/// summary from the stored bodies when a newer collector opens it, and
+/// (version 3) each node its tally from the findings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_version_2_backfills_from_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sqlite_store(dir.path()).await;
+    kolla_node_a(&s).await;
+    drop(s);
+    // Back to version 1 as an older collector left it.
+    let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
+    c.execute_batch(
+        "DROP TABLE node_tally; DROP INDEX findings_target; DROP INDEX node_latest_run; \
+         ALTER TABLE findings DROP COLUMN target; \
+         ALTER TABLE reports DROP COLUMN layout; DROP TABLE latest_counts; \
+         ALTER TABLE node_latest DROP COLUMN layout; ALTER TABLE node_latest DROP COLUMN status; \
+         ALTER TABLE node_latest DROP COLUMN failing; \
+         DELETE FROM schema_migrations WHERE version >= 2;",
+    )
+    .unwrap();
+    drop(c);
+    let s = sqlite_store(dir.path()).await;
+    backfilled_from_bodies(&s).await;
     drop(s);
     // Version 3's backfill: the node's tally, from its findings.
     let c = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
@@ -1385,11 +1397,7 @@ async fn postgres_version_2_backfills_from_bodies() {
         return;
     };
     let s = Store::open(&db.url).await.unwrap();
-    s.enroll("a", Role::Node).await.unwrap();
-    let target = &[("/etc/barbican/barbican.conf", "kolla:barbican_api")][..];
-    s.ingest("a", &report_in(&uuid(), 1_000, "kolla", A, target))
-        .await
-        .unwrap();
+    kolla_node_a(&s).await;
     drop(s);
     let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
         .await
@@ -1407,31 +1415,7 @@ async fn postgres_version_2_backfills_from_bodies() {
         .await
         .unwrap();
     let s = Store::open(&db.url).await.unwrap();
-    let sum = s
-        .fleet(&super::FleetQuery {
-            layout: Some("kolla".into()),
-            now_ms: super::now_ms(),
-            stale_ms: i64::MAX,
-            limit: 10,
-            ..super::FleetQuery::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        sum.states[1] + sum.states[2],
-        1,
-        "layout read from the body"
-    );
-    assert_eq!(sum.failing.get("BAR-002"), Some(&1));
-    let fq = FindingQuery {
-        target: Some("kolla:barbican_api".into()),
-        ..FindingQuery::default()
-    };
-    let (rows, total) = s
-        .findings_page(&fq, &super::PageAt::Offset(0))
-        .await
-        .unwrap();
-    assert_eq!((rows.len(), total), (1, 1), "target read from the body");
+    backfilled_from_bodies(&s).await;
     // Version 3's backfill: the node's tally, from its findings.
     let tally: String = client
         .query_one("SELECT tally FROM node_tally WHERE node = 'a'", &[])
